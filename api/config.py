@@ -1,0 +1,20 @@
+"""Settings of the API service."""
+
+from pathlib import Path
+
+from pydantic import Field
+
+from schemas.settings import ConnectionSettings
+
+
+class ApiSettings(ConnectionSettings):
+    """Everything the API reads from RAPIDAID_* environment variables."""
+
+    host: str = Field(default="127.0.0.1", description="address the API listens on")
+    port: int = Field(default=8000, description="port the API listens on")
+    tokens_file: Path = Field(default=Path(".rapidaid/dev-tokens.json"), description="JSON object mapping roles to bearer tokens")
+    produce_timeout_s: float = Field(default=5.0, gt=0, description="how long an intake request waits for Kafka's acknowledgement")
+    idempotency_ttl_s: int = Field(default=86400, description="how long an Idempotency-Key is remembered")
+
+
+settings = ApiSettings()

@@ -1,0 +1,56 @@
+"""The FastAPI application: wiring of settings, Redis, the Kafka publisher and the routes."""
+
+import time
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from redis.asyncio import Redis
+
+from api.auth import TokenRegistry
+from api.config import ApiSettings
+from api.metrics import request_seconds, requests_total
+from api.publisher import Publisher
+from api.routes import cases, intake, live, ops
+
+STATIC = resources.files("api") / "static"
+
+
+def create_app(settings: ApiSettings) -> FastAPI:
+    """Build the API for the given settings."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.settings = settings
+        app.state.tokens = TokenRegistry.from_file(settings.tokens_file)
+        app.state.redis = Redis.from_url(settings.redis)
+        app.state.publisher = Publisher(settings.kafka, settings.produce_timeout_s)
+        await app.state.publisher.start()
+        try:
+            yield
+        finally:
+            await app.state.publisher.stop()
+            await app.state.redis.aclose()
+
+    app = FastAPI(title="RapidAid", version="0.1.0", lifespan=lifespan, description="Rapid-response emergency aid: intake, cases, live board.")
+    for module in (intake, cases, live, ops):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def board() -> FileResponse:
+        return FileResponse(str(STATIC / "board.html"))
+
+    @app.middleware("http")
+    async def count_requests(request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = route.path if route is not None else "unmatched"
+        requests_total.labels(request.method, path, str(response.status_code)).inc()
+        request_seconds.labels(request.method, path).observe(time.perf_counter() - started)
+        return response
+
+    return app

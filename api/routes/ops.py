@@ -1,0 +1,57 @@
+"""Operations routes: health, readiness, metrics, stats and published schemas."""
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api.auth import Reader
+from api.metrics import read_model, registry
+from api.store import stats
+from schemas.intake import HotlineCall
+
+router = APIRouter(tags=["operations"])
+SCHEMAS = {"hotline-call": HotlineCall}
+
+
+@router.get("/healthz")
+async def healthz() -> dict:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """Ready when both Kafka and Redis answer; 503 naming what is down otherwise."""
+    state = request.app.state
+    try:
+        redis_ok = bool(await state.redis.ping())
+    except Exception:
+        redis_ok = False
+    checks = {"kafka": await state.publisher.ready(), "redis": redis_ok}
+    code = status.HTTP_200_OK if all(checks.values()) else status.HTTP_503_SERVICE_UNAVAILABLE
+    return JSONResponse({"ready": code == status.HTTP_200_OK, "checks": checks}, status_code=code)
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    """Prometheus text exposition."""
+    try:
+        read_model.snapshot = await stats(request.app.state.redis)
+    except Exception:  # Redis down: still expose the API's own metrics
+        read_model.snapshot = None
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/stats")
+async def get_stats(request: Request, _: Reader) -> dict:
+    """Open cases per colour and tier, and the pipeline's counters."""
+    return await stats(request.app.state.redis)
+
+
+@router.get("/v1/schemas/{name}")
+async def get_schema(name: str) -> JSONResponse:
+    """The JSON Schema of an input event, for senders to validate against."""
+    model = SCHEMAS.get(name)
+    if model is None:
+        return JSONResponse({"detail": f"no schema {name!r}; known: {', '.join(SCHEMAS)}"}, status_code=404)
+    return JSONResponse(model.model_json_schema())

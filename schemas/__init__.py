@@ -1,0 +1,1 @@
+"""Wire format shared by the stream processors and the API."""

@@ -1,0 +1,15 @@
+"""Where the shared infrastructure is: the base of every service's settings."""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConnectionSettings(BaseSettings):
+    """Kafka and Redis locations, read from RAPIDAID_* environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="RAPIDAID_", extra="ignore")
+
+    kafka: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,host:port]")
+    redis: str = Field(default="redis://127.0.0.1:6379/0", description="Redis URL of the read model")
+    partitions: int = Field(default=4, ge=1, le=1024, description="partition count of every RapidAid topic")
+    event_result_ttl_s: int = Field(default=30 * 86400, description="how long an intake event's result stays readable")

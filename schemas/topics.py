@@ -1,0 +1,22 @@
+"""Kafka topic names: part of the contract, never renamed."""
+
+HOTLINE_CALLS = "hotline.calls"
+HOSPITAL_ADMISSIONS = "hospital.admissions"
+DEPARTMENT_CHANGES = "department.changes"
+SIGNALS = "aid.signals"
+CASE_COMMANDS = "aid.case-commands"
+CASE_EVENTS = "aid.case-events"
+DEADLETTER = "aid.deadletter"
+NOTIFICATIONS = "aid.notifications"
+
+INPUT_TOPICS = (HOTLINE_CALLS,)
+ALL_TOPICS = (
+    HOTLINE_CALLS,
+    HOSPITAL_ADMISSIONS,
+    DEPARTMENT_CHANGES,
+    SIGNALS,
+    CASE_COMMANDS,
+    CASE_EVENTS,
+    DEADLETTER,
+    NOTIFICATIONS,
+)

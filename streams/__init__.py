@@ -1,0 +1,1 @@
+"""RapidAid stream processing: pure rules plus the Faust agents that apply them."""

@@ -1,0 +1,70 @@
+"""The Faust application, its topics and its table."""
+
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+import faust
+
+from schemas import topics
+from streams.clock import SystemClock
+from streams.config import settings
+from streams.normalise import RejectedInput, dead_letter
+from streams.policy import load_policy
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+app = faust.App(
+    settings.app_id,
+    broker=f"kafka://{settings.kafka}",
+    store="memory://",
+    topic_partitions=settings.partitions,
+    broker_session_timeout=settings.session_timeout_s,
+    broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
+    producer_acks=-1,
+    web_port=settings.worker_port,
+    web_host="127.0.0.1",
+    key_serializer="raw",
+    value_serializer="raw",
+)
+policy = load_policy(settings.policy)
+clock = SystemClock()
+
+
+def _topic(name: str) -> faust.TopicT:
+    return app.topic(name, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+
+
+hotline_calls = _topic(topics.HOTLINE_CALLS)
+signals = _topic(topics.SIGNALS)
+case_commands = _topic(topics.CASE_COMMANDS)
+case_events = _topic(topics.CASE_EVENTS)
+deadletter = _topic(topics.DEADLETTER)
+
+# Keyed by the household id bytes of the message key; values are HouseholdState as JSON.
+households = app.Table(
+    "households",
+    partitions=settings.partitions,
+    schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
+)
+
+
+async def send_to_deadletter(event: faust.EventT, rejected: RejectedInput) -> None:
+    """Publish a rejected input to aid.deadletter with its reason and origin."""
+    message = event.message
+    log.warning("dead-lettered %s[%d]@%d: %s", message.topic, message.partition, message.offset, rejected.reason)
+    letter = dead_letter(rejected, message.topic, message.partition, message.offset, message.key, event.value, clock.now())
+    await deadletter.send(key=message.key, value=letter.model_dump_json().encode())
+
+
+async def process_or_deadletter(event: faust.EventT, handle: Callable[[bytes], T]) -> T | None:
+    """Run handle on the event's value; on any failure dead-letter the event so the partition moves on."""
+    try:
+        return handle(event.value)
+    except RejectedInput as rejected:
+        await send_to_deadletter(event, rejected)
+    except Exception as error:  # a bug in one rule must not stall a whole partition
+        log.exception("internal error on %s[%d]@%d", event.message.topic, event.message.partition, event.message.offset)
+        await send_to_deadletter(event, RejectedInput(f"internal error: {type(error).__name__}: {error}"))
+    return None

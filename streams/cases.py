@@ -1,0 +1,123 @@
+"""Case state transitions: pure functions from (household state, input, now) to new state and case events."""
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from schemas.case import Case, CaseEvent, CaseEventType, Colour, Priority, Signal, Urgency, earliest_unmet
+from streams.deadlines import colour_of, deadlines_for, higher_tier, required_tier, tighten
+from streams.household import HouseholdState, remember
+from streams.policy import Policy
+from streams.scoring import score
+
+TRIAGE = "system:triage"
+DEADLINES = "system:deadlines"
+PRIORITY_RANK = {Priority.P1: 3, Priority.P2: 2, Priority.P3: 1}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The household state after an input, and the case events it produced (in order)."""
+
+    state: HouseholdState
+    events: list[CaseEvent] = field(default_factory=list)
+
+
+def case_id_for(household_id: str, event_id: str) -> str:
+    """A case id derived from what opened it, so reprocessing the same input yields the same id."""
+    return "C" + hashlib.sha256(f"{household_id}/{event_id}".encode()).hexdigest()[:12].upper()
+
+
+def _step(case: Case, kind: CaseEventType, now: datetime, actor: str, event_id: str | None, data: dict[str, Any], **changes: Any) -> tuple[Case, CaseEvent]:
+    """Apply changes to the case as one new version and describe it as an event."""
+    case = case.model_copy(update={**changes, "version": case.version + 1})
+    event = CaseEvent(type=kind, household_id=case.household_id, case_id=case.case_id, version=case.version, at=now, actor=actor, event_id=event_id, data=data, case=case)
+    return case, event
+
+
+def _open(signal: Signal, urgency: Urgency, now: datetime, policy: Policy) -> Case:
+    """A new case for a signal whose urgency reaches a case-opening level."""
+    track = policy.tracks[urgency.priority]
+    return Case(
+        case_id=case_id_for(signal.household_id, signal.event_id),
+        household_id=signal.household_id,
+        version=1,
+        track=track.track,
+        priority=urgency.priority,
+        urgency=urgency,
+        status=Colour.GREEN,
+        tier=track.open_tier,
+        area=signal.area,
+        subject=signal.subject,
+        category=signal.kind,
+        opened_at=now,
+        deadlines=deadlines_for(urgency.priority, now, policy),
+        signal_ids=[signal.event_id],
+    )
+
+
+def reevaluate(case: Case, now: datetime, policy: Policy, actor: str, event_id: str | None = None) -> tuple[Case, list[CaseEvent]]:
+    """Recompute colour and tier at now; emit status_changed and escalated events for what changed."""
+    events = []
+    colour = colour_of(case.deadlines, now, policy)
+    active = earliest_unmet(case.deadlines)
+    deadline_name = active[0] if active else None
+    if colour != case.status:
+        red_since = active[1].due_at if colour is Colour.RED else None
+        case, event = _step(case, CaseEventType.STATUS_CHANGED, now, actor, event_id, {"from": case.status, "to": colour, "deadline": deadline_name}, status=colour, red_since=red_since)
+        events.append(event)
+    tier = required_tier(case, colour, case.red_since, now, policy)
+    if tier != case.tier:
+        case, event = _step(case, CaseEventType.ESCALATED, now, actor, event_id, {"from": case.tier, "to": tier, "reason": f"{colour} on {deadline_name}"}, tier=tier)
+        events.append(event)
+    return case, events
+
+
+def _absorb(state: HouseholdState, case: Case, signal: Signal, urgency: Urgency, now: datetime, policy: Policy) -> Outcome:
+    """Attach a signal to the open case, raising its priority and tightening deadlines when it scores higher."""
+    case, attached = _step(case, CaseEventType.SIGNAL_ATTACHED, now, TRIAGE, signal.event_id, {"source": signal.source, "kind": signal.kind, "score": urgency.score}, signal_ids=[*case.signal_ids, signal.event_id])
+    events = [attached]
+    if urgency.score > case.urgency.score:
+        priority = case.priority
+        if urgency.priority and PRIORITY_RANK[urgency.priority] > PRIORITY_RANK[priority]:
+            priority = urgency.priority
+        track = policy.tracks[priority]
+        case, rescored = _step(
+            case, CaseEventType.RESCORED, now, TRIAGE, signal.event_id,
+            {"score_from": case.urgency.score, "score_to": urgency.score, "priority_from": case.priority, "priority_to": priority},
+            urgency=urgency.model_copy(update={"priority": priority}),
+            priority=priority,
+            track=track.track,
+            deadlines=tighten(case.deadlines, deadlines_for(priority, now, policy)),
+            tier=higher_tier(case.tier, track.open_tier),
+        )
+        events.append(rescored)
+    case, changes = reevaluate(case, now, policy, TRIAGE, signal.event_id)
+    return Outcome(state.model_copy(update={"open_case": case}), events + changes)
+
+
+def apply_signal(state: HouseholdState, signal: Signal, now: datetime, policy: Policy) -> Outcome:
+    """Score a signal against its household: open a case, attach to the open one, or record it only."""
+    if signal.event_id in state.seen_event_ids:
+        return Outcome(state)
+    state = remember(state, signal, now, policy.compounding.window_s)
+    urgency = score(signal, state.flags, state.recent, now, policy)
+    if state.open_case is not None:
+        return _absorb(state, state.open_case, signal, urgency, now, policy)
+    if urgency.priority is None:
+        recorded = CaseEvent(type=CaseEventType.SIGNAL_RECORDED, household_id=state.household_id, case_id=None, version=0, at=now, actor=TRIAGE, event_id=signal.event_id, data={"source": signal.source, "kind": signal.kind, "urgency": urgency.model_dump(mode="json")})
+        return Outcome(state, [recorded])
+    case = _open(signal, urgency, now, policy)
+    opened = CaseEvent(type=CaseEventType.OPENED, household_id=case.household_id, case_id=case.case_id, version=case.version, at=now, actor=TRIAGE, event_id=signal.event_id, data={"source": signal.source, "kind": signal.kind, "score": urgency.score}, case=case)
+    return Outcome(state.model_copy(update={"open_case": case}), [opened])
+
+
+def apply_tick(state: HouseholdState, now: datetime, policy: Policy) -> Outcome:
+    """Let time act on the household's open case: colour changes and escalations that are due."""
+    if state.open_case is None or state.open_case.status == "closed":
+        return Outcome(state)
+    case, events = reevaluate(state.open_case, now, policy, DEADLINES)
+    if not events:
+        return Outcome(state)
+    return Outcome(state.model_copy(update={"open_case": case}), events)

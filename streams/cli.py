@@ -1,0 +1,67 @@
+"""The `rapidaid` command: dev, worker, api, topics, simulate."""
+
+import argparse
+import asyncio
+
+import orjson
+
+
+def _worker(args: argparse.Namespace) -> None:
+    from streams.worker import run_worker
+
+    run_worker()
+
+
+def _api(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from api.config import ApiSettings
+    from api.main import create_app
+
+    settings = ApiSettings()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", access_log=False)
+
+
+def _topics(args: argparse.Namespace) -> None:
+    from streams.config import WorkerSettings
+    from streams.topics import ensure_topics, topic_names
+
+    settings = WorkerSettings()
+    asyncio.run(ensure_topics(settings))
+    print(f"{len(topic_names(settings))} topics ready with {settings.partitions} partitions on {settings.kafka}")
+
+
+def _simulate(args: argparse.Namespace) -> None:
+    from api.config import ApiSettings
+    from streams.simulate import post_calls
+
+    token = args.token or orjson.loads(ApiSettings().tokens_file.read_bytes())["operator"]
+    accepted = asyncio.run(post_calls(args.url, token, args.rate, args.count, args.seed))
+    print(f"{accepted} calls accepted")
+
+
+def _dev(args: argparse.Namespace) -> None:
+    from streams.dev import run_dev
+
+    run_dev(demo=args.demo)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and run the chosen piece."""
+    parser = argparse.ArgumentParser(prog="rapidaid", description="RapidAid: rapid-response emergency aid on Kafka and Faust. Settings come from RAPIDAID_* environment variables.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    dev = commands.add_parser("dev", help="run broker, Redis, worker and API locally from Python wheels")
+    dev.add_argument("--demo", action="store_true", help="feed synthetic hotline calls and use the minute-scale demo policy")
+    dev.set_defaults(run=_dev)
+    commands.add_parser("worker", help="run the Faust stream worker").set_defaults(run=_worker)
+    commands.add_parser("api", help="run the HTTP API and board").set_defaults(run=_api)
+    commands.add_parser("topics", help="create the topics with the configured partition count").set_defaults(run=_topics)
+    simulate = commands.add_parser("simulate", help="post synthetic hotline calls to the API")
+    simulate.add_argument("--url", default="http://127.0.0.1:8000")
+    simulate.add_argument("--token", help="operator token (default: from RAPIDAID_TOKENS_FILE)")
+    simulate.add_argument("--rate", type=float, default=1.0, help="calls per second")
+    simulate.add_argument("--count", type=int, default=None, help="stop after this many calls (default: run until stopped)")
+    simulate.add_argument("--seed", type=int, default=None)
+    simulate.set_defaults(run=_simulate)
+    args = parser.parse_args(argv)
+    args.run(args)

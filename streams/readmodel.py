@@ -1,0 +1,146 @@
+"""The Redis read model: case events and dead letters written as idempotent, batched projections."""
+
+import logging
+from datetime import datetime
+
+import orjson
+from redis.asyncio import Redis
+
+from schemas import readmodel, topics
+
+log = logging.getLogger(__name__)
+
+# Applies one case event if its version is newer than the stored one: the case document, its
+# index sets, timeline, ordering by due time, the intake event's result, counters and the live stream.
+_APPLY_CASE_EVENT = """
+local p = KEYS[1]
+local id = ARGV[1]
+local key = p .. 'case:' .. id
+local version = tonumber(ARGV[2])
+if version <= tonumber(redis.call('HGET', key, 'version') or '0') then return 0 end
+local fields = {'status', 'tier', 'priority', 'town', 'track'}
+local old = redis.call('HMGET', key, unpack(fields))
+for i, field in ipairs(fields) do
+  local new = ARGV[4 + i]
+  if old[i] ~= new then
+    if old[i] then redis.call('SREM', p .. 'idx:' .. field .. ':' .. old[i], id) end
+    redis.call('SADD', p .. 'idx:' .. field .. ':' .. new, id)
+  end
+end
+redis.call('HSET', key, 'version', version, 'doc', ARGV[3], 'status', ARGV[5], 'tier', ARGV[6],
+           'priority', ARGV[7], 'town', ARGV[8], 'track', ARGV[9])
+redis.call('RPUSH', key .. ':timeline', ARGV[4])
+if ARGV[5] == 'closed' then
+  redis.call('ZREM', p .. 'cases:open', id)
+  redis.call('ZADD', p .. 'cases:closed', ARGV[10], id)
+else
+  redis.call('ZREM', p .. 'cases:closed', id)
+  redis.call('ZADD', p .. 'cases:open', ARGV[10], id)
+end
+if ARGV[13] ~= '' then
+  local result = p .. 'event:' .. ARGV[13]
+  redis.call('HSET', result, 'state', 'processed', 'case_id', id, 'urgency', ARGV[14], 'reason', '')
+  redis.call('EXPIRE', result, ARGV[15])
+end
+for i = 16, #ARGV do redis.call('HINCRBY', p .. 'stats', ARGV[i], 1) end
+redis.call('XADD', p .. 'live', 'MAXLEN', '~', ARGV[12], '*', 'data', ARGV[11])
+return 1
+"""
+
+# Records the final result of an intake event that has no case event (timeline only, or
+# dead-lettered) once: a replay finds the result already there and counts nothing.
+_RECORD_RESULT = """
+local p = KEYS[1]
+local result = p .. 'event:' .. ARGV[1]
+if redis.call('HGET', result, 'state') == ARGV[2] then return 0 end
+redis.call('HSET', result, 'state', ARGV[2], 'case_id', '', 'urgency', ARGV[3], 'reason', ARGV[4])
+redis.call('EXPIRE', result, ARGV[5])
+if ARGV[6] ~= '' then
+  redis.call('LPUSH', p .. 'deadletters', ARGV[6])
+  redis.call('LTRIM', p .. 'deadletters', 0, tonumber(ARGV[7]) - 1)
+end
+for i = 8, #ARGV do redis.call('HINCRBY', p .. 'stats', ARGV[i], 1) end
+return 1
+"""
+
+SIGNAL_OUTCOMES = {"opened": "opened", "signal_attached": "attached", "signal_recorded": "recorded"}
+DEADLETTERS_KEPT = 1000
+
+
+def _epoch_ms(iso: str) -> int:
+    return int(datetime.fromisoformat(iso).timestamp() * 1000)
+
+
+def case_event_counters(event: dict) -> list[str]:
+    """The stats counters one case event increments."""
+    counters = [f"case_events:{event['type']}"]
+    outcome = SIGNAL_OUTCOMES.get(event["type"])
+    if outcome:
+        counters += [f"signals:{outcome}", f"events:{event['data']['source']}"]
+    if event["type"] == "opened":
+        case = event["case"]
+        counters.append(f"cases_opened:{case['priority']}:{case['track']}")
+    if event["type"] == "escalated":
+        counters.append(f"escalations:{event['data']['to']}")
+    return counters
+
+
+class ReadModelWriter:
+    """Writes batches of aid.case-events and aid.deadletter records to Redis in one pipeline."""
+
+    def __init__(self, redis: Redis, result_ttl_s: int, live_length: int) -> None:
+        self.redis = redis
+        self.result_ttl_s = result_ttl_s
+        self.live_length = live_length
+        self._apply_case_event = redis.register_script(_APPLY_CASE_EVENT)
+        self._record_result = redis.register_script(_RECORD_RESULT)
+
+    async def apply(self, records: list[tuple[str, bytes]]) -> None:
+        """Project records (topic, value) in order; safe to repeat after a failure."""
+        pipe = self.redis.pipeline(transaction=False)
+        for topic, raw in records:
+            try:
+                document = orjson.loads(raw)
+                if topic == topics.DEADLETTER:
+                    await self._dead_letter(pipe, document, raw)
+                elif document["case_id"] is None:
+                    await self._timeline_only(pipe, document)
+                else:
+                    await self._case_event(pipe, document)
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+                # Only a foreign producer writes these topics wrongly; skipping keeps the read model moving.
+                log.error("unreadable record on %s skipped: %r", topic, error)
+                pipe.hincrby(readmodel.STATS, f"projection_errors:{topic}", 1)
+        await pipe.execute()
+
+    async def _case_event(self, pipe, event: dict) -> None:
+        case = event["case"]
+        sort_time = case["closed_at"] or case["due_at"] or case["opened_at"]
+        timeline_entry = {k: event[k] for k in ("type", "version", "at", "actor", "event_id", "data")}
+        await self._apply_case_event(
+            keys=[readmodel.PREFIX],
+            args=[
+                case["case_id"], event["version"], orjson.dumps(case), orjson.dumps(timeline_entry),
+                case["status"], case["tier"], case["priority"], case["area"]["town"], case["track"],
+                _epoch_ms(sort_time), orjson.dumps({"type": event["type"], "case": case}), self.live_length,
+                event["event_id"] or "", case["urgency"]["score"], self.result_ttl_s,
+                *case_event_counters(event),
+            ],
+            client=pipe,
+        )
+
+    async def _timeline_only(self, pipe, event: dict) -> None:
+        await self._record_result(
+            keys=[readmodel.PREFIX],
+            args=[event["event_id"], "processed", event["data"]["urgency"]["score"], "", self.result_ttl_s, "", 0,
+                  *case_event_counters(event)],
+            client=pipe,
+        )
+
+    async def _dead_letter(self, pipe, letter: dict, raw: bytes) -> None:
+        await self._record_result(
+            keys=[readmodel.PREFIX],
+            args=[letter["event_id"], "rejected", "", letter["reason"], self.result_ttl_s, raw, DEADLETTERS_KEPT,
+                  f"deadletters:{letter['source_topic']}"],
+            client=pipe,
+        )

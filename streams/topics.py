@@ -1,0 +1,38 @@
+"""Explicit topic creation: a broker's auto-create would pick its own partition count."""
+
+import asyncio
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from schemas import topics
+from streams.config import WorkerSettings
+
+
+def topic_names(settings: WorkerSettings) -> list[str]:
+    """Every topic the system uses, including the households table's changelog."""
+    return [*topics.ALL_TOPICS, f"{settings.app_id}-households-changelog"]
+
+
+async def ensure_topics(settings: WorkerSettings, attempts: int = 30) -> None:
+    """Create missing topics with the configured partition count; fail on a count that differs."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka)
+    for attempt in range(attempts):
+        try:
+            await admin.start()
+            break
+        except Exception:  # the broker may still be starting
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.5)
+    try:
+        wanted = topic_names(settings)
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(name, settings.partitions, 1) for name in wanted if name not in existing]
+        if missing:
+            await admin.create_topics(missing)
+        described = await admin.describe_topics(wanted)
+        wrong = {t["topic"]: len(t["partitions"]) for t in described if len(t["partitions"]) != settings.partitions}
+        if wrong:
+            raise SystemExit(f"topics exist with a partition count other than {settings.partitions}: {wrong}")
+    finally:
+        await admin.close()
