@@ -1,0 +1,46 @@
+"""Builders of valid test inputs."""
+
+from datetime import datetime
+
+from schemas.case import Signal, SubjectView
+from schemas.ids import check_digit
+from schemas.intake import Area, HouseholdFlags
+
+AREA = {"town": "370784101", "village": "370784101201", "grid": "370784101201-03"}
+
+
+def id_number(serial: int = 123, born: str = "19800101") -> str:
+    """A valid resident ID number."""
+    first17 = f"370784{born}{serial:03d}"
+    return first17 + check_digit(first17)
+
+
+def call_body(**overrides) -> dict:
+    """A valid hotline call as JSON."""
+    body = {
+        "caller_phone": "13800000000",
+        "subject": {"id_number": "370784198001011234", "name": "张三"},
+        "area": dict(AREA),
+        "category": "medical_emergency",
+        "description": "fell from a ladder, two children at home",
+        "flags": {"children": 2},
+    }
+    body.update(overrides)
+    return body
+
+
+def signal(at: datetime, event_id: str = "e1", kind: str = "medical_emergency", household_id: str = "H1", children: int = 0, caller_key: str | None = "caller-1", person_key: str = "person-1", source: str = "hotline") -> Signal:
+    """A normalised signal."""
+    return Signal(
+        event_id=event_id,
+        source=source,
+        kind=kind,
+        household_id=household_id,
+        person_key=person_key,
+        caller_key=caller_key,
+        subject=SubjectView(id_masked="3707**********1234", name="张三"),
+        area=Area(**AREA),
+        flags=HouseholdFlags(children=children),
+        occurred_at=at,
+        reported_at=at,
+    )

@@ -1,0 +1,37 @@
+import pytest
+
+from schemas.ids import check_digit, id_number_error, mask_id_number, normalise_id_number
+
+
+@pytest.mark.parametrize("valid", ["370784198001011234", "11010519491231002X", "11010519491231002x", "440306200002290017"])
+def test_valid_id_numbers_pass(valid):
+    assert id_number_error(valid) is None
+
+
+def test_check_digit_follows_gb11643():
+    # Worked example of the standard: 11010519491231002 -> X
+    assert check_digit("11010519491231002") == "X"
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("370784198001011235", "wrong check digit"),
+        ("37078419800101123", "18 characters"),
+        ("37078419800101123A", "digit or X"),
+        ("370784198002301234", "impossible birth date"),
+    ],
+)
+def test_invalid_id_numbers_say_why(value, reason):
+    assert reason in id_number_error(value)
+
+
+def test_normalise_uppercases_x_and_rejects_bad():
+    assert normalise_id_number("11010519491231002x") == "11010519491231002X"
+    with pytest.raises(ValueError, match="check digit"):
+        normalise_id_number("370784198001011235")
+
+
+def test_mask_keeps_first_and_last_four():
+    assert mask_id_number("370784198001011234") == "3707**********1234"
+    assert mask_id_number("1234") == "****"
