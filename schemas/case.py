@@ -103,7 +103,9 @@ class Case(BaseModel):
     version: int
     track: Literal["emergency", "standard"]
     priority: Priority
-    urgency: Urgency
+    urgency: int = Field(ge=0, le=100, description="current urgency score")
+    factors: list[Factor] = Field(description="what the current score is made of")
+    policy_version: str
     status: Literal["green", "yellow", "red", "closed"]
     tier: Tier
     area: Area

@@ -11,11 +11,12 @@ from streams.clock import SystemClock
 from streams.config import settings
 from streams.normalise import RejectedInput, dead_letter
 from streams.policy import load_policy
+from streams.transport import App
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-app = faust.App(
+app = App(
     settings.app_id,
     broker=f"kafka://{settings.kafka}",
     store="memory://",
@@ -28,6 +29,7 @@ app = faust.App(
     key_serializer="raw",
     value_serializer="raw",
 )
+app.fetch_max_wait_ms = settings.fetch_max_wait_ms
 policy = load_policy(settings.policy)
 clock = SystemClock()
 

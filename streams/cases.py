@@ -45,7 +45,9 @@ def _open(signal: Signal, urgency: Urgency, now: datetime, policy: Policy) -> Ca
         version=1,
         track=track.track,
         priority=urgency.priority,
-        urgency=urgency,
+        urgency=urgency.score,
+        factors=urgency.factors,
+        policy_version=urgency.policy_version,
         status=Colour.GREEN,
         tier=track.open_tier,
         area=signal.area,
@@ -78,15 +80,17 @@ def _absorb(state: HouseholdState, case: Case, signal: Signal, urgency: Urgency,
     """Attach a signal to the open case, raising its priority and tightening deadlines when it scores higher."""
     case, attached = _step(case, CaseEventType.SIGNAL_ATTACHED, now, TRIAGE, signal.event_id, {"source": signal.source, "kind": signal.kind, "score": urgency.score}, signal_ids=[*case.signal_ids, signal.event_id])
     events = [attached]
-    if urgency.score > case.urgency.score:
+    if urgency.score > case.urgency:
         priority = case.priority
         if urgency.priority and PRIORITY_RANK[urgency.priority] > PRIORITY_RANK[priority]:
             priority = urgency.priority
         track = policy.tracks[priority]
         case, rescored = _step(
             case, CaseEventType.RESCORED, now, TRIAGE, signal.event_id,
-            {"score_from": case.urgency.score, "score_to": urgency.score, "priority_from": case.priority, "priority_to": priority},
-            urgency=urgency.model_copy(update={"priority": priority}),
+            {"score_from": case.urgency, "score_to": urgency.score, "priority_from": case.priority, "priority_to": priority},
+            urgency=urgency.score,
+            factors=urgency.factors,
+            policy_version=urgency.policy_version,
             priority=priority,
             track=track.track,
             deadlines=tighten(case.deadlines, deadlines_for(priority, now, policy)),

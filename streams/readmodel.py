@@ -123,7 +123,7 @@ class ReadModelWriter:
                 case["case_id"], event["version"], orjson.dumps(case), orjson.dumps(timeline_entry),
                 case["status"], case["tier"], case["priority"], case["area"]["town"], case["track"],
                 _epoch_ms(sort_time), orjson.dumps({"type": event["type"], "case": case}), self.live_length,
-                event["event_id"] or "", case["urgency"]["score"], self.result_ttl_s,
+                event["event_id"] or "", case["urgency"], self.result_ttl_s,
                 *case_event_counters(event),
             ],
             client=pipe,

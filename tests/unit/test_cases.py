@@ -22,6 +22,8 @@ def test_critical_call_opens_an_emergency_case_at_town_tier():
     case = outcome.state.open_case
     assert case.priority is Priority.P1 and case.track == "emergency" and case.tier is Tier.TOWN
     assert case.status == "green" and case.version == 1
+    assert case.urgency == 80 and [f.code for f in case.factors] == ["hotline:medical_emergency", "household:children"]
+    assert case.policy_version == DEFAULT.version
     assert case.case_id == case_id_for("H1", "e1")
     assert case.due_at == START + timedelta(minutes=15)
     assert outcome.events[0].case == case
@@ -55,6 +57,7 @@ def test_second_signal_attaches_to_the_open_case_and_rescoring_only_raises():
     case = second.state.open_case
     assert case.case_id == first.state.open_case.case_id
     assert case.priority is Priority.P2 and case.track == "emergency"
+    assert case.urgency == 77 and "compounding:recent_signals" in {f.code for f in case.factors}
     assert case.signal_ids == ["e1", "e2"]
     assert case.deadlines["acknowledge"].due_at == later + timedelta(minutes=30)
     third = apply_signal(second.state, signal(later, event_id="e3", kind="other", caller_key="x"), later, DEFAULT)

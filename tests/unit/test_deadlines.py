@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from schemas.case import Case, Colour, Deadline, Priority, SubjectView, Tier, Urgency
+from schemas.case import Case, Colour, Deadline, Priority, SubjectView, Tier
 from schemas.intake import Area
 from streams.clock import FakeClock
 from streams.deadlines import colour_of, deadlines_for, next_transition_at, required_tier, tighten
@@ -69,7 +69,7 @@ def test_tighten_to_a_new_track_takes_its_deadlines():
 def _case(status: str, tier: Tier, red_since=None, priority=Priority.P2) -> Case:
     return Case(
         case_id="C1", household_id="H1", version=1, track="emergency", priority=priority,
-        urgency=Urgency(score=70, priority=priority, factors=[], policy_version="t"), status=status, tier=tier,
+        urgency=70, factors=[], policy_version="t", status=status, tier=tier,
         area=Area(**AREA), subject=SubjectView(id_masked="x", name="y"), category="medical_emergency",
         opened_at=START, deadlines=deadlines_for(priority, START, POLICY), red_since=red_since,
     )

@@ -1,0 +1,78 @@
+"""A real embedded stack (Tansu broker, Valkey/Redis, worker, API) started once per test session by `rapidaid dev`."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import orjson
+import psutil
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    api_url: str
+    kafka: str
+    redis: str
+    tokens: dict[str, str]
+    data_dir: Path
+    launcher: subprocess.Popen
+
+    def client(self, role: str = "operator") -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.api_url, headers={"Authorization": f"Bearer {self.tokens[role]}"}, timeout=10)
+
+
+def _wait_ready(api_url: str, launcher: subprocess.Popen, data_dir: Path, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if launcher.poll() is not None:
+            logs = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in (data_dir / "logs").glob("*.log"))
+            raise RuntimeError(f"rapidaid dev exited with {launcher.returncode}\n{logs}")
+        try:
+            if httpx.get(f"{api_url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("embedded stack not ready in time")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory) -> Stack:
+    data_dir = tmp_path_factory.mktemp("rapidaid")
+    kafka, redis, api, worker = (free_port() for _ in range(4))
+    env = {
+        **os.environ,
+        "RAPIDAID_KAFKA": f"127.0.0.1:{kafka}",
+        "RAPIDAID_REDIS": f"redis://127.0.0.1:{redis}/0",
+        "RAPIDAID_PORT": str(api),
+        "RAPIDAID_WORKER_PORT": str(worker),
+        "RAPIDAID_DATA_DIR": str(data_dir),
+        "RAPIDAID_POLICY": "fast",
+        "RAPIDAID_SESSION_TIMEOUT_S": "6",
+        "RAPIDAID_TICK_INTERVAL_S": "0.05",
+    }
+    launcher = subprocess.Popen([sys.executable, "-m", "streams", "dev"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    api_url = f"http://127.0.0.1:{api}"
+    try:
+        _wait_ready(api_url, launcher, data_dir)
+        tokens = orjson.loads((data_dir / "dev-tokens.json").read_bytes())
+        yield Stack(api_url, env["RAPIDAID_KAFKA"], env["RAPIDAID_REDIS"], tokens, data_dir, launcher)
+    finally:
+        children = psutil.Process(launcher.pid).children(recursive=True)
+        launcher.send_signal(signal.SIGTERM)
+        launcher.wait(30)
+        _, alive = psutil.wait_procs(children, timeout=15)
+        assert not alive, f"rapidaid dev left processes behind: {alive}"

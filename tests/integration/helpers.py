@@ -1,0 +1,28 @@
+"""Polling helpers for tests that watch the system through its HTTP API."""
+
+import asyncio
+import time
+
+import httpx
+
+
+async def eventually(probe, timeout_s: float = 20, interval_s: float = 0.05):
+    """Await probe() until it returns something truthy; fail after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s}s")
+        await asyncio.sleep(interval_s)
+
+
+async def processed(client: httpx.AsyncClient, event_id: str, timeout_s: float = 20, interval_s: float = 0.05) -> dict:
+    """The event's result once the worker has processed or rejected it."""
+
+    async def probe():
+        response = await client.get(f"/v1/events/{event_id}")
+        return response.json() if response.status_code == 200 and response.json()["state"] != "accepted" else None
+
+    return await eventually(probe, timeout_s, interval_s)

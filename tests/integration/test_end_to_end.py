@@ -1,0 +1,151 @@
+"""The full path on the real broker and Redis, observed only through the HTTP API."""
+
+import asyncio
+import random
+import statistics
+import time
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from schemas.ids import check_digit
+from streams.normalise import offset_event_id
+from tests.factories import call_body, id_number
+from tests.integration.helpers import eventually, processed
+
+pytestmark = pytest.mark.integration
+
+
+def unique_subject(rng: random.Random) -> dict:
+    first17 = f"370784{rng.randrange(1950, 2010)}0{rng.randrange(1, 10)}1{rng.randrange(0, 10)}{rng.randrange(1000):03d}"
+    return {"id_number": first17 + check_digit(first17), "name": "李四"}
+
+
+async def test_critical_call_runs_green_yellow_red_city_leadership(stack):
+    async with stack.client("operator") as operator, stack.client("officer") as officer:
+        response = await operator.post("/v1/hotline/calls", json=call_body(subject={"id_number": id_number(501), "name": "王五"}, flags={"children": 3}))
+        assert response.status_code == 202
+        result = await processed(operator, response.json()["event_id"])
+        assert result["state"] == "processed" and result["urgency"] >= 80
+        case_id = result["case_id"]
+        seen: list[tuple[str, str]] = []
+
+        async def reached_leadership():
+            case = (await officer.get(f"/v1/cases/{case_id}")).json()
+            step = (case["status"], case["tier"])
+            if not seen or seen[-1] != step:
+                seen.append(step)
+            return case if case["tier"] == "leadership" else None
+
+        case = await eventually(reached_leadership, timeout_s=15, interval_s=0.05)
+    assert seen == [("green", "town"), ("yellow", "town"), ("red", "city"), ("red", "leadership")]
+    assert case["priority"] == "P1" and case["subject"]["id_masked"] == "3707**********" + id_number(501)[-4:]
+    assert {f["code"] for f in case["factors"]} == {"hotline:medical_emergency", "household:children"}
+    assert case["urgency"] == sum(f["points"] for f in case["factors"])
+    assert [e["type"] for e in case["timeline"]] == ["opened", "status_changed", "status_changed", "escalated", "escalated"]
+    assert [e["data"].get("to") for e in case["timeline"][1:]] == ["yellow", "red", "city", "leadership"]
+    assert all(e["actor"] == "system:deadlines" for e in case["timeline"][1:])
+
+
+async def test_live_feed_streams_case_events(stack):
+    async with stack.client("officer") as officer, stack.client("operator") as operator:
+        async with officer.stream("GET", "/v1/live", timeout=20) as live:
+            assert live.headers["content-type"].startswith("text/event-stream")
+            response = await operator.post("/v1/hotline/calls", json=call_body(subject={"id_number": id_number(502), "name": "赵六"}))
+            event_id = response.json()["event_id"]
+            async for line in live.aiter_lines():
+                if line.startswith("data:"):
+                    update = orjson.loads(line[5:])
+                    if event_id in update["case"]["signal_ids"]:
+                        assert update["type"] == "opened"
+                        assert "370784" not in update["case"]["subject"]["id_masked"][4:]
+                        break
+
+
+async def test_bad_calls_are_refused_naming_the_field(stack):
+    async with stack.client("operator") as operator, stack.client("hospital") as hospital:
+        bad_id = call_body(subject={"id_number": "370784198001011235", "name": "x"})
+        response = await operator.post("/v1/hotline/calls", json=bad_id)
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["body", "subject", "id_number"]
+        assert "check digit" in response.json()["detail"][0]["msg"]
+        response = await operator.post("/v1/hotline/calls", json={**call_body(), "colour": "blue"})
+        assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "colour"]
+        assert (await hospital.post("/v1/hotline/calls", json=call_body())).status_code == 403
+        assert (await operator.post("/v1/hotline/calls", json=call_body(), headers={"Authorization": "Bearer nope"})).status_code == 401
+        async with stack.client("operator") as anonymous:
+            anonymous.headers.pop("Authorization")
+            assert (await anonymous.get("/v1/cases")).status_code == 401
+
+
+async def test_events_produced_straight_to_kafka_are_validated_and_dead_lettered(stack):
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka, acks="all")
+    await producer.start()
+    try:
+        good = await producer.send_and_wait("hotline.calls", orjson.dumps(call_body(event_id="direct-ok-1", subject={"id_number": id_number(503), "name": "孙七"})), key=b"k")
+        garbage = await producer.send_and_wait("hotline.calls", b"{not json", key=b"k")
+        bad_digit = await producer.send_and_wait("hotline.calls", orjson.dumps(call_body(event_id="direct-bad-1", subject={"id_number": "370784198001011235", "name": "x"})), key=b"k")
+    finally:
+        await producer.stop()
+    async with stack.client("admin") as admin:
+        assert (await processed(admin, "direct-ok-1"))["state"] == "processed"
+        rejected = await processed(admin, offset_event_id("hotline.calls", garbage.partition, garbage.offset))
+        assert rejected["state"] == "rejected" and rejected["reason"].startswith("malformed JSON")
+        rejected = await processed(admin, "direct-bad-1")
+        assert rejected["state"] == "rejected" and "subject.id_number" in rejected["reason"]
+        assert good.partition == bad_digit.partition  # same key, same partition: the partition kept moving past the bad ones
+        metrics = (await admin.get("/metrics")).text
+        assert 'rapidaid_deadletters_total{topic="hotline.calls"}' in metrics
+
+
+async def test_idempotency_key_returns_the_same_event_and_one_case(stack):
+    body = call_body(subject={"id_number": id_number(504), "name": "周八"})
+    async with stack.client("operator") as operator:
+        first = await operator.post("/v1/hotline/calls", json=body, headers={"Idempotency-Key": "retry-504"})
+        second = await operator.post("/v1/hotline/calls", json=body, headers={"Idempotency-Key": "retry-504"})
+        assert first.status_code == second.status_code == 202
+        assert first.json()["event_id"] == second.json()["event_id"]
+        result = await processed(operator, first.json()["event_id"])
+        cases = (await operator.get("/v1/cases", params={"limit": 500})).json()["items"]
+        assert [c["case_id"] for c in cases if first.json()["event_id"] in c["signal_ids"]] == [result["case_id"]]
+
+
+async def test_case_list_filters_and_metrics(stack):
+    async with stack.client("operator") as operator:
+        response = await operator.post("/v1/hotline/calls", json=call_body(subject={"id_number": id_number(505), "name": "吴九"}, area={"town": "370784107", "village": "370784107201"}))
+        case_id = (await processed(operator, response.json()["event_id"]))["case_id"]
+        listed = (await operator.get("/v1/cases", params={"town": "370784107"})).json()
+        assert [c["case_id"] for c in listed["items"]] == [case_id]
+        assert (await operator.get("/v1/cases", params={"town": "370784107", "priority": "P3"})).json()["items"] == []
+        assert (await operator.get("/v1/cases", params={"status": "purple"})).status_code == 422
+        assert (await operator.get("/v1/cases/NOPE")).status_code == 404
+        metrics = (await operator.get("/metrics")).text
+        for name in ("rapidaid_events_total{source=\"hotline\"}", "rapidaid_cases_opened_total{", "rapidaid_open_cases{colour=\"red\"}"):
+            assert name in metrics
+        schema = (await operator.get("/v1/schemas/hotline-call")).json()
+        assert {"subject", "area", "category", "caller_phone"} <= set(schema["properties"])
+
+
+async def test_end_to_end_latency_over_200_calls(stack):
+    """Every one of 200 calls becomes a readable case; prints p50 / p99 from POST to readable case."""
+    rng = random.Random(7)
+    latencies: list[float] = []
+    async with stack.client("operator") as operator:
+
+        async def one_call() -> None:
+            started = time.perf_counter()
+            response = await operator.post("/v1/hotline/calls", json=call_body(subject=unique_subject(rng), flags={"children": 2}))
+            result = await processed(operator, response.json()["event_id"], timeout_s=30, interval_s=0.005)
+            assert (await operator.get(f"/v1/cases/{result['case_id']}")).status_code == 200
+            latencies.append(time.perf_counter() - started)
+
+        tasks = []
+        for _ in range(200):
+            tasks.append(asyncio.create_task(one_call()))
+            await asyncio.sleep(0.02)  # 50 calls per second offered
+        await asyncio.gather(*tasks)
+    latencies.sort()
+    p50, p99 = statistics.median(latencies) * 1000, latencies[int(len(latencies) * 0.99) - 1] * 1000
+    print(f"\nend-to-end POST → case readable over {len(latencies)} calls at 50/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+    assert len(latencies) == 200
