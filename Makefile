@@ -19,6 +19,7 @@ run: install
 	exec $(BIN)/rapidaid dev --demo
 
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -rs
 
 clean:

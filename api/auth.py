@@ -72,7 +72,9 @@ def require(*kinds: str):
         if principal is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or unknown bearer token", headers={"WWW-Authenticate": "Bearer"})
         if principal.kind != "admin" and principal.kind not in kinds:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role!r} may not do this; allowed: {', '.join(kinds) or 'admin'}")
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"role {principal.role!r} may not do this; allowed: {', '.join(kinds) or 'admin'}"
+            )
         return principal
 
     return check
@@ -80,4 +82,3 @@ def require(*kinds: str):
 
 Operator = Annotated[Principal, Depends(require("operator"))]
 Reader = Annotated[Principal, Depends(require("operator", "officer", "hospital", "department"))]
-Officer = Annotated[Principal, Depends(require("officer", "operator"))]

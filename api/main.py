@@ -34,7 +34,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
             await app.state.publisher.stop()
             await app.state.redis.aclose()
 
-    app = FastAPI(title="RapidAid", version="0.1.0", lifespan=lifespan, description="Rapid-response emergency aid: intake, cases, live board.")
+    app = FastAPI(
+        title="RapidAid", version="0.1.0", lifespan=lifespan, description="Rapid-response emergency aid: intake, cases, live board."
+    )
     for module in (intake, cases, live, ops):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

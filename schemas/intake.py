@@ -74,7 +74,13 @@ class HotlineCall(WireModel):
     category: CallCategory
     description: str = Field(default="", max_length=2000)
     flags: HouseholdFlags = Field(default_factory=HouseholdFlags)
-    household_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$", description="registry household id when the operator knows it")
+    household_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="registry household id when the operator knows it",
+    )
 
 
 def stamp(call: HotlineCall, event_id: str, now: datetime) -> HotlineCall:

@@ -9,7 +9,6 @@ CASE_EVENTS = "aid.case-events"
 DEADLETTER = "aid.deadletter"
 NOTIFICATIONS = "aid.notifications"
 
-INPUT_TOPICS = (HOTLINE_CALLS,)
 ALL_TOPICS = (
     HOTLINE_CALLS,
     HOSPITAL_ADMISSIONS,

@@ -29,11 +29,28 @@ def case_id_for(household_id: str, event_id: str) -> str:
     return "C" + hashlib.sha256(f"{household_id}/{event_id}".encode()).hexdigest()[:12].upper()
 
 
-def _step(case: Case, kind: CaseEventType, now: datetime, actor: str, event_id: str | None, data: dict[str, Any], **changes: Any) -> tuple[Case, CaseEvent]:
+def _step(
+    case: Case, kind: CaseEventType, now: datetime, actor: str, event_id: str | None, data: dict[str, Any], **changes: Any
+) -> tuple[Case, CaseEvent]:
     """Apply changes to the case as one new version and describe it as an event."""
     case = case.model_copy(update={**changes, "version": case.version + 1})
-    event = CaseEvent(type=kind, household_id=case.household_id, case_id=case.case_id, version=case.version, at=now, actor=actor, event_id=event_id, data=data, case=case)
+    event = CaseEvent(
+        type=kind,
+        household_id=case.household_id,
+        case_id=case.case_id,
+        version=case.version,
+        at=now,
+        actor=actor,
+        event_id=event_id,
+        data=data,
+        case=case,
+    )
     return case, event
+
+
+def _signal_summary(signal: Signal, urgency: Urgency) -> dict[str, Any]:
+    """What a case event says about the signal that caused it."""
+    return {"source": signal.source, "kind": signal.kind, "score": urgency.score}
 
 
 def _open(signal: Signal, urgency: Urgency, now: datetime, policy: Policy) -> Case:
@@ -67,18 +84,28 @@ def reevaluate(case: Case, now: datetime, policy: Policy, actor: str, event_id: 
     deadline_name = active[0] if active else None
     if colour != case.status:
         red_since = active[1].due_at if colour is Colour.RED else None
-        case, event = _step(case, CaseEventType.STATUS_CHANGED, now, actor, event_id, {"from": case.status, "to": colour, "deadline": deadline_name}, status=colour, red_since=red_since)
+        change = {"from": case.status, "to": colour, "deadline": deadline_name}
+        case, event = _step(case, CaseEventType.STATUS_CHANGED, now, actor, event_id, change, status=colour, red_since=red_since)
         events.append(event)
     tier = required_tier(case, colour, case.red_since, now, policy)
     if tier != case.tier:
-        case, event = _step(case, CaseEventType.ESCALATED, now, actor, event_id, {"from": case.tier, "to": tier, "reason": f"{colour} on {deadline_name}"}, tier=tier)
+        change = {"from": case.tier, "to": tier, "reason": f"{colour} on {deadline_name}"}
+        case, event = _step(case, CaseEventType.ESCALATED, now, actor, event_id, change, tier=tier)
         events.append(event)
     return case, events
 
 
 def _absorb(state: HouseholdState, case: Case, signal: Signal, urgency: Urgency, now: datetime, policy: Policy) -> Outcome:
     """Attach a signal to the open case, raising its priority and tightening deadlines when it scores higher."""
-    case, attached = _step(case, CaseEventType.SIGNAL_ATTACHED, now, TRIAGE, signal.event_id, {"source": signal.source, "kind": signal.kind, "score": urgency.score}, signal_ids=[*case.signal_ids, signal.event_id])
+    case, attached = _step(
+        case,
+        CaseEventType.SIGNAL_ATTACHED,
+        now,
+        TRIAGE,
+        signal.event_id,
+        _signal_summary(signal, urgency),
+        signal_ids=[*case.signal_ids, signal.event_id],
+    )
     events = [attached]
     if urgency.score > case.urgency:
         priority = case.priority
@@ -86,7 +113,11 @@ def _absorb(state: HouseholdState, case: Case, signal: Signal, urgency: Urgency,
             priority = urgency.priority
         track = policy.tracks[priority]
         case, rescored = _step(
-            case, CaseEventType.RESCORED, now, TRIAGE, signal.event_id,
+            case,
+            CaseEventType.RESCORED,
+            now,
+            TRIAGE,
+            signal.event_id,
             {"score_from": case.urgency, "score_to": urgency.score, "priority_from": case.priority, "priority_to": priority},
             urgency=urgency.score,
             factors=urgency.factors,
@@ -110,10 +141,29 @@ def apply_signal(state: HouseholdState, signal: Signal, now: datetime, policy: P
     if state.open_case is not None:
         return _absorb(state, state.open_case, signal, urgency, now, policy)
     if urgency.priority is None:
-        recorded = CaseEvent(type=CaseEventType.SIGNAL_RECORDED, household_id=state.household_id, case_id=None, version=0, at=now, actor=TRIAGE, event_id=signal.event_id, data={"source": signal.source, "kind": signal.kind, "urgency": urgency.model_dump(mode="json")})
+        recorded = CaseEvent(
+            type=CaseEventType.SIGNAL_RECORDED,
+            household_id=state.household_id,
+            case_id=None,
+            version=0,
+            at=now,
+            actor=TRIAGE,
+            event_id=signal.event_id,
+            data={**_signal_summary(signal, urgency), "factors": [f.model_dump() for f in urgency.factors]},
+        )
         return Outcome(state, [recorded])
     case = _open(signal, urgency, now, policy)
-    opened = CaseEvent(type=CaseEventType.OPENED, household_id=case.household_id, case_id=case.case_id, version=case.version, at=now, actor=TRIAGE, event_id=signal.event_id, data={"source": signal.source, "kind": signal.kind, "score": urgency.score}, case=case)
+    opened = CaseEvent(
+        type=CaseEventType.OPENED,
+        household_id=case.household_id,
+        case_id=case.case_id,
+        version=case.version,
+        at=now,
+        actor=TRIAGE,
+        event_id=signal.event_id,
+        data=_signal_summary(signal, urgency),
+        case=case,
+    )
     return Outcome(state.model_copy(update={"open_case": case}), [opened])
 
 

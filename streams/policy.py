@@ -42,7 +42,9 @@ class CompoundingPolicy(_Strict):
     half_life_s: float = Field(gt=0)
     independent_source_bonus: float
     max_points: float
-    repeat_call_window_s: float = Field(description="a call from the same caller about the same person within this window is a repeat, not new evidence")
+    repeat_call_window_s: float = Field(
+        description="a call from the same caller about the same person within this window is a repeat, not new evidence"
+    )
 
 
 class Policy(_Strict):

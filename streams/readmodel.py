@@ -120,10 +120,21 @@ class ReadModelWriter:
         await self._apply_case_event(
             keys=[readmodel.PREFIX],
             args=[
-                case["case_id"], event["version"], orjson.dumps(case), orjson.dumps(timeline_entry),
-                case["status"], case["tier"], case["priority"], case["area"]["town"], case["track"],
-                _epoch_ms(sort_time), orjson.dumps({"type": event["type"], "case": case}), self.live_length,
-                event["event_id"] or "", case["urgency"], self.result_ttl_s,
+                case["case_id"],
+                event["version"],
+                orjson.dumps(case),
+                orjson.dumps(timeline_entry),
+                case["status"],
+                case["tier"],
+                case["priority"],
+                case["area"]["town"],
+                case["track"],
+                _epoch_ms(sort_time),
+                orjson.dumps({"type": event["type"], "case": case}),
+                self.live_length,
+                event["event_id"] or "",
+                case["urgency"],
+                self.result_ttl_s,
                 *case_event_counters(event),
             ],
             client=pipe,
@@ -132,15 +143,22 @@ class ReadModelWriter:
     async def _timeline_only(self, pipe, event: dict) -> None:
         await self._record_result(
             keys=[readmodel.PREFIX],
-            args=[event["event_id"], "processed", event["data"]["urgency"]["score"], "", self.result_ttl_s, "", 0,
-                  *case_event_counters(event)],
+            args=[event["event_id"], "processed", event["data"]["score"], "", self.result_ttl_s, "", 0, *case_event_counters(event)],
             client=pipe,
         )
 
     async def _dead_letter(self, pipe, letter: dict, raw: bytes) -> None:
         await self._record_result(
             keys=[readmodel.PREFIX],
-            args=[letter["event_id"], "rejected", "", letter["reason"], self.result_ttl_s, raw, DEADLETTERS_KEPT,
-                  f"deadletters:{letter['source_topic']}"],
+            args=[
+                letter["event_id"],
+                "rejected",
+                "",
+                letter["reason"],
+                self.result_ttl_s,
+                raw,
+                DEADLETTERS_KEPT,
+                f"deadletters:{letter['source_topic']}",
+            ],
             client=pipe,
         )

@@ -44,10 +44,7 @@ def is_repeat_call(signal: Signal, earlier: RecentSignal, policy: Policy) -> boo
 def corroborating(signal: Signal, recent: list[RecentSignal], now: datetime, policy: Policy) -> list[RecentSignal]:
     """Earlier signals in the window that are new evidence (not this event, not repeat calls)."""
     horizon = now - timedelta(seconds=policy.compounding.window_s)
-    return [
-        r for r in recent
-        if r.event_id != signal.event_id and r.at >= horizon and not is_repeat_call(signal, r, policy)
-    ]
+    return [r for r in recent if r.event_id != signal.event_id and r.at >= horizon and not is_repeat_call(signal, r, policy)]
 
 
 def compounding_factors(signal: Signal, recent: list[RecentSignal], now: datetime, policy: Policy) -> list[Factor]:
@@ -60,7 +57,13 @@ def compounding_factors(signal: Signal, recent: list[RecentSignal], now: datetim
     others = {r.source for r in evidence} - {signal.source}
     factors = [Factor(code="compounding:recent_signals", points=round(decayed, 1), detail=f"{len(evidence)} earlier signal(s) in window")]
     if others:
-        factors.append(Factor(code="compounding:independent_sources", points=rules.independent_source_bonus * len(others), detail=", ".join(sorted(others))))
+        factors.append(
+            Factor(
+                code="compounding:independent_sources",
+                points=rules.independent_source_bonus * len(others),
+                detail=", ".join(sorted(others)),
+            )
+        )
     total = sum(f.points for f in factors)
     if total > rules.max_points:
         factors.append(Factor(code="compounding:cap", points=rules.max_points - total, detail=f"capped at {rules.max_points:g}"))

@@ -29,7 +29,16 @@ def call_body(**overrides) -> dict:
     return body
 
 
-def signal(at: datetime, event_id: str = "e1", kind: str = "medical_emergency", household_id: str = "H1", children: int = 0, caller_key: str | None = "caller-1", person_key: str = "person-1", source: str = "hotline") -> Signal:
+def signal(
+    at: datetime,
+    event_id: str = "e1",
+    kind: str = "medical_emergency",
+    household_id: str = "H1",
+    children: int = 0,
+    caller_key: str | None = "caller-1",
+    person_key: str = "person-1",
+    source: str = "hotline",
+) -> Signal:
     """A normalised signal."""
     return Signal(
         event_id=event_id,

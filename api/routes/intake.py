@@ -28,7 +28,9 @@ async def post_hotline_call(call: HotlineCall, request: Request, principal: Oper
             return {"event_id": (await state.redis.get(key)).decode(), "replayed": True}
     call = stamp(call, event_id, clock.now())
     try:
-        await state.publisher.publish(topics.HOTLINE_CALLS, call.subject.id_number.encode(), call.model_dump_json(exclude_none=True).encode())
+        await state.publisher.publish(
+            topics.HOTLINE_CALLS, call.subject.id_number.encode(), call.model_dump_json(exclude_none=True).encode()
+        )
     except HTTPException:
         if idempotency_key:
             await state.redis.delete(key)

@@ -13,7 +13,9 @@ router = APIRouter(prefix="/v1", tags=["live"])
 
 
 @router.get("/live", response_class=EventSourceResponse)
-async def live(request: Request, _: Reader, last_event_id: Annotated[str | None, Header(pattern=r"^\d+-\d+$")] = None) -> AsyncIterable[ServerSentEvent]:
+async def live(
+    request: Request, _: Reader, last_event_id: Annotated[str | None, Header(pattern=r"^\d+-\d+$")] = None
+) -> AsyncIterable[ServerSentEvent]:
     """Every case event from now on (or after Last-Event-ID) as `event: case` with the case document."""
     async for entry_id, data in live_updates(request.app.state.redis, last_event_id or "$"):
         yield ServerSentEvent(raw_data=data.decode(), event="case", id=entry_id)

@@ -68,11 +68,13 @@ def stack(tmp_path_factory) -> Stack:
     api_url = f"http://127.0.0.1:{api}"
     try:
         _wait_ready(api_url, launcher, data_dir)
-        tokens = orjson.loads((data_dir / "dev-tokens.json").read_bytes())
-        yield Stack(api_url, env["RAPIDAID_KAFKA"], env["RAPIDAID_REDIS"], tokens, data_dir, launcher)
-    finally:
-        children = psutil.Process(launcher.pid).children(recursive=True)
-        launcher.send_signal(signal.SIGTERM)
-        launcher.wait(30)
-        _, alive = psutil.wait_procs(children, timeout=15)
-        assert not alive, f"rapidaid dev left processes behind: {alive}"
+    except BaseException:
+        launcher.kill()
+        raise
+    children = psutil.Process(launcher.pid).children(recursive=True)
+    tokens = orjson.loads((data_dir / "dev-tokens.json").read_bytes())
+    yield Stack(api_url, env["RAPIDAID_KAFKA"], env["RAPIDAID_REDIS"], tokens, data_dir, launcher)
+    launcher.send_signal(signal.SIGTERM)
+    launcher.wait(30)
+    _, alive = psutil.wait_procs(children, timeout=15)
+    assert not alive, f"rapidaid dev left processes behind: {alive}"

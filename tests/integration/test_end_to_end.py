@@ -24,7 +24,9 @@ def unique_subject(rng: random.Random) -> dict:
 
 async def test_critical_call_runs_green_yellow_red_city_leadership(stack):
     async with stack.client("operator") as operator, stack.client("officer") as officer:
-        response = await operator.post("/v1/hotline/calls", json=call_body(subject={"id_number": id_number(501), "name": "王五"}, flags={"children": 3}))
+        response = await operator.post(
+            "/v1/hotline/calls", json=call_body(subject={"id_number": id_number(501), "name": "王五"}, flags={"children": 3})
+        )
         assert response.status_code == 202
         result = await processed(operator, response.json()["event_id"])
         assert result["state"] == "processed" and result["urgency"] >= 80
@@ -49,18 +51,18 @@ async def test_critical_call_runs_green_yellow_red_city_leadership(stack):
 
 
 async def test_live_feed_streams_case_events(stack):
-    async with stack.client("officer") as officer, stack.client("operator") as operator:
-        async with officer.stream("GET", "/v1/live", timeout=20) as live:
-            assert live.headers["content-type"].startswith("text/event-stream")
-            response = await operator.post("/v1/hotline/calls", json=call_body(subject={"id_number": id_number(502), "name": "赵六"}))
-            event_id = response.json()["event_id"]
-            async for line in live.aiter_lines():
-                if line.startswith("data:"):
-                    update = orjson.loads(line[5:])
-                    if event_id in update["case"]["signal_ids"]:
-                        assert update["type"] == "opened"
-                        assert "370784" not in update["case"]["subject"]["id_masked"][4:]
-                        break
+    officer, operator = stack.client("officer"), stack.client("operator")
+    async with officer, operator, officer.stream("GET", "/v1/live", timeout=20) as live:
+        assert live.headers["content-type"].startswith("text/event-stream")
+        response = await operator.post("/v1/hotline/calls", json=call_body(subject={"id_number": id_number(502), "name": "赵六"}))
+        event_id = response.json()["event_id"]
+        async for line in live.aiter_lines():
+            if line.startswith("data:"):
+                update = orjson.loads(line[5:])
+                if event_id in update["case"]["signal_ids"]:
+                    assert update["type"] == "opened"
+                    assert update["case"]["subject"]["id_masked"] == "3707**********" + id_number(502)[-4:]
+                    break
 
 
 async def test_bad_calls_are_refused_naming_the_field(stack):
@@ -83,9 +85,17 @@ async def test_events_produced_straight_to_kafka_are_validated_and_dead_lettered
     producer = AIOKafkaProducer(bootstrap_servers=stack.kafka, acks="all")
     await producer.start()
     try:
-        good = await producer.send_and_wait("hotline.calls", orjson.dumps(call_body(event_id="direct-ok-1", subject={"id_number": id_number(503), "name": "孙七"})), key=b"k")
+        good = await producer.send_and_wait(
+            "hotline.calls",
+            orjson.dumps(call_body(event_id="direct-ok-1", subject={"id_number": id_number(503), "name": "孙七"})),
+            key=b"k",
+        )
         garbage = await producer.send_and_wait("hotline.calls", b"{not json", key=b"k")
-        bad_digit = await producer.send_and_wait("hotline.calls", orjson.dumps(call_body(event_id="direct-bad-1", subject={"id_number": "370784198001011235", "name": "x"})), key=b"k")
+        bad_digit = await producer.send_and_wait(
+            "hotline.calls",
+            orjson.dumps(call_body(event_id="direct-bad-1", subject={"id_number": "370784198001011235", "name": "x"})),
+            key=b"k",
+        )
     finally:
         await producer.stop()
     async with stack.client("admin") as admin:
@@ -113,7 +123,10 @@ async def test_idempotency_key_returns_the_same_event_and_one_case(stack):
 
 async def test_case_list_filters_and_metrics(stack):
     async with stack.client("operator") as operator:
-        response = await operator.post("/v1/hotline/calls", json=call_body(subject={"id_number": id_number(505), "name": "吴九"}, area={"town": "370784107", "village": "370784107201"}))
+        response = await operator.post(
+            "/v1/hotline/calls",
+            json=call_body(subject={"id_number": id_number(505), "name": "吴九"}, area={"town": "370784107", "village": "370784107201"}),
+        )
         case_id = (await processed(operator, response.json()["event_id"]))["case_id"]
         listed = (await operator.get("/v1/cases", params={"town": "370784107"})).json()
         assert [c["case_id"] for c in listed["items"]] == [case_id]
@@ -121,7 +134,7 @@ async def test_case_list_filters_and_metrics(stack):
         assert (await operator.get("/v1/cases", params={"status": "purple"})).status_code == 422
         assert (await operator.get("/v1/cases/NOPE")).status_code == 404
         metrics = (await operator.get("/metrics")).text
-        for name in ("rapidaid_events_total{source=\"hotline\"}", "rapidaid_cases_opened_total{", "rapidaid_open_cases{colour=\"red\"}"):
+        for name in ('rapidaid_events_total{source="hotline"}', "rapidaid_cases_opened_total{", 'rapidaid_open_cases{colour="red"}'):
             assert name in metrics
         schema = (await operator.get("/v1/schemas/hotline-call")).json()
         assert {"subject", "area", "category", "caller_phone"} <= set(schema["properties"])
@@ -149,3 +162,12 @@ async def test_end_to_end_latency_over_200_calls(stack):
     p50, p99 = statistics.median(latencies) * 1000, latencies[int(len(latencies) * 0.99) - 1] * 1000
     print(f"\nend-to-end POST → case readable over {len(latencies)} calls at 50/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms")
     assert len(latencies) == 200
+
+
+async def test_board_and_its_assets_are_served(stack):
+    async with stack.client("officer") as officer:
+        page = await officer.get("/")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        for asset in ("/static/board.js", "/static/board.css"):
+            assert asset in page.text
+            assert (await officer.get(asset)).status_code == 200

@@ -33,7 +33,8 @@ def test_low_urgency_goes_to_household_timeline_only():
     outcome = apply_signal(HouseholdState(household_id="H1"), signal(START, kind="other"), START, DEFAULT)
     assert types(outcome) == ["signal_recorded"]
     assert outcome.state.open_case is None
-    assert outcome.events[0].data["urgency"]["score"] == 25
+    assert outcome.events[0].data["score"] == 25
+    assert outcome.events[0].data["factors"][0]["code"] == "hotline:other"
 
 
 def test_p3_opens_a_standard_track_case():

@@ -68,10 +68,22 @@ def test_tighten_to_a_new_track_takes_its_deadlines():
 
 def _case(status: str, tier: Tier, red_since=None, priority=Priority.P2) -> Case:
     return Case(
-        case_id="C1", household_id="H1", version=1, track="emergency", priority=priority,
-        urgency=70, factors=[], policy_version="t", status=status, tier=tier,
-        area=Area(**AREA), subject=SubjectView(id_masked="x", name="y"), category="medical_emergency",
-        opened_at=START, deadlines=deadlines_for(priority, START, POLICY), red_since=red_since,
+        case_id="C1",
+        household_id="H1",
+        version=1,
+        track="emergency",
+        priority=priority,
+        urgency=70,
+        factors=[],
+        policy_version="t",
+        status=status,
+        tier=tier,
+        area=Area(**AREA),
+        subject=SubjectView(id_masked="x", name="y"),
+        category="medical_emergency",
+        opened_at=START,
+        deadlines=deadlines_for(priority, START, POLICY),
+        red_since=red_since,
     )
 
 

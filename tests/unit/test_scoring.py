@@ -13,8 +13,12 @@ POLICY = load_policy("default")
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 
-def recent(event_id: str, hours_ago: float, source: str = "hotline", caller_key: str = "caller-2", person_key: str = "person-1") -> RecentSignal:
-    return RecentSignal(event_id=event_id, source=source, kind="other", at=NOW - timedelta(hours=hours_ago), person_key=person_key, caller_key=caller_key)
+def recent(
+    event_id: str, hours_ago: float, source: str = "hotline", caller_key: str = "caller-2", person_key: str = "person-1"
+) -> RecentSignal:
+    return RecentSignal(
+        event_id=event_id, source=source, kind="other", at=NOW - timedelta(hours=hours_ago), person_key=person_key, caller_key=caller_key
+    )
 
 
 def test_every_call_category_has_base_points():
@@ -33,7 +37,12 @@ def test_score_lists_its_factors_and_policy_version():
 def test_vulnerabilities_add_up_to_critical():
     flags = HouseholdFlags(children=4, elderly_alone=True, disabled=True, pregnant=True)
     urgency = score(signal(NOW), flags, [], NOW, POLICY)
-    assert {f.code for f in urgency.factors} >= {"household:children", "household:elderly_alone", "household:severe_disability", "household:pregnancy"}
+    assert {f.code for f in urgency.factors} >= {
+        "household:children",
+        "household:elderly_alone",
+        "household:severe_disability",
+        "household:pregnancy",
+    }
     children = next(f for f in urgency.factors if f.code == "household:children")
     assert children.points == POLICY.vulnerability.max_children_points
     assert urgency.score == 100  # capped
@@ -75,6 +84,9 @@ def test_the_signal_itself_is_not_counted_twice():
     assert urgency.score == 65
 
 
-@pytest.mark.parametrize(("value", "level"), [(100, Priority.P1), (80, Priority.P1), (79, Priority.P2), (60, Priority.P2), (40, Priority.P3), (39, None), (0, None)])
+@pytest.mark.parametrize(
+    ("value", "level"),
+    [(100, Priority.P1), (80, Priority.P1), (79, Priority.P2), (60, Priority.P2), (40, Priority.P3), (39, None), (0, None)],
+)
 def test_levels_follow_thresholds(value, level):
     assert priority_for(value, POLICY) is level
