@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test clean
+.PHONY: install run test browser clean
 
 install: $(STAMP)
 
@@ -18,9 +18,15 @@ $(STAMP): pyproject.toml
 run: install
 	exec $(BIN)/rapidaid dev --demo
 
-test: install
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -rs
+
+# The board's browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; } || \
+		echo "chromium not installed and cannot be installed here: browser tests will be skipped"; }
 
 clean:
 	rm -rf $(VENV) .rapidaid .pytest_cache

@@ -1,5 +1,6 @@
 """A real embedded stack (Tansu broker, Valkey/Redis, worker, API) started once per test session by `rapidaid dev`."""
 
+import asyncio
 import os
 import signal
 import socket
@@ -13,6 +14,9 @@ import httpx
 import orjson
 import psutil
 import pytest
+
+from tests.factories import call_body, id_number
+from tests.integration.helpers import processed
 
 
 def free_port() -> int:
@@ -49,6 +53,15 @@ def _wait_ready(api_url: str, launcher: subprocess.Popen, data_dir: Path, timeou
     raise RuntimeError("embedded stack not ready in time")
 
 
+async def _first_event_processed(stack: Stack) -> None:
+    """Wait until the worker has joined its group and processes events (a warm-up call for the timeline only)."""
+    async with stack.client("operator") as operator:
+        response = await operator.post(
+            "/v1/hotline/calls", json=call_body(category="other", subject={"id_number": id_number(999), "name": "预热"})
+        )
+        await processed(operator, response.json()["event_id"], timeout_s=60)
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory) -> Stack:
     data_dir = tmp_path_factory.mktemp("rapidaid")
@@ -73,7 +86,9 @@ def stack(tmp_path_factory) -> Stack:
         raise
     children = psutil.Process(launcher.pid).children(recursive=True)
     tokens = orjson.loads((data_dir / "dev-tokens.json").read_bytes())
-    yield Stack(api_url, env["RAPIDAID_KAFKA"], env["RAPIDAID_REDIS"], tokens, data_dir, launcher)
+    stack = Stack(api_url, env["RAPIDAID_KAFKA"], env["RAPIDAID_REDIS"], tokens, data_dir, launcher)
+    asyncio.run(_first_event_processed(stack))
+    yield stack
     launcher.send_signal(signal.SIGTERM)
     launcher.wait(30)
     _, alive = psutil.wait_procs(children, timeout=15)
