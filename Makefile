@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test browser clean
+.PHONY: install run test test-tools clean
 
 install: $(STAMP)
 
@@ -18,15 +18,16 @@ $(STAMP): pyproject.toml
 run: install
 	exec $(BIN)/rapidaid dev --demo
 
-test: install browser
+test: install test-tools
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -rs
 
-# The board's browser tests drive Debian's Chromium (Playwright's own browser download is not used).
-browser:
-	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; } || \
-		echo "chromium not installed and cannot be installed here: browser tests will be skipped"; }
+# Real clients the tests use: Debian's Chromium for the board (Playwright's own browser download is
+# not used) and Debian's kcat for producing straight to the broker.
+test-tools:
+	@command -v chromium >/dev/null && command -v kcat >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk kcat >/dev/null; } || \
+		echo "chromium or kcat missing and not installable here (needs root and apt): their tests will be skipped"; }
 
 clean:
 	rm -rf $(VENV) .rapidaid .pytest_cache

