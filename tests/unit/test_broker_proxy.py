@@ -4,7 +4,7 @@ from streams.broker_proxy import read_uvarint, without_trailing_tags
 
 # The tagged fields Tansu appends to ApiVersions v3: SupportedFeatures (empty), FinalizedFeaturesEpoch (-1),
 # FinalizedFeatures (empty), ZkMigrationReady (false), as captured from the embedded broker.
-TANSU_TAGS = bytes.fromhex("04" "000101" "0108ffffffffffffffff" "020101" "030100")
+TANSU_TAGS = bytes.fromhex("040001010108ffffffffffffffff020101030100")
 
 
 def api_versions_response(tags: bytes) -> bytes:
