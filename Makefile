@@ -20,6 +20,7 @@ run: install
 
 test: install test-tools
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q -rs
 
 # Real clients the tests use: Debian's Chromium for the board (Playwright's own browser download is
