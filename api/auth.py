@@ -81,4 +81,7 @@ def require(*kinds: str):
 
 
 Operator = Annotated[Principal, Depends(require("operator"))]
+HospitalRole = Annotated[Principal, Depends(require("hospital"))]
+DepartmentRole = Annotated[Principal, Depends(require("department"))]
+Admin = Annotated[Principal, Depends(require())]
 Reader = Annotated[Principal, Depends(require("operator", "officer", "hospital", "department"))]

@@ -14,6 +14,7 @@ from api.config import ApiSettings
 from api.metrics import request_seconds, requests_total
 from api.publisher import Publisher
 from api.routes import cases, intake, live, ops
+from schemas.departments import load_departments
 
 STATIC = resources.files("api") / "static"
 
@@ -25,6 +26,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     async def lifespan(app: FastAPI):
         app.state.settings = settings
         app.state.tokens = TokenRegistry.from_file(settings.tokens_file)
+        app.state.departments = load_departments(settings.departments)
         app.state.redis = Redis.from_url(settings.redis)
         app.state.publisher = Publisher(settings.kafka, settings.produce_timeout_s)
         await app.state.publisher.start()

@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 
 from schemas import readmodel
 from schemas.case import Colour, Tier
+from schemas.ids import mask_id_numbers_in
 
 CaseFilters = dict[str, str]
 
@@ -97,3 +98,14 @@ async def live_updates(redis: Redis, last_id: str, block_ms: int = 15000) -> Asy
             for entry_id, fields in entries:
                 last_id = entry_id.decode()
                 yield last_id, fields[b"data"]
+
+
+async def recent_deadletters(redis: Redis, limit: int) -> list[dict]:
+    """The newest dead letters, ID numbers masked and the raw bytes left out."""
+    letters = [orjson.loads(raw) for raw in await redis.lrange(readmodel.DEADLETTERS, 0, limit - 1)]
+    for letter in letters:
+        letter.pop("original_b64", None)
+        for field in ("original", "key", "reason"):
+            if letter.get(field):
+                letter[field] = mask_id_numbers_in(letter[field])
+    return letters

@@ -49,24 +49,26 @@ class Signal(BaseModel):
 
     event_id: str
     source: Literal["hotline", "hospital", "department"]
-    kind: str
+    kind: str = Field(description="call category, admission type or department change type")
     household_id: str
     person_key: str = Field(description="pseudonymous key of the subject (keyed hash of the ID number)")
     caller_key: str | None = Field(default=None, description="pseudonymous key of the caller's phone")
     subject: SubjectView
+    subject_age: int = Field(description="age of the subject when it happened, from the ID number")
     area: Area
     flags: HouseholdFlags
-    description: str = ""
+    details: dict[str, Any] = Field(default_factory=dict, description="the fields particular to this kind of event")
     occurred_at: datetime
     reported_at: datetime
 
 
 class Factor(BaseModel):
-    """One additive term of an urgency score."""
+    """One additive term of an urgency score; an unapplied one is shown but not counted."""
 
     code: str
     points: float
     detail: str = ""
+    applied: bool = True
 
 
 class Urgency(BaseModel):

@@ -1,5 +1,6 @@
 """Chinese resident ID numbers (GB 11643-1999): validation and masking."""
 
+import re
 from datetime import date
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -19,7 +20,7 @@ def id_number_error(value: str) -> str | None:
     if not value[:17].isdigit() or not (value[17].isdigit() or value[17] in "Xx"):
         return "must be 17 digits followed by a digit or X"
     try:
-        date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+        birth_date(value)
     except ValueError:
         return "has an impossible birth date"
     if check_digit(value[:17]) != value[17].upper():
@@ -41,3 +42,22 @@ def mask_id_number(value: str) -> str:
     if len(value) <= 8:
         return "*" * len(value)
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def birth_date(value: str) -> date:
+    """The birth date encoded in a valid ID number."""
+    return date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+
+
+def age_on(value: str, day: date) -> int:
+    """Age in whole years on the given day of the person with this ID number."""
+    born = birth_date(value)
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+_ID_LIKE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+
+
+def mask_id_numbers_in(text: str) -> str:
+    """Mask everything in free text that looks like a resident ID number."""
+    return _ID_LIKE.sub(lambda match: mask_id_number(match.group()), text)

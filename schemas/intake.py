@@ -2,9 +2,9 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal, TypeVar, Union, get_args
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from schemas.ids import normalise_id_number
 
@@ -62,33 +62,196 @@ class CallCategory(StrEnum):
     OTHER = "other"
 
 
-class HotlineCall(WireModel):
-    """A call to the 12345 / 12349 social-assistance hotline, as the operator records it."""
+class InputEvent(WireModel):
+    """What every input event carries: identity, times, the subject, where, and optional household facts."""
 
     event_id: EventId | None = Field(default=None, description="client-chosen unique id; the API assigns a UUIDv7 when absent")
-    occurred_at: AwareDatetime | None = Field(default=None, description="when the emergency happened (ISO 8601 with offset)")
-    reported_at: AwareDatetime | None = Field(default=None, description="when the call was taken; the API fills in the time of receipt")
-    caller_phone: str = Field(pattern=r"^\+?\d{5,20}$")
+    occurred_at: AwareDatetime | None = Field(default=None, description="when it happened (ISO 8601 with offset)")
+    reported_at: AwareDatetime | None = Field(default=None, description="when it was reported; the API fills in the time of receipt")
     subject: Subject
     area: Area
-    category: CallCategory
-    description: str = Field(default="", max_length=2000)
-    flags: HouseholdFlags = Field(default_factory=HouseholdFlags)
     household_id: str | None = Field(
         default=None,
         min_length=1,
         max_length=64,
         pattern=r"^[A-Za-z0-9._:-]+$",
-        description="registry household id when the operator knows it",
+        description="registry household id when the sender knows it",
+    )
+    flags: HouseholdFlags = Field(default_factory=HouseholdFlags)
+
+
+class HotlineCall(InputEvent):
+    """A call to the 12345 / 12349 social-assistance hotline, as the operator records it."""
+
+    caller_phone: str = Field(pattern=r"^\+?\d{5,20}$")
+    category: CallCategory
+    description: str = Field(default="", max_length=2000)
+
+
+class AdmissionType(StrEnum):
+    """How a patient was admitted."""
+
+    EMERGENCY = "emergency"
+    ICU = "icu"
+    INPATIENT = "inpatient"
+
+
+class Diagnosis(StrEnum):
+    """Diagnosis category: the critical-illness list (重特大疾病) or not."""
+
+    CANCER = "cancer"
+    STROKE = "stroke"
+    HEART_DISEASE = "heart_disease"
+    RENAL_FAILURE = "renal_failure"
+    SEVERE_TRAUMA = "severe_trauma"
+    SEVERE_BURN = "severe_burn"
+    LEUKEMIA = "leukemia"
+    OTHER_CRITICAL = "other_critical"
+    NON_CRITICAL = "non_critical"
+
+
+class Hospital(WireModel):
+    """The admitting hospital."""
+
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
+    name: str = Field(min_length=1, max_length=100)
+
+
+class HospitalAdmission(InputEvent):
+    """A hospital's notice that a patient was admitted, with the expected cost and self-pay share."""
+
+    hospital: Hospital
+    admission_type: AdmissionType
+    diagnosis_category: Diagnosis
+    estimated_cost_yuan: float = Field(ge=0, le=10_000_000)
+    self_pay_share: float = Field(ge=0, le=1, description="share of the cost the household pays after insurance")
+
+
+DEPARTMENT_PATTERN = r"^[a-z][a-z0-9-]{1,40}$"
+
+
+class DepartmentChangeBase(InputEvent):
+    """A government department's record that something changed for a person or household."""
+
+    department: str | None = Field(
+        default=None,
+        pattern=DEPARTMENT_PATTERN,
+        description="the sending department, e.g. civil-affairs; required on the topic, taken from the URL by the API",
     )
 
 
-def stamp(call: HotlineCall, event_id: str, now: datetime) -> HotlineCall:
+class MemberDied(DepartmentChangeBase):
+    """A household member died (household registry, civil affairs)."""
+
+    type: Literal["household.member_died"]
+    breadwinner: bool = Field(description="the deceased earned most of the household's income")
+
+
+class MemberAdded(DepartmentChangeBase):
+    """A person was registered as a member of a household (household registry): the person → household link."""
+
+    type: Literal["household.member_added"]
+    household_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    breadwinner: bool = False
+
+
+class EmploymentLost(DepartmentChangeBase):
+    """A person lost their job (human resources and social security)."""
+
+    type: Literal["employment.lost"]
+    breadwinner: bool = False
+
+
+class EmploymentFound(DepartmentChangeBase):
+    """A person found work."""
+
+    type: Literal["employment.found"]
+
+
+class DisabilityCertified(DepartmentChangeBase):
+    """A disability certificate was issued (disabled persons' federation); levels 1 and 2 are severe."""
+
+    type: Literal["disability.certified"]
+    level: int = Field(ge=1, le=4)
+
+
+class Programme(StrEnum):
+    """Social-assistance enrolment programmes."""
+
+    LOWINCOME = "lowincome"
+    EXTREME_POVERTY = "extreme_poverty"
+    MARGINAL = "marginal"
+
+
+class LowIncomeEnrolled(DepartmentChangeBase):
+    """The household was enrolled in a programme (civil affairs)."""
+
+    type: Literal["lowincome.enrolled"]
+    programme: Programme = Programme.LOWINCOME
+
+
+class LowIncomeExited(DepartmentChangeBase):
+    """The household left a programme."""
+
+    type: Literal["lowincome.exited"]
+    programme: Programme = Programme.LOWINCOME
+
+
+class MedicalLargeExpense(DepartmentChangeBase):
+    """A large medical bill was settled (medical insurance)."""
+
+    type: Literal["medical.large_expense"]
+    amount_yuan: float = Field(ge=0, le=10_000_000)
+    self_pay_share: float = Field(ge=0, le=1)
+
+
+class CollegeEnrolled(DepartmentChangeBase):
+    """A member enrolled in college (education); low-income students may claim a grant."""
+
+    type: Literal["education.enrolled_college"]
+    grant_claimed: bool = False
+
+
+class VehicleBought(DepartmentChangeBase):
+    """A vehicle was registered to the person."""
+
+    type: Literal["asset.vehicle_bought"]
+    value_yuan: float = Field(ge=0, le=100_000_000)
+
+
+class PropertyBought(DepartmentChangeBase):
+    """A property was registered to the person (housing)."""
+
+    type: Literal["asset.property_bought"]
+    value_yuan: float = Field(ge=0, le=1_000_000_000)
+
+
+DEPARTMENT_CHANGE_MODELS = (
+    MemberDied,
+    MemberAdded,
+    EmploymentLost,
+    EmploymentFound,
+    DisabilityCertified,
+    LowIncomeEnrolled,
+    LowIncomeExited,
+    MedicalLargeExpense,
+    CollegeEnrolled,
+    VehicleBought,
+    PropertyBought,
+)
+DepartmentChange = Annotated[Union[DEPARTMENT_CHANGE_MODELS], Field(discriminator="type")]  # noqa: UP007  (a tuple needs Union[])
+DEPARTMENT_CHANGE_TYPES = tuple(get_args(model.model_fields["type"].annotation)[0] for model in DEPARTMENT_CHANGE_MODELS)
+department_change = TypeAdapter(DepartmentChange)
+
+E = TypeVar("E", bound=InputEvent)
+
+
+def stamp(event: E, event_id: str, now: datetime) -> E:
     """Fill in the server-side fields an input event may leave out."""
-    return call.model_copy(
+    return event.model_copy(
         update={
-            "event_id": call.event_id or event_id,
-            "reported_at": call.reported_at or now,
-            "occurred_at": call.occurred_at or call.reported_at or now,
+            "event_id": event.event_id or event_id,
+            "reported_at": event.reported_at or now,
+            "occurred_at": event.occurred_at or event.reported_at or now,
         }
     )

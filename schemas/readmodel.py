@@ -6,6 +6,7 @@ STATS = PREFIX + "stats"
 OPEN_CASES = PREFIX + "cases:open"
 CLOSED_CASES = PREFIX + "cases:closed"
 DEADLETTERS = PREFIX + "deadletters"
+DEADLETTERS_KEPT = 1000
 INDEXED_FIELDS = ("status", "tier", "priority", "town", "track")
 
 

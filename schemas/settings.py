@@ -12,4 +12,5 @@ class ConnectionSettings(BaseSettings):
     kafka: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,host:port]")
     redis: str = Field(default="redis://127.0.0.1:6379/0", description="Redis URL of the read model")
     partitions: int = Field(default=4, ge=1, le=1024, description="partition count of every RapidAid topic")
+    departments: str = Field(default="bundled", description="department → allowed change types: 'bundled' or a TOML file path")
     event_result_ttl_s: int = Field(default=30 * 86400, description="how long an intake event's result stays readable")

@@ -5,11 +5,12 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import faust
+import orjson
 
 from schemas import topics
 from streams.clock import SystemClock
 from streams.config import settings
-from streams.normalise import RejectedInput, dead_letter
+from streams.normalise import RejectedInput, dead_letter, event_id_of
 from streams.policy import load_policy
 from streams.transport import App
 
@@ -38,11 +39,26 @@ def _topic(name: str) -> faust.TopicT:
     return app.topic(name, partitions=settings.partitions, key_type=bytes, value_type=bytes)
 
 
-hotline_calls = _topic(topics.HOTLINE_CALLS)
+inputs = app.topic(
+    topics.HOTLINE_CALLS,
+    topics.HOSPITAL_ADMISSIONS,
+    topics.DEPARTMENT_CHANGES,
+    partitions=settings.partitions,
+    key_type=bytes,
+    value_type=bytes,
+)
 signals = _topic(topics.SIGNALS)
 case_commands = _topic(topics.CASE_COMMANDS)
 case_events = _topic(topics.CASE_EVENTS)
 deadletter = _topic(topics.DEADLETTER)
+
+# Person key → household id, from household-registry events. Global: input topics are keyed by
+# person, but kcat (librdkafka) and aiokafka partition keys differently, so no co-partitioning holds.
+persons = app.GlobalTable(
+    "persons",
+    partitions=settings.partitions,
+    schema=faust.Schema(key_type=str, key_serializer="json", value_type=str, value_serializer="json"),
+)
 
 # Keyed by the household id bytes of the message key; values are HouseholdState as JSON.
 households = app.Table(
@@ -68,5 +84,9 @@ async def process_or_deadletter(event: faust.EventT, handle: Callable[[bytes], T
         await send_to_deadletter(event, rejected)
     except Exception as error:  # a bug in one rule must not stall a whole partition
         log.exception("internal error on %s[%d]@%d", event.message.topic, event.message.partition, event.message.offset)
-        await send_to_deadletter(event, RejectedInput(f"internal error: {type(error).__name__}: {error}"))
+        try:
+            event_id = event_id_of(orjson.loads(event.value))
+        except orjson.JSONDecodeError:
+            event_id = None
+        await send_to_deadletter(event, RejectedInput(f"internal error: {type(error).__name__}: {error}", event_id=event_id))
     return None

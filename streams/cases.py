@@ -5,11 +5,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from schemas.case import Case, CaseEvent, CaseEventType, Colour, Priority, Signal, Urgency, earliest_unmet
+from schemas.case import Case, CaseEvent, CaseEventType, Colour, Factor, Priority, Signal, Urgency, earliest_unmet
 from streams.deadlines import colour_of, deadlines_for, higher_tier, required_tier, tighten
 from streams.household import HouseholdState, remember
 from streams.policy import Policy
-from streams.scoring import score
+from streams.scoring import household_urgency, own_factors
 
 TRIAGE = "system:triage"
 DEADLINES = "system:deadlines"
@@ -95,8 +95,16 @@ def reevaluate(case: Case, now: datetime, policy: Policy, actor: str, event_id: 
     return case, events
 
 
-def _absorb(state: HouseholdState, case: Case, signal: Signal, urgency: Urgency, now: datetime, policy: Policy) -> Outcome:
-    """Attach a signal to the open case, raising its priority and tightening deadlines when it scores higher."""
+def _absorb(
+    state: HouseholdState, case: Case, signal: Signal, own: list[Factor], urgency: Urgency, now: datetime, policy: Policy
+) -> Outcome:
+    """Attach a signal to the open case, raising its priority and tightening deadlines when it scores higher.
+
+    A signal that would lower the score (an asset purchase, say) is shown on the case as an unapplied factor.
+    """
+    lowering = [
+        f.model_copy(update={"applied": False, "detail": f"{f.detail} (never lowers an open case)".strip()}) for f in own if f.points < 0
+    ]
     case, attached = _step(
         case,
         CaseEventType.SIGNAL_ATTACHED,
@@ -105,6 +113,7 @@ def _absorb(state: HouseholdState, case: Case, signal: Signal, urgency: Urgency,
         signal.event_id,
         _signal_summary(signal, urgency),
         signal_ids=[*case.signal_ids, signal.event_id],
+        factors=case.factors + lowering,
     )
     events = [attached]
     if urgency.score > case.urgency:
@@ -136,11 +145,13 @@ def apply_signal(state: HouseholdState, signal: Signal, now: datetime, policy: P
     """Score a signal against its household: open a case, attach to the open one, or record it only."""
     if signal.event_id in state.seen_event_ids:
         return Outcome(state)
-    state = remember(state, signal, now, policy.compounding.window_s)
-    urgency = score(signal, state.flags, state.recent, now, policy)
+    own = own_factors(signal, policy)
+    state = remember(state, signal, own, now, policy.compounding.window_s, policy.compounding.repeat_call_window_s)
+    urgency = household_urgency(state, now, policy)
     if state.open_case is not None:
-        return _absorb(state, state.open_case, signal, urgency, now, policy)
-    if urgency.priority is None:
+        return _absorb(state, state.open_case, signal, own, urgency, now, policy)
+    # Only an event that itself signals need opens a case; context (enrolment, registry, assets) never does.
+    if urgency.priority is None or sum(f.points for f in own) <= 0:
         recorded = CaseEvent(
             type=CaseEventType.SIGNAL_RECORDED,
             household_id=state.household_id,

@@ -1,17 +1,29 @@
-"""What the case agent remembers about a household: context, recent signals, its open case."""
+"""What the case agent knows about a household: its members, enrolment, recent signals and open case."""
 
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from schemas.case import Case, Signal
+from schemas.case import Case, Factor, Signal
 from schemas.intake import HouseholdFlags
 
 SEEN_EVENT_IDS_KEPT = 512
+CHILD_BELOW = 18
+ELDERLY_FROM = 60
+
+
+class Member(BaseModel):
+    """One person known to belong to the household."""
+
+    age: int
+    breadwinner: bool = False
+    deceased: bool = False
+    employed: bool | None = None
+    severe_disability: bool = False
 
 
 class RecentSignal(BaseModel):
-    """A signal kept for compounding and repeat detection."""
+    """A signal kept for compounding and repeat detection, with the factors it scored on its own."""
 
     event_id: str
     source: str
@@ -19,6 +31,13 @@ class RecentSignal(BaseModel):
     at: datetime
     person_key: str
     caller_key: str | None = None
+    factors: list[Factor] = Field(default_factory=list)
+    repeat: bool = Field(default=False, description="the same caller about the same person again within the repeat window")
+
+    @property
+    def points(self) -> float:
+        """What the signal scores on its own."""
+        return sum(f.points for f in self.factors)
 
 
 class HouseholdState(BaseModel):
@@ -26,7 +45,10 @@ class HouseholdState(BaseModel):
 
     household_id: str
     partition: int = Field(default=-1, description="partition that owns this household, for rebuilding deadline queues")
-    flags: HouseholdFlags = Field(default_factory=HouseholdFlags)
+    reported: HouseholdFlags = Field(default_factory=HouseholdFlags, description="vulnerabilities callers and senders reported")
+    members: dict[str, Member] = Field(default_factory=dict, description="by person key")
+    programme: str | None = Field(default=None, description="social-assistance enrolment: lowincome, extreme_poverty, marginal")
+    assets: list[str] = Field(default_factory=list, description="asset purchases on record")
     recent: list[RecentSignal] = Field(default_factory=list)
     seen_event_ids: list[str] = Field(default_factory=list)
     open_case: Case | None = None
@@ -43,24 +65,95 @@ def merge_flags(known: HouseholdFlags, reported: HouseholdFlags) -> HouseholdFla
     )
 
 
-def remember(state: HouseholdState, signal: Signal, now: datetime, window_s: float) -> HouseholdState:
-    """Return the state with the signal recorded and signals older than the window dropped."""
+def _member_after(member: Member, signal: Signal) -> Member:
+    """The subject's member record after the signal."""
+    changes: dict = {"age": signal.subject_age}
+    details = signal.details
+    if details.get("breadwinner"):
+        changes["breadwinner"] = True
+    match signal.kind:
+        case "household.member_died":
+            changes["deceased"] = True
+        case "employment.lost":
+            changes["employed"] = False
+        case "employment.found":
+            changes["employed"] = True
+        case "disability.certified":
+            changes["severe_disability"] = member.severe_disability or details["level"] <= 2
+    return member.model_copy(update=changes)
+
+
+def _programme_after(programme: str | None, signal: Signal) -> str | None:
+    """The household's enrolment after the signal."""
+    if signal.kind == "lowincome.enrolled":
+        return signal.details["programme"]
+    if signal.kind == "lowincome.exited" and programme == signal.details["programme"]:
+        return None
+    return programme
+
+
+def is_repeat(signal: Signal, earlier: list[RecentSignal], window_s: float) -> bool:
+    """True when the same caller already reported the same person within the window."""
+    return signal.caller_key is not None and any(
+        r.caller_key == signal.caller_key
+        and r.person_key == signal.person_key
+        and abs((signal.occurred_at - r.at).total_seconds()) <= window_s
+        for r in earlier
+    )
+
+
+def remember(
+    state: HouseholdState, signal: Signal, own: list[Factor], now: datetime, window_s: float, repeat_window_s: float
+) -> HouseholdState:
+    """The state with the signal's facts applied and the signal kept; signals older than the window are dropped."""
     horizon = now - timedelta(seconds=window_s)
     recent = [r for r in state.recent if r.at >= horizon]
-    recent.append(
-        RecentSignal(
-            event_id=signal.event_id,
-            source=signal.source,
-            kind=signal.kind,
-            at=signal.occurred_at,
-            person_key=signal.person_key,
-            caller_key=signal.caller_key,
-        )
+    kept = RecentSignal(
+        event_id=signal.event_id,
+        source=signal.source,
+        kind=signal.kind,
+        at=signal.occurred_at,
+        person_key=signal.person_key,
+        caller_key=signal.caller_key,
+        factors=own,
+        repeat=is_repeat(signal, recent, repeat_window_s),
     )
+    member = state.members.get(signal.person_key, Member(age=signal.subject_age))
+    assets = [*state.assets, signal.kind] if signal.kind.startswith("asset.") else state.assets
     return state.model_copy(
         update={
-            "flags": merge_flags(state.flags, signal.flags),
-            "recent": recent,
+            "reported": merge_flags(state.reported, signal.flags),
+            "members": {**state.members, signal.person_key: _member_after(member, signal)},
+            "programme": _programme_after(state.programme, signal),
+            "assets": assets,
+            "recent": [*recent, kept],
             "seen_event_ids": [*state.seen_event_ids, signal.event_id][-SEEN_EVENT_IDS_KEPT:],
         }
     )
+
+
+def living(state: HouseholdState) -> list[Member]:
+    """Members known to be alive."""
+    return [m for m in state.members.values() if not m.deceased]
+
+
+def vulnerability(state: HouseholdState) -> HouseholdFlags:
+    """What is reported merged with what the members' records show."""
+    members = living(state)
+    from_members = HouseholdFlags(
+        children=sum(m.age < CHILD_BELOW for m in members),
+        elderly_alone=len(members) == 1 and members[0].age >= ELDERLY_FROM,
+        disabled=any(m.severe_disability for m in members),
+    )
+    return merge_flags(state.reported, from_members)
+
+
+def dependency_ratio(state: HouseholdState) -> float | None:
+    """Dependants (children and elderly) per working-age member; None without known dependants."""
+    members = living(state)
+    dependants = sum(m.age < CHILD_BELOW or m.age >= ELDERLY_FROM for m in members)
+    dependants = max(dependants, state.reported.children)
+    if not dependants:
+        return None
+    working = sum(CHILD_BELOW <= m.age < ELDERLY_FROM for m in members)
+    return dependants / working if working else float("inf")

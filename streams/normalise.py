@@ -4,15 +4,18 @@ import base64
 import hashlib
 import hmac
 import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from schemas import topics
 from schemas.case import DeadLetter, Signal, SubjectView
-from schemas.ids import mask_id_number
-from schemas.intake import HotlineCall, stamp
+from schemas.departments import Departments
+from schemas.ids import age_on, mask_id_number
+from schemas.intake import DEPARTMENT_CHANGE_TYPES, HospitalAdmission, HotlineCall, InputEvent, department_change, stamp
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -38,44 +41,85 @@ def offset_event_id(topic: str, partition: int, offset: int) -> str:
 
 
 def first_error(error: ValidationError) -> tuple[str, str]:
-    """The dotted field path and message of the first validation error."""
+    """The dotted field path and message of the first validation error (without a tagged union's tag)."""
     detail = error.errors(include_url=False)[0]
-    field = ".".join(str(part) for part in detail["loc"]) or "body"
-    return field, detail["msg"]
+    if detail["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return "type", detail["msg"]
+    loc = [str(part) for part in detail["loc"]]
+    if loc and loc[0] in DEPARTMENT_CHANGE_TYPES:
+        loc = loc[1:]
+    return ".".join(loc) or "body", detail["msg"]
 
 
-def parse(model: type[M], raw: bytes) -> M:
+def parse(validate: Callable[[Any], M], raw: bytes) -> M:
     """Decode and validate one JSON document; raise RejectedInput naming the bad field."""
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         raise RejectedInput(f"malformed JSON: {error}") from None
-    event_id = document.get("event_id") if isinstance(document, dict) else None
     try:
-        return model.model_validate(document)
+        return validate(document)
     except ValidationError as error:
         field, message = first_error(error)
-        raise RejectedInput(f"{field}: {message}", field, event_id if isinstance(event_id, str) else None) from None
+        raise RejectedInput(f"{field}: {message}", field, event_id_of(document)) from None
 
 
-def signal_from_call(call: HotlineCall, event_id: str, now: datetime, secret: bytes) -> Signal:
-    """The normalised signal of a hotline call, routed to the subject's household."""
-    call = stamp(call, event_id, now)
-    person_key = pseudonym(call.subject.id_number, secret)
+def event_id_of(document: Any) -> str | None:
+    """The event id a decoded document claims, if it claims one."""
+    event_id = document.get("event_id") if isinstance(document, dict) else None
+    return event_id if isinstance(event_id, str) else None
+
+
+def parse_input(topic: str, raw: bytes, departments: Departments) -> InputEvent:
+    """Validate an event from one of the three input topics, including who may send which change."""
+    if topic == topics.HOTLINE_CALLS:
+        return parse(HotlineCall.model_validate, raw)
+    if topic == topics.HOSPITAL_ADMISSIONS:
+        return parse(HospitalAdmission.model_validate, raw)
+    change = parse(department_change.validate_python, raw)
+    refusal = departments.refusal(change.department, change.type)
+    if refusal:
+        raise RejectedInput(f"type: {refusal}", "type", change.event_id)
+    return change
+
+
+def source_and_kind(event: InputEvent) -> tuple[str, str]:
+    """Which source an input event is from and what kind of event it is."""
+    if isinstance(event, HotlineCall):
+        return "hotline", event.category.value
+    if isinstance(event, HospitalAdmission):
+        return "hospital", event.admission_type.value
+    return "department", event.type
+
+
+# Fields every input has, or that become the signal's own fields, are not repeated in its details.
+_NOT_DETAILS = set(InputEvent.model_fields) | {"caller_phone", "category", "admission_type", "type"}
+
+
+def signal_from_event(event: InputEvent, household_id: str, event_id: str, now: datetime, secret: bytes) -> Signal:
+    """The normalised signal of an input event, routed to the given household."""
+    event = stamp(event, event_id, now)
+    source, kind = source_and_kind(event)
     return Signal(
-        event_id=call.event_id,
-        source="hotline",
-        kind=call.category.value,
-        household_id=call.household_id or f"P{person_key[:16]}",
-        person_key=person_key,
-        caller_key=pseudonym(call.caller_phone, secret),
-        subject=SubjectView(id_masked=mask_id_number(call.subject.id_number), name=call.subject.name),
-        area=call.area,
-        flags=call.flags,
-        description=call.description,
-        occurred_at=call.occurred_at,
-        reported_at=call.reported_at,
+        event_id=event.event_id,
+        source=source,
+        kind=kind,
+        household_id=household_id,
+        person_key=pseudonym(event.subject.id_number, secret),
+        caller_key=pseudonym(event.caller_phone, secret) if isinstance(event, HotlineCall) else None,
+        subject=SubjectView(id_masked=mask_id_number(event.subject.id_number), name=event.subject.name),
+        subject_age=age_on(event.subject.id_number, event.occurred_at.date()),
+        area=event.area,
+        flags=event.flags,
+        details=event.model_dump(mode="json", exclude=_NOT_DETAILS),
+        occurred_at=event.occurred_at,
+        reported_at=event.reported_at,
     )
+
+
+def fallback_household(person_key: str) -> str:
+    """The household id of a person no registry event has placed in a household yet."""
+    return f"P{person_key[:16]}"
 
 
 def dead_letter(

@@ -3,11 +3,14 @@
 import tomllib
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.case import Priority, Tier
-from schemas.intake import CallCategory
+from schemas.intake import DEPARTMENT_CHANGE_TYPES, AdmissionType, CallCategory, Programme
+
+DepartmentChangeType = Literal[DEPARTMENT_CHANGE_TYPES]
 
 
 class _Strict(BaseModel):
@@ -32,6 +35,9 @@ class VulnerabilityPolicy(_Strict):
     elderly_alone: float
     disabled: float
     pregnant: float
+    programmes: dict[Programme, float] = Field(description="points for enrolment in each social-assistance programme")
+    dependency_ratio_from: float = Field(gt=0, description="dependants per working-age member from which the ratio counts")
+    high_dependency_ratio: float
 
 
 class CompoundingPolicy(_Strict):
@@ -56,6 +62,12 @@ class Policy(_Strict):
     leadership_after_s: float = Field(gt=0, description="how long a case stays red before city leadership is notified")
     tracks: dict[Priority, TrackPolicy]
     hotline_base: dict[CallCategory, float]
+    hospital_base: dict[AdmissionType, float]
+    critical_illness: float = Field(description="added for a diagnosis on the critical-illness list")
+    out_of_pocket_points: list[tuple[float, float]] = Field(description="(self-paid yuan from, points), highest first")
+    department_base: dict[DepartmentChangeType, float]
+    breadwinner: float = Field(description="added when the person who died or lost work was the breadwinner")
+    grant_claimed: float = Field(description="added (negative) when a college grant is already claimed")
     vulnerability: VulnerabilityPolicy
     compounding: CompoundingPolicy
 
@@ -63,10 +75,24 @@ class Policy(_Strict):
 BUNDLED = ("default", "fast", "demo")
 
 
-def load_policy(name_or_path: str) -> Policy:
-    """Load a bundled policy by name (default, fast, demo) or a policy file by path."""
+def _read(name_or_path: str) -> dict:
     if name_or_path in BUNDLED:
-        text = resources.files("streams.policies").joinpath(f"{name_or_path}.toml").read_text(encoding="utf-8")
-    else:
-        text = Path(name_or_path).read_text(encoding="utf-8")
-    return Policy.model_validate(tomllib.loads(text))
+        return tomllib.loads(resources.files("streams.policies").joinpath(f"{name_or_path}.toml").read_text(encoding="utf-8"))
+    return tomllib.loads(Path(name_or_path).read_text(encoding="utf-8"))
+
+
+def _merge(base: dict, override: dict) -> dict:
+    """Override's values replace base's, table by table."""
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return merged
+
+
+def load_policy(name_or_path: str) -> Policy:
+    """Load a bundled policy by name (default, fast, demo) or a policy file by path; `extends` names a base policy."""
+    data = _read(name_or_path)
+    base = data.pop("extends", None)
+    if base is not None:
+        data = _merge(_read(base), data)
+    return Policy.model_validate(data)

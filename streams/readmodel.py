@@ -64,7 +64,6 @@ return 1
 """
 
 SIGNAL_OUTCOMES = {"opened": "opened", "signal_attached": "attached", "signal_recorded": "recorded"}
-DEADLETTERS_KEPT = 1000
 
 
 def _epoch_ms(iso: str) -> int:
@@ -157,7 +156,7 @@ class ReadModelWriter:
                 letter["reason"],
                 self.result_ttl_s,
                 raw,
-                DEADLETTERS_KEPT,
+                readmodel.DEADLETTERS_KEPT,
                 f"deadletters:{letter['source_topic']}",
             ],
             client=pipe,

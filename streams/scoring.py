@@ -1,22 +1,49 @@
-"""Urgency scoring: an additive, explainable model with no I/O."""
+"""Urgency scoring: an additive, explainable model with no I/O.
 
-from datetime import datetime, timedelta
+A household's urgency is the most serious recent event's own points, plus the household's
+vulnerability, plus decaying points for other recent events that corroborate it.
+"""
+
+from datetime import datetime
 
 from schemas.case import Factor, Priority, Signal, Urgency
-from schemas.intake import HouseholdFlags
-from streams.household import RecentSignal
+from streams.household import HouseholdState, RecentSignal, dependency_ratio, vulnerability
 from streams.policy import Policy
 
 
-def base_factors(signal: Signal, policy: Policy) -> list[Factor]:
-    """Points for what the event itself says."""
-    points = policy.hotline_base[signal.kind]
-    return [Factor(code=f"{signal.source}:{signal.kind}", points=points, detail=f"{signal.source} event {signal.kind}")]
+def _out_of_pocket_factor(cost_yuan: float, self_pay_share: float, policy: Policy) -> list[Factor]:
+    """Points for what the household itself must pay."""
+    own_cost = cost_yuan * self_pay_share
+    for threshold, points in policy.out_of_pocket_points:
+        if own_cost >= threshold:
+            return [Factor(code="burden:out_of_pocket", points=points, detail=f"about {own_cost:,.0f} yuan self-paid")]
+    return []
 
 
-def vulnerability_factors(flags: HouseholdFlags, policy: Policy) -> list[Factor]:
-    """Points for the household's known vulnerabilities."""
+def own_factors(signal: Signal, policy: Policy) -> list[Factor]:
+    """What the event itself says, before anything is known about the household."""
+    details = signal.details
+    if signal.source == "hotline":
+        return [Factor(code=f"hotline:{signal.kind}", points=policy.hotline_base[signal.kind])]
+    if signal.source == "hospital":
+        factors = [Factor(code=f"hospital:{signal.kind}", points=policy.hospital_base[signal.kind])]
+        if details["diagnosis_category"] != "non_critical":
+            factors.append(Factor(code="hospital:critical_illness", points=policy.critical_illness, detail=details["diagnosis_category"]))
+        return factors + _out_of_pocket_factor(details["estimated_cost_yuan"], details["self_pay_share"], policy)
+    factors = [Factor(code=f"department:{signal.kind}", points=policy.department_base[signal.kind], detail=details["department"])]
+    if details.get("breadwinner") and signal.kind in ("household.member_died", "employment.lost"):
+        factors.append(Factor(code="household:breadwinner", points=policy.breadwinner, detail=f"{signal.kind} of the breadwinner"))
+    if signal.kind == "medical.large_expense":
+        factors += _out_of_pocket_factor(details["amount_yuan"], details["self_pay_share"], policy)
+    if signal.kind == "education.enrolled_college" and details["grant_claimed"]:
+        factors.append(Factor(code="education:grant_claimed", points=policy.grant_claimed, detail="the grant is already claimed"))
+    return factors
+
+
+def vulnerability_factors(state: HouseholdState, policy: Policy) -> list[Factor]:
+    """Points for what makes the household more vulnerable, from reports and members' records."""
     weights = policy.vulnerability
+    flags = vulnerability(state)
     factors = []
     if flags.children:
         points = min(flags.children * weights.per_child, weights.max_children_points)
@@ -28,40 +55,30 @@ def vulnerability_factors(flags: HouseholdFlags, policy: Policy) -> list[Factor]
     ):
         if present:
             factors.append(Factor(code=code, points=points))
+    if state.programme:
+        factors.append(Factor(code=f"enrolment:{state.programme}", points=weights.programmes[state.programme]))
+    ratio = dependency_ratio(state)
+    if ratio is not None and ratio >= weights.dependency_ratio_from:
+        shown = "no working-age member" if ratio == float("inf") else f"{ratio:.1f} dependants per working-age member"
+        factors.append(Factor(code="household:dependency_ratio", points=weights.high_dependency_ratio, detail=shown))
     return factors
 
 
-def is_repeat_call(signal: Signal, earlier: RecentSignal, policy: Policy) -> bool:
-    """True when the same caller reports the same person again within the repeat window."""
-    return (
-        signal.caller_key is not None
-        and earlier.caller_key == signal.caller_key
-        and earlier.person_key == signal.person_key
-        and abs((signal.occurred_at - earlier.at).total_seconds()) <= policy.compounding.repeat_call_window_s
-    )
-
-
-def corroborating(signal: Signal, recent: list[RecentSignal], now: datetime, policy: Policy) -> list[RecentSignal]:
-    """Earlier signals in the window that are new evidence (not this event, not repeat calls)."""
-    horizon = now - timedelta(seconds=policy.compounding.window_s)
-    return [r for r in recent if r.event_id != signal.event_id and r.at >= horizon and not is_repeat_call(signal, r, policy)]
-
-
-def compounding_factors(signal: Signal, recent: list[RecentSignal], now: datetime, policy: Policy) -> list[Factor]:
-    """Points for earlier signals about the household, decaying with age, more for other sources."""
+def compounding_factors(strongest: RecentSignal, others: list[RecentSignal], now: datetime, policy: Policy) -> list[Factor]:
+    """Points for other recent events that add need, decaying with age, more for independent sources."""
     rules = policy.compounding
-    evidence = corroborating(signal, recent, now, policy)
+    evidence = [r for r in others if r.points > 0]
     if not evidence:
         return []
     decayed = sum(rules.per_signal * 0.5 ** ((now - r.at).total_seconds() / rules.half_life_s) for r in evidence)
-    others = {r.source for r in evidence} - {signal.source}
-    factors = [Factor(code="compounding:recent_signals", points=round(decayed, 1), detail=f"{len(evidence)} earlier signal(s) in window")]
-    if others:
+    factors = [Factor(code="compounding:recent_signals", points=round(decayed, 1), detail=f"{len(evidence)} other signal(s) in window")]
+    independent = {r.source for r in evidence} - {strongest.source}
+    if independent:
         factors.append(
             Factor(
                 code="compounding:independent_sources",
-                points=rules.independent_source_bonus * len(others),
-                detail=", ".join(sorted(others)),
+                points=rules.independent_source_bonus * len(independent),
+                detail=", ".join(sorted(independent)),
             )
         )
     total = sum(f.points for f in factors)
@@ -78,8 +95,16 @@ def priority_for(score: float, policy: Policy) -> Priority | None:
     return None
 
 
-def score(signal: Signal, flags: HouseholdFlags, recent: list[RecentSignal], now: datetime, policy: Policy) -> Urgency:
-    """Score a signal against the household it belongs to."""
-    factors = base_factors(signal, policy) + vulnerability_factors(flags, policy) + compounding_factors(signal, recent, now, policy)
+def household_urgency(state: HouseholdState, now: datetime, policy: Policy) -> Urgency:
+    """Score the household as it stands: its most serious recent event, vulnerability and corroboration."""
+    candidates = [r for r in state.recent if not r.repeat] or state.recent
+    strongest = max(candidates, key=lambda r: (r.points, r.at))
+    others = [r for r in candidates if r is not strongest]
+    factors = (
+        strongest.factors
+        + vulnerability_factors(state, policy)
+        + compounding_factors(strongest, others, now, policy)
+        + [f for r in others if r.points < 0 for f in r.factors]
+    )
     total = max(0, min(100, round(sum(f.points for f in factors))))
     return Urgency(score=total, priority=priority_for(total, policy), factors=factors, policy_version=policy.version)

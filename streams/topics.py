@@ -9,8 +9,8 @@ from streams.config import WorkerSettings
 
 
 def topic_names(settings: WorkerSettings) -> list[str]:
-    """Every topic the system uses, including the households table's changelog."""
-    return [*topics.ALL_TOPICS, f"{settings.app_id}-households-changelog"]
+    """Every topic the system uses, including the tables' changelogs."""
+    return [*topics.ALL_TOPICS, *(f"{settings.app_id}-{table}-changelog" for table in ("households", "persons"))]
 
 
 async def ensure_topics(settings: WorkerSettings, attempts: int = 30) -> None:

@@ -29,6 +29,33 @@ def call_body(**overrides) -> dict:
     return body
 
 
+def admission_body(**overrides) -> dict:
+    """A valid hospital admission as JSON."""
+    body = {
+        "subject": {"id_number": "370784198001011234", "name": "张三"},
+        "area": dict(AREA),
+        "hospital": {"code": "AQ-PH-1", "name": "安丘市人民医院"},
+        "admission_type": "icu",
+        "diagnosis_category": "non_critical",
+        "estimated_cost_yuan": 40000,
+        "self_pay_share": 0.7,
+    }
+    body.update(overrides)
+    return body
+
+
+def change_body(change_type: str, department: str, **overrides) -> dict:
+    """A valid department change as JSON."""
+    body = {
+        "type": change_type,
+        "department": department,
+        "subject": {"id_number": "370784198001011234", "name": "张三"},
+        "area": dict(AREA),
+    }
+    body.update(overrides)
+    return body
+
+
 def signal(
     at: datetime,
     event_id: str = "e1",
@@ -38,6 +65,8 @@ def signal(
     caller_key: str | None = "caller-1",
     person_key: str = "person-1",
     source: str = "hotline",
+    age: int = 40,
+    **details,
 ) -> Signal:
     """A normalised signal."""
     return Signal(
@@ -46,10 +75,26 @@ def signal(
         kind=kind,
         household_id=household_id,
         person_key=person_key,
-        caller_key=caller_key,
+        caller_key=caller_key if source == "hotline" else None,
         subject=SubjectView(id_masked="3707**********1234", name="张三"),
+        subject_age=age,
         area=Area(**AREA),
         flags=HouseholdFlags(children=children),
+        details=details,
         occurred_at=at,
         reported_at=at,
+    )
+
+
+def department_signal(at: datetime, kind: str, event_id: str, person_key: str = "person-1", age: int = 40, **details) -> Signal:
+    """A normalised department change signal."""
+    return signal(at, event_id=event_id, kind=kind, source="department", person_key=person_key, age=age, department="test-dept", **details)
+
+
+def hospital_signal(
+    at: datetime, event_id: str, kind: str = "icu", cost: float = 40000, share: float = 0.7, diagnosis: str = "non_critical"
+) -> Signal:
+    """A normalised hospital admission signal."""
+    return signal(
+        at, event_id=event_id, kind=kind, source="hospital", diagnosis_category=diagnosis, estimated_cost_yuan=cost, self_pay_share=share
     )

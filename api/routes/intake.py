@@ -1,15 +1,15 @@
-"""Intake routes: hotline calls in, event results out."""
+"""Intake routes: hotline calls, hospital admissions and department changes in; event results out."""
 
 from typing import Annotated
 
 import uuid_utils
-from fastapi import APIRouter, Header, HTTPException, Request, status
+from fastapi import APIRouter, Header, HTTPException, Path, Request, status
 
-from api.auth import Operator, Reader
+from api.auth import DepartmentRole, HospitalRole, Operator, Principal, Reader
 from api.metrics import intake_accepted
 from api.store import event_result, mark_accepted
 from schemas import readmodel, topics
-from schemas.intake import HotlineCall, stamp
+from schemas.intake import DEPARTMENT_PATTERN, DepartmentChange, HospitalAdmission, HotlineCall, InputEvent, stamp
 from streams.clock import SystemClock
 
 router = APIRouter(prefix="/v1", tags=["intake"])
@@ -17,27 +17,59 @@ clock = SystemClock()
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
 
 
-@router.post("/hotline/calls", status_code=status.HTTP_202_ACCEPTED)
-async def post_hotline_call(call: HotlineCall, request: Request, principal: Operator, idempotency_key: IdempotencyKey = None) -> dict:
-    """Accept a hotline call: validate it, write it to hotline.calls, return its event id."""
+async def accept(request: Request, principal: Principal, idempotency_key: str | None, topic: str, source: str, event: InputEvent) -> dict:
+    """Write a validated event to its topic keyed by subject, once per Idempotency-Key; answer with its event id."""
     state = request.app.state
-    event_id = call.event_id or str(uuid_utils.uuid7())
+    event_id = event.event_id or str(uuid_utils.uuid7())
     if idempotency_key:
         key = readmodel.idempotency_key(principal.role, idempotency_key)
         if not await state.redis.set(key, event_id, nx=True, ex=state.settings.idempotency_ttl_s):
             return {"event_id": (await state.redis.get(key)).decode(), "replayed": True}
-    call = stamp(call, event_id, clock.now())
+    event = stamp(event, event_id, clock.now())
     try:
-        await state.publisher.publish(
-            topics.HOTLINE_CALLS, call.subject.id_number.encode(), call.model_dump_json(exclude_none=True).encode()
-        )
+        await state.publisher.publish(topic, event.subject.id_number.encode(), event.model_dump_json(exclude_none=True).encode())
     except HTTPException:
         if idempotency_key:
             await state.redis.delete(key)
         raise
-    intake_accepted.labels("hotline").inc()
+    intake_accepted.labels(source).inc()
     await mark_accepted(state.redis, event_id, state.settings.event_result_ttl_s)
     return {"event_id": event_id}
+
+
+@router.post("/hotline/calls", status_code=status.HTTP_202_ACCEPTED)
+async def post_hotline_call(call: HotlineCall, request: Request, principal: Operator, idempotency_key: IdempotencyKey = None) -> dict:
+    """Accept a hotline call: validate it, write it to hotline.calls, return its event id."""
+    return await accept(request, principal, idempotency_key, topics.HOTLINE_CALLS, "hotline", call)
+
+
+@router.post("/hospital/admissions", status_code=status.HTTP_202_ACCEPTED)
+async def post_hospital_admission(
+    admission: HospitalAdmission, request: Request, principal: HospitalRole, idempotency_key: IdempotencyKey = None
+) -> dict:
+    """Accept a hospital admission notice."""
+    return await accept(request, principal, idempotency_key, topics.HOSPITAL_ADMISSIONS, "hospital", admission)
+
+
+@router.post("/departments/{dept}/changes", status_code=status.HTTP_202_ACCEPTED)
+async def post_department_change(
+    dept: Annotated[str, Path(pattern=DEPARTMENT_PATTERN)],
+    change: DepartmentChange,
+    request: Request,
+    principal: DepartmentRole,
+    idempotency_key: IdempotencyKey = None,
+) -> dict:
+    """Accept a department's change event; a department may publish only its own change types."""
+    if principal.kind != "admin" and principal.role != f"department:{dept}":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role!r} may not publish for department {dept!r}")
+    if change.department not in (None, dept):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"body names department {change.department!r} but the URL names {dept!r}")
+    refusal = request.app.state.departments.refusal(dept, change.type)
+    if refusal:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, refusal)
+    return await accept(
+        request, principal, idempotency_key, topics.DEPARTMENT_CHANGES, "department", change.model_copy(update={"department": dept})
+    )
 
 
 @router.get("/events/{event_id}")

@@ -1,16 +1,23 @@
 """Operations routes: health, readiness, metrics, stats and published schemas."""
 
-from fastapi import APIRouter, Request, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api.auth import Reader
+from api.auth import Admin, Reader
 from api.metrics import read_model, registry
-from api.store import stats
-from schemas.intake import HotlineCall
+from api.store import recent_deadletters, stats
+from schemas.intake import HospitalAdmission, HotlineCall, department_change
+from schemas.readmodel import DEADLETTERS_KEPT
 
 router = APIRouter(tags=["operations"])
-SCHEMAS = {"hotline-call": HotlineCall}
+SCHEMAS = {
+    "hotline-call": HotlineCall.model_json_schema(),
+    "hospital-admission": HospitalAdmission.model_json_schema(),
+    "department-change": department_change.json_schema(),
+}
 
 
 @router.get("/healthz")
@@ -48,10 +55,16 @@ async def get_stats(request: Request, _: Reader) -> dict:
     return await stats(request.app.state.redis)
 
 
+@router.get("/v1/deadletter")
+async def get_deadletters(request: Request, _: Admin, limit: Annotated[int, Query(ge=1, le=DEADLETTERS_KEPT)] = 100) -> dict:
+    """The latest dead letters, newest first, with ID numbers masked (the full bytes stay on aid.deadletter)."""
+    return {"items": await recent_deadletters(request.app.state.redis, limit)}
+
+
 @router.get("/v1/schemas/{name}")
 async def get_schema(name: str) -> JSONResponse:
     """The JSON Schema of an input event, for senders to validate against."""
-    model = SCHEMAS.get(name)
-    if model is None:
+    schema = SCHEMAS.get(name)
+    if schema is None:
         return JSONResponse({"detail": f"no schema {name!r}; known: {', '.join(SCHEMAS)}"}, status_code=404)
-    return JSONResponse(model.model_json_schema())
+    return JSONResponse(schema)

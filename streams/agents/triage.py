@@ -16,7 +16,7 @@ inputs = app.topic(topics.SIGNALS, topics.CASE_COMMANDS, partitions=settings.par
 
 def decide(topic: str, household_id: str, state: HouseholdState, raw: bytes) -> Outcome:
     """Apply one signal or command, keyed by household_id, to the household state."""
-    message = parse(Signal if topic == topics.SIGNALS else CaseCommand, raw)
+    message = parse(Signal.model_validate if topic == topics.SIGNALS else CaseCommand.model_validate, raw)
     if message.household_id != household_id:
         raise RejectedInput("household_id: does not match the message key", "household_id")
     if isinstance(message, Signal):

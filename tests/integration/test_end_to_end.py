@@ -45,7 +45,7 @@ async def test_critical_call_runs_green_yellow_red_city_leadership(stack):
         case = await eventually(reached_leadership, timeout_s=15, interval_s=0.05)
     assert seen == [("green", "town"), ("yellow", "town"), ("red", "city"), ("red", "leadership")]
     assert case["priority"] == "P1" and case["subject"]["id_masked"] == "3707**********" + id_number(501)[-4:]
-    assert {f["code"] for f in case["factors"]} == {"hotline:medical_emergency", "household:children"}
+    assert {f["code"] for f in case["factors"]} == {"hotline:medical_emergency", "household:children", "household:dependency_ratio"}
     assert case["urgency"] == sum(f["points"] for f in case["factors"])
     assert [e["type"] for e in case["timeline"]] == ["opened", "status_changed", "status_changed", "escalated", "escalated"]
     assert [e["data"].get("to") for e in case["timeline"][1:]] == ["yellow", "red", "city", "leadership"]

@@ -3,46 +3,89 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
+from schemas import topics
+from schemas.departments import load_departments
 from schemas.intake import HotlineCall
-from streams.normalise import RejectedInput, dead_letter, offset_event_id, parse, signal_from_call
-from tests.factories import call_body
+from streams.normalise import RejectedInput, dead_letter, offset_event_id, parse, parse_input, signal_from_event
+from tests.factories import admission_body, call_body, change_body
 
 SECRET = b"test"
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+DEPARTMENTS = load_departments("bundled")
 
 
-def test_valid_call_becomes_a_masked_household_signal():
-    call = parse(HotlineCall, orjson.dumps(call_body(event_id="ev-1")))
-    signal = signal_from_call(call, "fallback", NOW, SECRET)
-    assert signal.event_id == "ev-1"
+def test_valid_call_becomes_a_masked_signal_with_age():
+    call = parse_input(topics.HOTLINE_CALLS, orjson.dumps(call_body(event_id="ev-1")), DEPARTMENTS)
+    signal = signal_from_event(call, "H1", "fallback", NOW, SECRET)
+    assert (signal.event_id, signal.source, signal.kind, signal.household_id) == ("ev-1", "hotline", "medical_emergency", "H1")
     assert signal.subject.id_masked == "3707**********1234"
     assert "370784198001011234" not in signal.model_dump_json()
-    assert signal.household_id.startswith("P") and len(signal.household_id) == 17
-    assert signal.reported_at == NOW and signal.occurred_at == NOW
+    assert signal.subject_age == 46
+    assert signal.details == {"description": "fell from a ladder, two children at home"}
+    assert signal.caller_key and signal.reported_at == NOW and signal.occurred_at == NOW
 
 
-def test_household_id_from_the_call_wins_and_fallback_is_stable():
-    call = parse(HotlineCall, orjson.dumps(call_body(household_id="HH-42")))
-    assert signal_from_call(call, "x", NOW, SECRET).household_id == "HH-42"
-    plain = parse(HotlineCall, orjson.dumps(call_body()))
-    assert signal_from_call(plain, "a", NOW, SECRET).household_id == signal_from_call(plain, "b", NOW, SECRET).household_id
-    assert signal_from_call(plain, "a", NOW, SECRET).event_id == "a"
+def test_admission_and_change_carry_their_own_details():
+    admission = parse_input(topics.HOSPITAL_ADMISSIONS, orjson.dumps(admission_body()), DEPARTMENTS)
+    signal = signal_from_event(admission, "H1", "a", NOW, SECRET)
+    assert (signal.source, signal.kind, signal.caller_key) == ("hospital", "icu", None)
+    assert signal.details["estimated_cost_yuan"] == 40000 and signal.details["hospital"]["code"] == "AQ-PH-1"
+    change = parse_input(
+        topics.DEPARTMENT_CHANGES, orjson.dumps(change_body("household.member_died", "civil-affairs", breadwinner=True)), DEPARTMENTS
+    )
+    signal = signal_from_event(change, "H1", "b", NOW, SECRET)
+    assert (signal.source, signal.kind) == ("department", "household.member_died")
+    assert signal.details == {"department": "civil-affairs", "breadwinner": True}
+
+
+def test_the_same_person_gets_the_same_key_across_sources():
+    call = signal_from_event(parse(HotlineCall.model_validate, orjson.dumps(call_body())), "H", "a", NOW, SECRET)
+    admission = signal_from_event(
+        parse_input(topics.HOSPITAL_ADMISSIONS, orjson.dumps(admission_body()), DEPARTMENTS), "H", "b", NOW, SECRET
+    )
+    assert call.person_key == admission.person_key
 
 
 @pytest.mark.parametrize(
-    ("raw", "field", "reason"),
+    ("topic", "raw", "field", "reason"),
     [
-        (b"{not json", None, "malformed JSON"),
-        (b"[1, 2]", "body", "valid dictionary"),
-        (orjson.dumps(call_body(subject={"id_number": "370784198001011235", "name": "x"})), "subject.id_number", "check digit"),
-        (orjson.dumps(call_body(category="alien_invasion")), "category", "medical_emergency"),
-        (orjson.dumps(call_body(area={"town": "370784101", "village": "370784999201"})), "area", "start with its town"),
-        (orjson.dumps({**call_body(), "surprise": 1}), "surprise", "Extra inputs"),
+        (topics.HOTLINE_CALLS, b"{not json", None, "malformed JSON"),
+        (topics.HOTLINE_CALLS, b"[1, 2]", "body", "valid dictionary"),
+        (
+            topics.HOTLINE_CALLS,
+            orjson.dumps(call_body(subject={"id_number": "370784198001011235", "name": "x"})),
+            "subject.id_number",
+            "check digit",
+        ),
+        (topics.HOTLINE_CALLS, orjson.dumps(call_body(category="alien_invasion")), "category", "medical_emergency"),
+        (
+            topics.HOTLINE_CALLS,
+            orjson.dumps(call_body(area={"town": "370784101", "village": "370784999201"})),
+            "area",
+            "start with its town",
+        ),
+        (topics.HOTLINE_CALLS, orjson.dumps({**call_body(), "surprise": 1}), "surprise", "Extra inputs"),
+        (topics.HOSPITAL_ADMISSIONS, orjson.dumps(admission_body(self_pay_share=1.5)), "self_pay_share", "less than or equal to 1"),
+        (topics.HOSPITAL_ADMISSIONS, orjson.dumps(admission_body(admission_type="spa")), "admission_type", "icu"),
+        (
+            topics.DEPARTMENT_CHANGES,
+            orjson.dumps(change_body("ufo.landed", "civil-affairs")),
+            "type",
+            "does not match any of the expected tags",
+        ),
+        (topics.DEPARTMENT_CHANGES, orjson.dumps(change_body("household.member_died", "civil-affairs")), "breadwinner", "Field required"),
+        (
+            topics.DEPARTMENT_CHANGES,
+            orjson.dumps(change_body("employment.lost", "civil-affairs")),
+            "type",
+            "may not publish 'employment.lost'",
+        ),
+        (topics.DEPARTMENT_CHANGES, orjson.dumps(change_body("employment.lost", "ministry-of-magic")), "type", "unknown department"),
     ],
 )
-def test_bad_inputs_are_rejected_naming_the_field(raw, field, reason):
+def test_bad_inputs_are_rejected_naming_the_field(topic, raw, field, reason):
     with pytest.raises(RejectedInput) as caught:
-        parse(HotlineCall, raw)
+        parse_input(topic, raw, DEPARTMENTS)
     assert caught.value.field == field
     assert reason in caught.value.reason
 
@@ -57,5 +100,5 @@ def test_dead_letter_keeps_origin_bytes_and_an_event_id():
 
 def test_dead_letter_prefers_the_inputs_own_event_id():
     with pytest.raises(RejectedInput) as caught:
-        parse(HotlineCall, orjson.dumps(call_body(event_id="mine", category="nope")))
+        parse(HotlineCall.model_validate, orjson.dumps(call_body(event_id="mine", category="nope")))
     assert dead_letter(caught.value, "hotline.calls", 0, 0, None, b"{}", NOW).event_id == "mine"
