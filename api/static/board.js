@@ -1,7 +1,8 @@
 "use strict";
 
 const TOKEN_KEY = "rapidaid.token";
-const COLUMNS = ["red", "yellow", "green"];
+const COLOURS = ["red", "yellow", "green"];
+const COLUMNS = [...COLOURS, "leads"];
 const docs = new Map(); // case_id -> newest case document held
 const cards = new Map(); // case_id -> card element
 const versions = new Map(); // case_id -> newest version seen, kept after close so a late snapshot cannot revive it
@@ -109,8 +110,11 @@ function sortKey(doc) {
   return Number.isNaN(due) ? Infinity : due;
 }
 
+const columnOf = (doc) => (doc.track === "standard" ? "leads" : doc.status);
+
 function place(card, doc) {
-  const column = $(`[data-column="${doc.status}"] .cards`);
+  // Emergency cases sit in their colour's column; standard-track leads have a column of their own.
+  const column = $(`[data-column="${columnOf(doc)}"] .cards`);
   const key = sortKey(doc);
   const before = [...column.children].find((other) => {
     if (other === card) return false;
@@ -137,7 +141,7 @@ function upsert(doc) {
   const held = docs.get(doc.case_id);
   if ((versions.get(doc.case_id) ?? -1) >= doc.version) return;
   versions.set(doc.case_id, doc.version);
-  if (doc.status === "closed" || !COLUMNS.includes(doc.status)) {
+  if (doc.status === "closed" || !COLOURS.includes(doc.status)) {
     remove(doc.case_id);
     return;
   }
@@ -154,8 +158,8 @@ function upsert(doc) {
 }
 
 function renderCounts() {
-  for (const colour of COLUMNS) {
-    $(`[data-count="${colour}"]`).textContent = $(`[data-column="${colour}"] .cards`).children.length;
+  for (const column of COLUMNS) {
+    $(`[data-count="${column}"]`).textContent = $(`[data-column="${column}"] .cards`).children.length;
   }
   $("#total").textContent = cards.size;
 }

@@ -7,6 +7,7 @@ import pytest
 from playwright.async_api import async_playwright
 
 from tests.factories import call_body, id_number
+from tests.integration.helpers import processed
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [
@@ -75,3 +76,16 @@ async def test_a_wrong_token_shows_the_token_form(stack):
         await page.wait_for_selector("#token-form:not([hidden])")
         assert "401" in await page.inner_text("#token-message")
         await browser.close()
+
+
+async def test_standard_track_leads_have_their_own_column(stack, board):
+    async with stack.client("operator") as operator:
+        body = call_body(subject={"id_number": id_number(602), "name": "孙丽"}, category="loss_of_income", flags={})
+        response = await operator.post("/v1/hotline/calls", json=body)
+        lead = board.locator(f'[data-column="leads"] [data-case-id]:has-text("{id_number(602)[-4:]}")')
+        await lead.wait_for(timeout=2000)
+        result = await processed(operator, response.json()["event_id"])
+    case_id = await lead.get_attribute("data-case-id")
+    assert result["case_id"] == case_id
+    assert await lead.get_attribute("data-track") == "standard"
+    assert await board.locator(f'[data-column="green"] [data-case-id="{case_id}"]').count() == 0
