@@ -16,6 +16,7 @@ class Member(BaseModel):
     """One person known to belong to the household."""
 
     age: int
+    registered: bool = Field(default=False, description="placed in the household by the household registry")
     breadwinner: bool = False
     deceased: bool = False
     employed: bool | None = None
@@ -72,6 +73,8 @@ def _member_after(member: Member, signal: Signal) -> Member:
     if details.get("breadwinner"):
         changes["breadwinner"] = True
     match signal.kind:
+        case "household.member_added":
+            changes["registered"] = True
         case "household.member_died":
             changes["deceased"] = True
         case "employment.lost":
@@ -142,7 +145,8 @@ def vulnerability(state: HouseholdState) -> HouseholdFlags:
     members = living(state)
     from_members = HouseholdFlags(
         children=sum(m.age < CHILD_BELOW for m in members),
-        elderly_alone=len(members) == 1 and members[0].age >= ELDERLY_FROM,
+        # Only the registry knows that nobody else lives there; one caller's subject is not a household.
+        elderly_alone=len(members) == 1 and members[0].registered and members[0].age >= ELDERLY_FROM,
         disabled=any(m.severe_disability for m in members),
     )
     return merge_flags(state.reported, from_members)

@@ -24,9 +24,16 @@ SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂"
 
 
-def fake_id_number(rng: random.Random) -> str:
-    """A resident ID number with a valid check digit for a person born 1940–2015 in the county."""
-    born = date(1940, 1, 1) + timedelta(days=rng.randrange(75 * 365))
+# Birth years that fit a call's category: children left alone are children, and so on.
+BIRTH_YEARS = {
+    CallCategory.CHILD_UNATTENDED: (2012, 2021),
+    CallCategory.ELDERLY_OR_DISABLED_UNATTENDED: (1932, 1962),
+}
+
+
+def fake_id_number(rng: random.Random, years: tuple[int, int] = (1945, 2005)) -> str:
+    """A resident ID number with a valid check digit for a person of the county born in the given years."""
+    born = date(years[0], 1, 1) + timedelta(days=rng.randrange((years[1] - years[0]) * 365))
     first17 = f"{COUNTY}{born:%Y%m%d}{rng.randrange(1000):03d}"
     return first17 + check_digit(first17)
 
@@ -36,11 +43,15 @@ def fake_call(rng: random.Random) -> dict:
     town = rng.choice(TOWNS)
     village = f"{town}{rng.randrange(200, 260):03d}"
     categories = list(CATEGORY_WEIGHTS)
+    category = rng.choices(categories, weights=list(CATEGORY_WEIGHTS.values()))[0]
     return {
         "caller_phone": f"13{rng.randrange(10**9):09d}",
-        "subject": {"id_number": fake_id_number(rng), "name": rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))},
+        "subject": {
+            "id_number": fake_id_number(rng, BIRTH_YEARS.get(category, (1945, 2005))),
+            "name": rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2)))),
+        },
         "area": {"town": town, "village": village, "grid": f"{village}-{rng.randrange(1, 12):02d}"},
-        "category": rng.choices(categories, weights=list(CATEGORY_WEIGHTS.values()))[0].value,
+        "category": category.value,
         "description": "demo call",
         "flags": {
             "children": rng.choice((0, 0, 1, 2, 3)),

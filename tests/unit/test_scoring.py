@@ -64,8 +64,11 @@ def test_members_records_make_vulnerability():
     }
 
 
-def test_elderly_living_alone_from_the_registry():
+def test_elderly_living_alone_only_from_the_registry_or_a_report():
     _, urgency = scored(HouseholdState(household_id="H1"), signal(NOW, kind="other", age=78))
+    assert "household:elderly_alone" not in codes(urgency)  # one caller's subject says nothing of who else lives there
+    registered = department_signal(NOW, "household.member_added", "r1", age=78)
+    _, urgency = scored(HouseholdState(household_id="H1"), registered, signal(NOW, kind="other", age=78))
     assert "household:elderly_alone" in codes(urgency)
 
 
