@@ -86,6 +86,7 @@ async def test_a_breadwinner_death_opens_an_emergency_case_with_no_call(stack):
                 "household.member_added", "public-security", event_id=f"reg2-{n}", subject=person(id_no, "家人"), household_id=household
             )
             await produce(stack, "department.changes", body)
+            await processed(operator, f"reg2-{n}")
         enrolled = change_body("lowincome.enrolled", "civil-affairs", event_id="la-2", subject=person(mum, "家人"))
         await produce(stack, "department.changes", enrolled)
         assert (await processed(operator, "la-2"))["case_id"] is None
@@ -149,3 +150,48 @@ async def test_the_readme_producer_script_works(stack):
     assert done.returncode == 0, done.stderr.decode()
     async with stack.client("operator") as operator:
         assert (await processed(operator, "hr-2026-000123"))["state"] == "processed"
+
+
+async def test_college_lead_asset_purchase_and_repeat_calls_through_the_api(stack):
+    student, parent = id_number(721, "20080909"), id_number(722, "19750505")
+    household = "HH-370784-0003"
+    async with stack.client("admin") as admin, stack.client("operator") as operator:
+        for n, id_no in enumerate((parent, student)):
+            body = change_body(
+                "household.member_added", "public-security", event_id=f"reg3-{n}", subject=person(id_no, "学生家"), household_id=household
+            )
+            await produce(stack, "department.changes", body)
+            await processed(operator, f"reg3-{n}")
+        # Events about different people of one household are ordered only by when they are processed.
+        enrol = change_body("lowincome.enrolled", "civil-affairs", subject=person(parent, "学生家"))
+        response = await admin.post("/v1/departments/civil-affairs/changes", json=enrol)
+        await processed(operator, response.json()["event_id"])
+        college = change_body("education.enrolled_college", "education", subject=person(student, "学生"), grant_claimed=False)
+        response = await admin.post("/v1/departments/education/changes", json=college)
+        result = await processed(operator, response.json()["event_id"])
+        assert result["case_id"], result
+        lead = (await operator.get(f"/v1/cases/{result['case_id']}")).json()
+        assert (lead["track"], lead["priority"], lead["urgency"]) == ("standard", "P3", 40)
+        assert set(lead["deadlines"]) == {"acknowledge", "complete"}
+
+        caller = {"caller_phone": "13912345678"}
+        first = await operator.post("/v1/hotline/calls", json=call_body(subject=person(id_number(731), "陈一"), **caller))
+        again = await operator.post("/v1/hotline/calls", json=call_body(subject=person(id_number(731), "陈一"), **caller))
+        one = await processed(operator, first.json()["event_id"])
+        two = await processed(operator, again.json()["event_id"])
+        assert one["case_id"] == two["case_id"]
+        case = (await operator.get(f"/v1/cases/{one['case_id']}")).json()
+        assert [e["type"] for e in case["timeline"]][:2] == ["opened", "signal_attached"] and "rescored" not in [
+            e["type"] for e in case["timeline"]
+        ]
+
+        vehicle = change_body(
+            "asset.vehicle_bought", "public-security", event_id="car-1", subject=person(id_number(731), "陈一"), value_yuan=90000
+        )
+        await produce(stack, "department.changes", vehicle)
+        assert (await processed(operator, "car-1"))["case_id"] == case["case_id"]
+        after = (await operator.get(f"/v1/cases/{case['case_id']}")).json()
+    assert (after["priority"], after["urgency"]) == (case["priority"], case["urgency"])
+    assert after["status"] != "closed"
+    vehicle_factor = next(f for f in after["factors"] if f["code"] == "department:asset.vehicle_bought")
+    assert vehicle_factor["points"] == -10 and vehicle_factor["applied"] is False
