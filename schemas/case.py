@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from schemas.intake import Area, HouseholdFlags
 
@@ -97,6 +97,57 @@ def earliest_unmet(deadlines: dict[str, Deadline]) -> tuple[str, Deadline] | Non
     return name, deadline
 
 
+class Stage(StrEnum):
+    """Where a case is in the demand → dispatch → handle → feedback loop (seeds 003, 004)."""
+
+    OPENED = "opened"
+    ACKNOWLEDGED = "acknowledged"
+    ASSIGNED = "assigned"
+    AID_DELIVERED = "aid_delivered"
+    CLOSED = "closed"
+
+
+class AidType(StrEnum):
+    """What kind of aid was delivered, or referral to another department."""
+
+    CASH = "cash"
+    IN_KIND = "in_kind"
+    MEDICAL = "medical"
+    SHELTER = "shelter"
+    CARE = "care"
+    REFERRAL = "referral"
+
+
+class Outcome(BaseModel):
+    """How a case ended: the aid given, its amount when money, and any referral."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    aid_type: AidType
+    amount_yuan: float | None = Field(default=None, gt=0, le=10_000_000, description="required for cash aid")
+    referral: str | None = Field(default=None, min_length=1, max_length=100, description="department the case was referred to")
+
+    @model_validator(mode="after")
+    def _amount_and_referral(self) -> "Outcome":
+        if self.aid_type is AidType.CASH and self.amount_yuan is None:
+            raise ValueError("amount_yuan is required for cash aid")
+        if self.aid_type is AidType.REFERRAL and not self.referral:
+            raise ValueError("referral must name the department the case was referred to")
+        return self
+
+
+# Which officer command each stage accepts, and the stage it leads to. Closing also needs aid
+# delivered first unless the outcome is a referral; a note changes no stage.
+TRANSITIONS: dict[Stage, dict[str, Stage]] = {
+    Stage.OPENED: {"acknowledge": Stage.ACKNOWLEDGED, "assign": Stage.ASSIGNED, "deliver": Stage.AID_DELIVERED, "close": Stage.CLOSED},
+    Stage.ACKNOWLEDGED: {"assign": Stage.ASSIGNED, "deliver": Stage.AID_DELIVERED, "close": Stage.CLOSED},
+    Stage.ASSIGNED: {"assign": Stage.ASSIGNED, "deliver": Stage.AID_DELIVERED, "close": Stage.CLOSED},
+    Stage.AID_DELIVERED: {"close": Stage.CLOSED},
+    Stage.CLOSED: {"reopen": Stage.OPENED},
+}
+OFFICER_COMMANDS = ("acknowledge", "assign", "deliver", "close", "reopen", "note")
+
+
 class Case(BaseModel):
     """An aid case: the snapshot carried on every case event and stored in the read model."""
 
@@ -117,7 +168,16 @@ class Case(BaseModel):
     deadlines: dict[str, Deadline]
     red_since: datetime | None = None
     signal_ids: list[str] = Field(default_factory=list)
+    stage: Stage = Stage.OPENED
+    assignee: str | None = None
+    outcome: Outcome | None = None
     closed_at: datetime | None = None
+
+    @computed_field
+    @property
+    def allowed_actions(self) -> list[str]:
+        """Officer commands the case accepts now."""
+        return [*TRANSITIONS[self.stage], "note"]
 
     @computed_field
     @property
@@ -148,6 +208,7 @@ class CaseEventType(StrEnum):
     CLOSED = "closed"
     REOPENED = "reopened"
     COMMAND_REJECTED = "command_rejected"
+    NOTE_ADDED = "note_added"
     SIGNAL_RECORDED = "signal_recorded"
 
 
@@ -166,12 +227,17 @@ class CaseEvent(BaseModel):
 
 
 class CaseCommand(BaseModel):
-    """An instruction to the case agent; deadline_due comes from the worker's own deadline queue."""
+    """An instruction to the case agent: an officer's action, or deadline_due from the worker's own deadline queue."""
 
-    type: Literal["deadline_due"]
+    type: Literal["deadline_due", "acknowledge", "assign", "deliver", "close", "reopen", "note"]
     household_id: str
     issued_at: datetime
-    actor: str
+    actor: str = Field(description="who: system:deadlines or the officer's role")
+    command_id: str | None = Field(default=None, description="id to follow the command by at GET /v1/events/{command_id}")
+    case_id: str | None = None
+    assignee: str | None = Field(default=None, max_length=100)
+    outcome: Outcome | None = Field(default=None, description="aid given (deliver) or how the case ended (close)")
+    text: str | None = Field(default=None, max_length=2000, description="a note, or the reason for reopening")
 
 
 class DeadLetter(BaseModel):

@@ -7,7 +7,12 @@ OPEN_CASES = PREFIX + "cases:open"
 CLOSED_CASES = PREFIX + "cases:closed"
 DEADLETTERS = PREFIX + "deadletters"
 DEADLETTERS_KEPT = 1000
-INDEXED_FIELDS = ("status", "tier", "priority", "town", "track")
+INDEXED_FIELDS = ("status", "tier", "priority", "town", "village", "track", "stage")
+
+
+def index_value(case: dict, field: str) -> str:
+    """The value a case document is indexed under for a field."""
+    return case["area"][field] if field in ("town", "village") else case[field]
 
 
 def case_key(case_id: str) -> str:

@@ -29,7 +29,7 @@ def case_id_for(household_id: str, event_id: str) -> str:
     return "C" + hashlib.sha256(f"{household_id}/{event_id}".encode()).hexdigest()[:12].upper()
 
 
-def _step(
+def step(
     case: Case, kind: CaseEventType, now: datetime, actor: str, event_id: str | None, data: dict[str, Any], **changes: Any
 ) -> tuple[Case, CaseEvent]:
     """Apply changes to the case as one new version and describe it as an event."""
@@ -85,12 +85,12 @@ def reevaluate(case: Case, now: datetime, policy: Policy, actor: str, event_id: 
     if colour != case.status:
         red_since = active[1].due_at if colour is Colour.RED else None
         change = {"from": case.status, "to": colour, "deadline": deadline_name}
-        case, event = _step(case, CaseEventType.STATUS_CHANGED, now, actor, event_id, change, status=colour, red_since=red_since)
+        case, event = step(case, CaseEventType.STATUS_CHANGED, now, actor, event_id, change, status=colour, red_since=red_since)
         events.append(event)
     tier = required_tier(case, colour, case.red_since, now, policy)
     if tier != case.tier:
         change = {"from": case.tier, "to": tier, "reason": f"{colour} on {deadline_name}"}
-        case, event = _step(case, CaseEventType.ESCALATED, now, actor, event_id, change, tier=tier)
+        case, event = step(case, CaseEventType.ESCALATED, now, actor, event_id, change, tier=tier)
         events.append(event)
     return case, events
 
@@ -105,7 +105,7 @@ def _absorb(
     lowering = [
         f.model_copy(update={"applied": False, "detail": f"{f.detail} (never lowers an open case)".strip()}) for f in own if f.points < 0
     ]
-    case, attached = _step(
+    case, attached = step(
         case,
         CaseEventType.SIGNAL_ATTACHED,
         now,
@@ -121,7 +121,7 @@ def _absorb(
         if urgency.priority and PRIORITY_RANK[urgency.priority] > PRIORITY_RANK[priority]:
             priority = urgency.priority
         track = policy.tracks[priority]
-        case, rescored = _step(
+        case, rescored = step(
             case,
             CaseEventType.RESCORED,
             now,

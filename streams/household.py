@@ -34,6 +34,7 @@ class RecentSignal(BaseModel):
     caller_key: str | None = None
     factors: list[Factor] = Field(default_factory=list)
     repeat: bool = Field(default=False, description="the same caller about the same person again within the repeat window")
+    handled: bool = Field(default=False, description="part of a case that has been closed: it opens nothing again")
 
     @property
     def points(self) -> float:
@@ -53,6 +54,7 @@ class HouseholdState(BaseModel):
     recent: list[RecentSignal] = Field(default_factory=list)
     seen_event_ids: list[str] = Field(default_factory=list)
     open_case: Case | None = None
+    closed_cases: list[Case] = Field(default_factory=list, description="the latest closed cases, which may be reopened")
     wake_at: float | None = Field(default=None, description="epoch seconds when time alone next changes the open case")
 
 

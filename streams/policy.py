@@ -66,6 +66,8 @@ class Policy(_Strict):
     critical_illness: float = Field(description="added for a diagnosis on the critical-illness list")
     out_of_pocket_points: list[tuple[float, float]] = Field(description="(self-paid yuan from, points), highest first")
     department_base: dict[DepartmentChangeType, float]
+    paperwork_working_days: int = Field(ge=1, description="paperwork deadline after aid is delivered, in working days")
+    escalation_recipients: dict[Tier, str] = Field(description="who is notified at each tier")
     breadwinner: float = Field(description="added when the person who died or lost work was the breadwinner")
     grant_claimed: float = Field(description="added (negative) when a college grant is already claimed")
     vulnerability: VulnerabilityPolicy

@@ -11,39 +11,43 @@ from schemas import readmodel, topics
 log = logging.getLogger(__name__)
 
 # Applies one case event if its version is newer than the stored one: the case document, its
-# index sets, timeline, ordering by due time, the intake event's result, counters and the live stream.
+# index sets, timeline, ordering by due time, the event's result, counters and the live stream.
+# ARGV: case id, version, doc, timeline entry, sort score, live payload, live cap, event id,
+# result state, urgency, reason, result ttl, N, then N index (field, value) pairs, then counters.
 _APPLY_CASE_EVENT = """
 local p = KEYS[1]
 local id = ARGV[1]
 local key = p .. 'case:' .. id
 local version = tonumber(ARGV[2])
 if version <= tonumber(redis.call('HGET', key, 'version') or '0') then return 0 end
-local fields = {'status', 'tier', 'priority', 'town', 'track'}
-local old = redis.call('HMGET', key, unpack(fields))
-for i, field in ipairs(fields) do
-  local new = ARGV[4 + i]
-  if old[i] ~= new then
-    if old[i] then redis.call('SREM', p .. 'idx:' .. field .. ':' .. old[i], id) end
+local n = tonumber(ARGV[13])
+local status
+redis.call('HSET', key, 'version', version, 'doc', ARGV[3])
+for i = 0, n - 1 do
+  local field, new = ARGV[14 + 2 * i], ARGV[15 + 2 * i]
+  local old = redis.call('HGET', key, 'idx:' .. field)
+  if old ~= new then
+    if old then redis.call('SREM', p .. 'idx:' .. field .. ':' .. old, id) end
     redis.call('SADD', p .. 'idx:' .. field .. ':' .. new, id)
+    redis.call('HSET', key, 'idx:' .. field, new)
   end
+  if field == 'status' then status = new end
 end
-redis.call('HSET', key, 'version', version, 'doc', ARGV[3], 'status', ARGV[5], 'tier', ARGV[6],
-           'priority', ARGV[7], 'town', ARGV[8], 'track', ARGV[9])
 redis.call('RPUSH', key .. ':timeline', ARGV[4])
-if ARGV[5] == 'closed' then
+if status == 'closed' then
   redis.call('ZREM', p .. 'cases:open', id)
-  redis.call('ZADD', p .. 'cases:closed', ARGV[10], id)
+  redis.call('ZADD', p .. 'cases:closed', ARGV[5], id)
 else
   redis.call('ZREM', p .. 'cases:closed', id)
-  redis.call('ZADD', p .. 'cases:open', ARGV[10], id)
+  redis.call('ZADD', p .. 'cases:open', ARGV[5], id)
 end
-if ARGV[13] ~= '' then
-  local result = p .. 'event:' .. ARGV[13]
-  redis.call('HSET', result, 'state', 'processed', 'case_id', id, 'urgency', ARGV[14], 'reason', '')
-  redis.call('EXPIRE', result, ARGV[15])
+if ARGV[8] ~= '' then
+  local result = p .. 'event:' .. ARGV[8]
+  redis.call('HSET', result, 'state', ARGV[9], 'case_id', id, 'urgency', ARGV[10], 'reason', ARGV[11])
+  redis.call('EXPIRE', result, ARGV[12])
 end
-for i = 16, #ARGV do redis.call('HINCRBY', p .. 'stats', ARGV[i], 1) end
-redis.call('XADD', p .. 'live', 'MAXLEN', '~', ARGV[12], '*', 'data', ARGV[11])
+for i = 14 + 2 * n, #ARGV do redis.call('HINCRBY', p .. 'stats', ARGV[i], 1) end
+redis.call('XADD', p .. 'live', 'MAXLEN', '~', ARGV[7], '*', 'data', ARGV[6])
 return 1
 """
 
@@ -64,6 +68,11 @@ return 1
 """
 
 SIGNAL_OUTCOMES = {"opened": "opened", "signal_attached": "attached", "signal_recorded": "recorded"}
+
+
+def _result_state(event: dict) -> str:
+    """The result an event gives the input or command that caused it."""
+    return "rejected" if event["type"] == "command_rejected" else "processed"
 
 
 def _epoch_ms(iso: str) -> int:
@@ -102,8 +111,8 @@ class ReadModelWriter:
                 document = orjson.loads(raw)
                 if topic == topics.DEADLETTER:
                     await self._dead_letter(pipe, document, raw)
-                elif document["case_id"] is None:
-                    await self._timeline_only(pipe, document)
+                elif document["case"] is None:
+                    await self._result_only(pipe, document)
                 else:
                     await self._case_event(pipe, document)
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
@@ -116,6 +125,7 @@ class ReadModelWriter:
         case = event["case"]
         sort_time = case["closed_at"] or case["due_at"] or case["opened_at"]
         timeline_entry = {k: event[k] for k in ("type", "version", "at", "actor", "event_id", "data")}
+        indexed = [value for field in readmodel.INDEXED_FIELDS for value in (field, readmodel.index_value(case, field))]
         await self._apply_case_event(
             keys=[readmodel.PREFIX],
             args=[
@@ -123,26 +133,34 @@ class ReadModelWriter:
                 event["version"],
                 orjson.dumps(case),
                 orjson.dumps(timeline_entry),
-                case["status"],
-                case["tier"],
-                case["priority"],
-                case["area"]["town"],
-                case["track"],
                 _epoch_ms(sort_time),
                 orjson.dumps({"type": event["type"], "case": case}),
                 self.live_length,
                 event["event_id"] or "",
+                _result_state(event),
                 case["urgency"],
+                event["data"].get("reason", ""),
                 self.result_ttl_s,
+                len(readmodel.INDEXED_FIELDS),
+                *indexed,
                 *case_event_counters(event),
             ],
             client=pipe,
         )
 
-    async def _timeline_only(self, pipe, event: dict) -> None:
+    async def _result_only(self, pipe, event: dict) -> None:
         await self._record_result(
             keys=[readmodel.PREFIX],
-            args=[event["event_id"], "processed", event["data"]["score"], "", self.result_ttl_s, "", 0, *case_event_counters(event)],
+            args=[
+                event["event_id"],
+                _result_state(event),
+                event["data"].get("score", ""),
+                event["data"].get("reason", ""),
+                self.result_ttl_s,
+                "",
+                0,
+                *case_event_counters(event),
+            ],
             client=pipe,
         )
 

@@ -97,7 +97,7 @@ def priority_for(score: float, policy: Policy) -> Priority | None:
 
 def household_urgency(state: HouseholdState, now: datetime, policy: Policy) -> Urgency:
     """Score the household as it stands: its most serious recent event, vulnerability and corroboration."""
-    candidates = [r for r in state.recent if not r.repeat] or state.recent
+    candidates = [r for r in state.recent if not r.repeat and not r.handled] or state.recent[-1:]
     strongest = max(candidates, key=lambda r: (r.points, r.at))
     others = [r for r in candidates if r is not strongest]
     factors = (

@@ -10,6 +10,7 @@ from streams.cases import Outcome, apply_signal, apply_tick
 from streams.deadlines import next_transition_at
 from streams.household import HouseholdState
 from streams.normalise import RejectedInput, parse
+from streams.workflow import apply_command
 
 inputs = app.topic(topics.SIGNALS, topics.CASE_COMMANDS, partitions=settings.partitions, key_type=bytes, value_type=bytes)
 
@@ -21,7 +22,9 @@ def decide(topic: str, household_id: str, state: HouseholdState, raw: bytes) -> 
         raise RejectedInput("household_id: does not match the message key", "household_id")
     if isinstance(message, Signal):
         return apply_signal(state, message, clock.now(), policy)
-    return apply_tick(state, clock.now(), policy)
+    if message.type == "deadline_due":
+        return apply_tick(state, clock.now(), policy)
+    return apply_command(state, message, clock.now(), policy)
 
 
 def with_wake_time(state: HouseholdState) -> HouseholdState:

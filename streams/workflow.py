@@ -1,0 +1,152 @@
+"""Duty officers' commands on a case: pure validation and transitions (demand → dispatch → handle → feedback)."""
+
+from datetime import datetime, timedelta, timezone
+
+from schemas.case import TRANSITIONS, AidType, Case, CaseCommand, CaseEvent, CaseEventType, Deadline, Stage
+from streams.cases import Outcome, reevaluate, step
+from streams.deadlines import ACKNOWLEDGE, deadlines_for
+from streams.household import HouseholdState
+from streams.policy import Policy
+
+CHINA = timezone(timedelta(hours=8))
+CLOSED_CASES_KEPT = 5
+PAPERWORK = "paperwork"
+EVENT_OF_COMMAND = {
+    "acknowledge": CaseEventType.ACKNOWLEDGED,
+    "assign": CaseEventType.ASSIGNED,
+    "deliver": CaseEventType.AID_DELIVERED,
+    "close": CaseEventType.CLOSED,
+    "reopen": CaseEventType.REOPENED,
+    "note": CaseEventType.NOTE_ADDED,
+}
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """The same time of day `days` working days later, skipping Saturdays and Sundays in China time."""
+    local = start.astimezone(CHINA)
+    while days:
+        local += timedelta(days=1)
+        if local.weekday() < 5:
+            days -= 1
+    return local.astimezone(start.tzinfo)
+
+
+def refusal(case: Case | None, command: CaseCommand, household: HouseholdState | None = None) -> str | None:
+    """Why the command cannot be applied to the case now, in words an officer can act on; None when it can."""
+    if case is None:
+        return f"case {command.case_id} is not known in this household"
+    if command.type == "note":
+        return None if command.text else "a note needs text"
+    next_stage = TRANSITIONS[case.stage].get(command.type)
+    if next_stage is None:
+        allowed = ", ".join([*TRANSITIONS[case.stage], "note"])
+        return f"cannot {command.type} a case that is {case.stage.value.replace('_', ' ')}; possible now: {allowed}"
+    if command.type == "assign" and not command.assignee:
+        return "assign needs an assignee"
+    if command.type in ("deliver", "close") and command.outcome is None:
+        return f"{command.type} needs an outcome: the aid given (amount when cash) or the referral"
+    if command.type == "close" and case.stage is not Stage.AID_DELIVERED and command.outcome.aid_type is not AidType.REFERRAL:
+        return "record the aid as delivered before closing, or close with a referral to another department"
+    if command.type == "reopen" and household is not None and household.open_case is not None:
+        return f"the household already has open case {household.open_case.case_id}"
+    return None
+
+
+def _met(case: Case, names: list[str], now: datetime) -> dict[str, Deadline]:
+    """The case's deadlines with the named unmet ones marked met now."""
+    return {name: d.model_copy(update={"met_at": now}) if name in names and d.met_at is None else d for name, d in case.deadlines.items()}
+
+
+def _changes(case: Case, command: CaseCommand, now: datetime, policy: Policy) -> dict:
+    """What the command changes on the case."""
+    main = policy.tracks[case.priority].main_deadline
+    match command.type:
+        case "acknowledge":
+            return {"stage": Stage.ACKNOWLEDGED, "deadlines": _met(case, [ACKNOWLEDGE], now)}
+        case "assign":
+            return {"stage": Stage.ASSIGNED, "assignee": command.assignee, "deadlines": _met(case, [ACKNOWLEDGE], now)}
+        case "deliver":
+            met = _met(case, [ACKNOWLEDGE, main] if main == "aid" else [ACKNOWLEDGE], now)
+            paperwork = Deadline(started_at=now, due_at=add_working_days(now, policy.paperwork_working_days))
+            return {"stage": Stage.AID_DELIVERED, "outcome": command.outcome, "deadlines": {**met, PAPERWORK: paperwork}}
+        case "close":
+            return {
+                "stage": Stage.CLOSED,
+                "status": "closed",
+                "outcome": command.outcome,
+                "closed_at": now,
+                "red_since": None,
+                "deadlines": _met(case, list(case.deadlines), now),
+            }
+        case "reopen":
+            fresh = deadlines_for(case.priority, now, policy)
+            return {"stage": Stage.OPENED, "status": "green", "red_since": None, "closed_at": None, "deadlines": fresh}
+        case _:
+            return {}
+
+
+def _event_data(command: CaseCommand) -> dict:
+    """What the timeline shows of the command."""
+    data = {"command_id": command.command_id}
+    if command.assignee:
+        data["assignee"] = command.assignee
+    if command.outcome:
+        data["outcome"] = command.outcome.model_dump(mode="json")
+    if command.text:
+        data["text"] = command.text
+    return data
+
+
+def _find(state: HouseholdState, case_id: str | None) -> Case | None:
+    """The open or recently closed case of the household with this id."""
+    for case in [state.open_case, *state.closed_cases]:
+        if case is not None and case.case_id == case_id:
+            return case
+    return None
+
+
+def _store(state: HouseholdState, case: Case) -> HouseholdState:
+    """The household with the case kept as open or closed."""
+    closed = [c for c in state.closed_cases if c.case_id != case.case_id]
+    if case.stage is Stage.CLOSED:
+        handled = set(case.signal_ids)
+        recent = [r.model_copy(update={"handled": True}) if r.event_id in handled else r for r in state.recent]
+        open_case = None if state.open_case and state.open_case.case_id == case.case_id else state.open_case
+        return state.model_copy(update={"open_case": open_case, "closed_cases": [*closed, case][-CLOSED_CASES_KEPT:], "recent": recent})
+    return state.model_copy(update={"open_case": case, "closed_cases": closed})
+
+
+def apply_command(state: HouseholdState, command: CaseCommand, now: datetime, policy: Policy) -> Outcome:
+    """Apply an officer's command, or record on the case why it was refused."""
+    case = _find(state, command.case_id)
+    reason = refusal(case, command, state)
+    if reason and case is None:
+        rejected = CaseEvent(
+            type=CaseEventType.COMMAND_REJECTED,
+            household_id=state.household_id,
+            case_id=None,
+            version=0,
+            at=now,
+            actor=command.actor,
+            event_id=command.command_id,
+            data={"command": command.type, "case_id": command.case_id, "reason": reason},
+        )
+        return Outcome(state, [rejected])
+    if reason:
+        data = {**_event_data(command), "command": command.type, "reason": reason}
+        case, rejected = step(case, CaseEventType.COMMAND_REJECTED, now, command.actor, command.command_id, data)
+        return Outcome(_store(state, case), [rejected])
+    case, event = step(
+        case,
+        EVENT_OF_COMMAND[command.type],
+        now,
+        command.actor,
+        command.command_id,
+        _event_data(command),
+        **_changes(case, command, now, policy),
+    )
+    events = [event]
+    if case.stage is not Stage.CLOSED:
+        case, changes = reevaluate(case, now, policy, command.actor, command.command_id)
+        events += changes
+    return Outcome(_store(state, case), events)
