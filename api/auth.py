@@ -9,6 +9,7 @@ import orjson
 from fastapi import Depends, HTTPException, Request, status
 
 BASE_ROLES = ("operator", "hospital", "admin")
+OFFICER_TIERS = ("village", "town", "city", "leadership")
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,19 @@ class Principal:
         """The role without its qualifier (department, officer, ...)."""
         return self.role.split(":", 1)[0]
 
+    @property
+    def area_scope(self) -> tuple[str, str] | None:
+        """For village and town officers, the area field and code they are limited to; None means everything."""
+        if self.kind != "officer":
+            return None
+        _, tier, area = self.role.split(":", 2)
+        return (tier, area) if tier in ("village", "town") else None
+
+    def may_see(self, case: dict) -> bool:
+        """Whether the case lies in the caller's area (officers see their own village or town; the city sees all)."""
+        scope = self.area_scope
+        return scope is None or case["area"][scope[0]] == scope[1]
+
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -32,7 +46,12 @@ def normalise_role(name: str) -> str:
     if name == "officer":
         return "officer:city:*"
     kind, _, rest = name.partition(":")
-    if name in BASE_ROLES or (kind == "department" and rest) or (kind == "officer" and rest.count(":") == 1):
+    officer_tier = rest.split(":", 1)[0]
+    if (
+        name in BASE_ROLES
+        or (kind == "department" and rest)
+        or (kind == "officer" and rest.count(":") == 1 and officer_tier in OFFICER_TIERS)
+    ):
         return name
     raise ValueError(f"unknown role {name!r} in tokens file")
 
@@ -84,4 +103,5 @@ Operator = Annotated[Principal, Depends(require("operator"))]
 HospitalRole = Annotated[Principal, Depends(require("hospital"))]
 DepartmentRole = Annotated[Principal, Depends(require("department"))]
 Admin = Annotated[Principal, Depends(require())]
+Officer = Annotated[Principal, Depends(require("officer"))]
 Reader = Annotated[Principal, Depends(require("operator", "officer", "hospital", "department"))]

@@ -47,6 +47,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
     async def board() -> FileResponse:
         return FileResponse(str(STATIC / "board.html"))
 
+    @app.get("/intake", include_in_schema=False)
+    async def intake_page() -> FileResponse:
+        return FileResponse(str(STATIC / "intake.html"))
+
     @app.middleware("http")
     async def count_requests(request: Request, call_next):
         started = time.perf_counter()

@@ -1,40 +1,168 @@
-"""Case routes: the read model as duty officers query it."""
+"""Case routes: the read model as duty officers query it, and their commands on cases."""
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+import uuid_utils
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import Reader
-from api.store import get_case, list_cases
-from schemas.case import Priority, Tier
+from api.auth import Officer, Principal, Reader
+from api.store import get_case, list_cases, mark_accepted
+from schemas import topics
+from schemas.case import Case, CaseCommand, Outcome, Priority, Stage, Tier
+from streams.clock import SystemClock
+from streams.workflow import refusal
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 PAGE_LIMIT_MAX = 500
+CaseId = Annotated[str, Path(pattern=r"^C[0-9A-F]{12}$")]
+Note = Annotated[str | None, Field(default=None, min_length=1, max_length=2000)]
+clock = SystemClock()
 
 
 @router.get("")
 async def get_cases(
     request: Request,
-    _: Reader,
+    principal: Reader,
     state: Literal["open", "closed"] = "open",
     status_: Annotated[Literal["green", "yellow", "red"] | None, Query(alias="status")] = None,
     tier: Tier | None = None,
     town: Annotated[str | None, Query(pattern=r"^\d{9}$")] = None,
     priority: Priority | None = None,
     track: Literal["emergency", "standard"] | None = None,
+    stage: Stage | None = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = 100,
 ) -> dict:
-    """Open cases by next deadline (or closed ones, latest first), filtered and paginated."""
-    filters = {k: v for k, v in {"status": status_, "tier": tier, "town": town, "priority": priority, "track": track}.items() if v}
+    """Open cases by next deadline (or closed ones, latest first), filtered, paginated, limited to the caller's area."""
+    asked = {"status": status_, "tier": tier, "town": town, "priority": priority, "track": track, "stage": stage}
+    filters = {k: v for k, v in asked.items() if v}
+    if principal.area_scope:
+        field, area = principal.area_scope
+        filters[field] = area
     items, total = await list_cases(request.app.state.redis, state == "closed", filters, offset, limit)
     return {"items": items, "total": total, "offset": offset, "limit": limit}
 
 
-@router.get("/{case_id}")
-async def get_one_case(case_id: str, request: Request, _: Reader) -> dict:
-    """One case with its full timeline."""
+async def visible_case(request: Request, principal: Principal, case_id: str) -> dict:
+    """The case with its timeline, or 404 / 403 when it is unknown or outside the caller's area."""
     case = await get_case(request.app.state.redis, case_id)
     if case is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id!r}")
+    if not principal.may_see(case):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"case {case_id} is outside the area of {principal.role!r}")
     return case
+
+
+@router.get("/{case_id}")
+async def get_one_case(case_id: CaseId, request: Request, principal: Reader) -> dict:
+    """One case with its full timeline."""
+    return await visible_case(request, principal, case_id)
+
+
+@router.get("/{case_id}/timeline")
+async def get_timeline(case_id: CaseId, request: Request, principal: Reader) -> dict:
+    """Every event of the case in order, with actor, time and reason."""
+    case = await visible_case(request, principal, case_id)
+    return {"case_id": case_id, "timeline": case["timeline"]}
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AcknowledgeBody(_Body):
+    """Acknowledging a case: someone is on it."""
+
+    note: Note
+
+
+class AssignBody(_Body):
+    """Assigning a case to a person or unit."""
+
+    assignee: str = Field(min_length=1, max_length=100)
+    note: Note
+
+
+class DeliverBody(Outcome):
+    """Recording that aid was delivered: its type, and amount when cash."""
+
+    note: Note
+
+
+class CloseBody(_Body):
+    """Closing a case with its outcome."""
+
+    outcome: Outcome
+    note: Note
+
+
+class ReopenBody(_Body):
+    """Reopening a closed case."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class NoteBody(_Body):
+    """A note on the case's timeline."""
+
+    text: str = Field(min_length=1, max_length=2000)
+
+
+async def issue(request: Request, principal: Principal, case_id: str, kind: str, **fields) -> dict:
+    """Check the command against the read model (409 with the reason at once), then hand it to the case agent."""
+    doc = await visible_case(request, principal, case_id)
+    case = Case.model_validate(doc)
+    command = CaseCommand(
+        type=kind,
+        household_id=case.household_id,
+        case_id=case_id,
+        issued_at=clock.now(),
+        actor=principal.role,
+        command_id=str(uuid_utils.uuid7()),
+        **fields,
+    )
+    reason = refusal(case, command)
+    if reason:
+        raise HTTPException(status.HTTP_409_CONFLICT, reason)
+    state = request.app.state
+    await state.publisher.publish(topics.CASE_COMMANDS, case.household_id.encode(), command.model_dump_json(exclude_none=True).encode())
+    await mark_accepted(state.redis, command.command_id, state.settings.event_result_ttl_s)
+    return {"command_id": command.command_id, "status_url": f"/v1/events/{command.command_id}"}
+
+
+@router.post("/{case_id}/acknowledge", status_code=status.HTTP_202_ACCEPTED)
+async def acknowledge(case_id: CaseId, body: AcknowledgeBody, request: Request, principal: Officer) -> dict:
+    """Acknowledge the case: stops the acknowledgement clock, not the aid clock."""
+    return await issue(request, principal, case_id, "acknowledge", text=body.note)
+
+
+@router.post("/{case_id}/assign", status_code=status.HTTP_202_ACCEPTED)
+async def assign(case_id: CaseId, body: AssignBody, request: Request, principal: Officer) -> dict:
+    """Assign the case to someone who will deliver the aid."""
+    return await issue(request, principal, case_id, "assign", assignee=body.assignee, text=body.note)
+
+
+@router.post("/{case_id}/deliver", status_code=status.HTTP_202_ACCEPTED)
+async def deliver(case_id: CaseId, body: DeliverBody, request: Request, principal: Officer) -> dict:
+    """Record the aid as delivered; the paperwork deadline starts."""
+    outcome = Outcome.model_validate(body.model_dump(exclude={"note"}))
+    return await issue(request, principal, case_id, "deliver", outcome=outcome, text=body.note)
+
+
+@router.post("/{case_id}/close", status_code=status.HTTP_202_ACCEPTED)
+async def close(case_id: CaseId, body: CloseBody, request: Request, principal: Officer) -> dict:
+    """Close the case with its outcome."""
+    return await issue(request, principal, case_id, "close", outcome=body.outcome, text=body.note)
+
+
+@router.post("/{case_id}/reopen", status_code=status.HTTP_202_ACCEPTED)
+async def reopen(case_id: CaseId, body: ReopenBody, request: Request, principal: Officer) -> dict:
+    """Reopen a closed case with fresh deadlines."""
+    return await issue(request, principal, case_id, "reopen", text=body.reason)
+
+
+@router.post("/{case_id}/notes", status_code=status.HTTP_202_ACCEPTED)
+async def add_note(case_id: CaseId, body: NoteBody, request: Request, principal: Officer) -> dict:
+    """Add a note to the case's timeline."""
+    return await issue(request, principal, case_id, "note", text=body.text)

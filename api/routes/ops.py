@@ -55,6 +55,12 @@ async def get_stats(request: Request, _: Reader) -> dict:
     return await stats(request.app.state.redis)
 
 
+@router.get("/v1/me")
+async def me(principal: Reader) -> dict:
+    """Who the token belongs to, so pages can show what the caller may do."""
+    return {"role": principal.role}
+
+
 @router.get("/v1/deadletter")
 async def get_deadletters(request: Request, _: Admin, limit: Annotated[int, Query(ge=1, le=DEADLETTERS_KEPT)] = 100) -> dict:
     """The latest dead letters, newest first, with ID numbers masked (the full bytes stay on aid.deadletter)."""

@@ -134,7 +134,8 @@ async def test_case_list_filters_and_metrics(stack):
         assert [c["case_id"] for c in listed["items"]] == [case_id]
         assert (await operator.get("/v1/cases", params={"town": "370784107", "priority": "P3"})).json()["items"] == []
         assert (await operator.get("/v1/cases", params={"status": "purple"})).status_code == 422
-        assert (await operator.get("/v1/cases/NOPE")).status_code == 404
+        assert (await operator.get("/v1/cases/C000000000000")).status_code == 404
+        assert (await operator.get("/v1/cases/NOPE")).status_code == 422
         metrics = (await operator.get("/metrics")).text
         for name in ('rapidaid_events_total{source="hotline"}', "rapidaid_cases_opened_total{", 'rapidaid_open_cases{colour="red"}'):
             assert name in metrics
