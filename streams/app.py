@@ -51,6 +51,7 @@ signals = _topic(topics.SIGNALS)
 case_commands = _topic(topics.CASE_COMMANDS)
 case_events = _topic(topics.CASE_EVENTS)
 deadletter = _topic(topics.DEADLETTER)
+notifications = _topic(topics.NOTIFICATIONS)
 
 # Person key → household id, from household-registry events. Global: input topics are keyed by
 # person, but kcat (librdkafka) and aiokafka partition keys differently, so no co-partitioning holds.

@@ -47,6 +47,16 @@ def _broker_proxy(args: argparse.Namespace) -> None:
     asyncio.run(serve(*host_port(args.listen, 9092), *host_port(args.upstream, 9092)))
 
 
+def _rebuild(args: argparse.Namespace) -> None:
+    from streams.config import WorkerSettings
+    from streams.rebuild import rebuild_read_model
+
+    settings = WorkerSettings()
+    target = args.redis or settings.redis
+    replayed = asyncio.run(rebuild_read_model(settings, target))
+    print(f"read model at {target} rebuilt from {replayed} records of aid.case-events and aid.deadletter")
+
+
 def _dev(args: argparse.Namespace) -> None:
     from streams.dev import run_dev
 
@@ -70,6 +80,11 @@ def main(argv: list[str] | None = None) -> None:
     proxy.add_argument("--listen", required=True, help="host:port to accept clients on")
     proxy.add_argument("--upstream", required=True, help="host:port of the Tansu broker")
     proxy.set_defaults(run=_broker_proxy)
+    rebuild = commands.add_parser(
+        "rebuild-read-model", help="clear the Redis read model and replay it from the Kafka log (stop the worker, or use --redis)"
+    )
+    rebuild.add_argument("--redis", help="Redis URL to rebuild into (default RAPIDAID_REDIS)")
+    rebuild.set_defaults(run=_rebuild)
     simulate = commands.add_parser("simulate", help="post synthetic hotline calls to the API")
     simulate.add_argument("--url", default="http://127.0.0.1:8000")
     simulate.add_argument("--token", help="operator token (default: from RAPIDAID_TOKENS_FILE)")

@@ -5,11 +5,12 @@ from functools import partial
 from schemas import topics
 from schemas.case import CaseCommand, Signal
 from streams.agents.deadlines import queue
-from streams.app import app, case_events, clock, households, policy, process_or_deadletter, settings
+from streams.app import app, case_events, clock, households, notifications, policy, process_or_deadletter, settings
 from streams.cases import Outcome, apply_signal, apply_tick
 from streams.deadlines import next_transition_at
 from streams.household import HouseholdState
 from streams.normalise import RejectedInput, parse
+from streams.notifications import notifications_for
 from streams.workflow import apply_command
 
 inputs = app.topic(topics.SIGNALS, topics.CASE_COMMANDS, partitions=settings.partitions, key_type=bytes, value_type=bytes)
@@ -52,3 +53,5 @@ async def triage(stream):
         households[key] = new_state.model_dump(mode="json")
         for case_event in outcome.events:
             await case_events.send(key=key, value=case_event.model_dump_json().encode())
+            for notice in notifications_for(case_event, policy):
+                await notifications.send(key=notice.key.encode(), value=notice.model_dump_json().encode())
