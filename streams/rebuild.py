@@ -33,7 +33,7 @@ async def rebuild_read_model(settings: WorkerSettings, redis_url: str) -> int:
         ends = {tp: end for tp, end in (await consumer.end_offsets(partitions)).items() if end > 0}
         await clear_read_model(redis)
         replayed = 0
-        while any(await consumer.position(tp) < end for tp, end in ends.items()):
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
             batches = await consumer.getmany(*ends, timeout_ms=1000, max_records=settings.projection_batch)
             records = [(m.topic, m.value) for tp, messages in batches.items() for m in messages if m.offset < ends[tp]]
             await writer.apply(records)

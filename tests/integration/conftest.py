@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import orjson
 import psutil
 import pytest
 
+from streams.dev import DEV_ROLES
 from tests.factories import call_body, id_number
 from tests.integration.helpers import processed
 
@@ -77,6 +79,9 @@ def stack(tmp_path_factory) -> Stack:
         "RAPIDAID_SESSION_TIMEOUT_S": "6",
         "RAPIDAID_TICK_INTERVAL_S": "0.05",
     }
+    # Besides the development roles, officers scoped to one town and one village.
+    roles = [*DEV_ROLES, "officer:town:370784101", "officer:village:370784107201", "department:education"]
+    (data_dir / "dev-tokens.json").write_bytes(orjson.dumps({role: secrets.token_urlsafe(16) for role in roles}))
     launcher = subprocess.Popen([sys.executable, "-m", "streams", "dev"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     api_url = f"http://127.0.0.1:{api}"
     try:
