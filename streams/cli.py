@@ -33,11 +33,19 @@ def _topics(args: argparse.Namespace) -> None:
 
 def _simulate(args: argparse.Namespace) -> None:
     from api.config import ApiSettings
-    from streams.simulate import post_calls
+    from streams.simulate import act_as_officers, post_calls
 
-    token = args.token or orjson.loads(ApiSettings().tokens_file.read_bytes())["operator"]
-    accepted = asyncio.run(post_calls(args.url, token, args.rate, args.count, args.seed))
-    print(f"{accepted} calls accepted")
+    tokens_file = ApiSettings().tokens_file
+    tokens = orjson.loads(tokens_file.read_bytes()) if tokens_file.exists() else {}
+    calls = post_calls(args.url, args.token or tokens["operator"], args.rate, args.count, args.seed)
+    if not args.officers:
+        print(f"{asyncio.run(calls)} calls accepted")
+        return
+
+    async def both() -> None:
+        await asyncio.gather(calls, act_as_officers(args.url, tokens["officer"], share=0.1, interval_s=8, seed=args.seed))
+
+    asyncio.run(both())
 
 
 def _broker_proxy(args: argparse.Namespace) -> None:
@@ -91,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     simulate.add_argument("--rate", type=float, default=1.0, help="calls per second")
     simulate.add_argument("--count", type=int, default=None, help="stop after this many calls (default: run until stopped)")
     simulate.add_argument("--seed", type=int, default=None)
+    simulate.add_argument("--officers", action="store_true", help="also move some open cases along as duty officers would")
     simulate.set_defaults(run=_simulate)
     args = parser.parse_args(argv)
     args.run(args)

@@ -204,7 +204,9 @@ def run_dev(demo: bool) -> None:
         wait_until_ready(api_url, supervisor, lambda: stopping)
         if demo:
             supervisor.start(
-                "demo", [sys.executable, "-m", "streams", "simulate", "--url", api_url, "--rate", str(settings.demo_rate)], env
+                "demo",
+                [sys.executable, "-m", "streams", "simulate", "--officers", "--url", api_url, "--rate", str(settings.demo_rate)],
+                env,
             )
         print(f"RapidAid is up in {time.monotonic() - started:.1f}s (policy {env.get('RAPIDAID_POLICY', 'default')})", flush=True)
         print(f"  duty board:  {api_url}/?token={tokens['officer']}", flush=True)

@@ -73,3 +73,24 @@ async def post_calls(api_url: str, token: str, rate: float, count: int | None, s
             accepted += response.status_code == 202
             await asyncio.sleep(rng.expovariate(rate))
     return accepted
+
+
+# What a simulated duty officer does next at each stage, with the request body.
+NEXT_STEP = {
+    "opened": ("acknowledge", {}),
+    "acknowledged": ("assign", {"assignee": "村委会 duty team"}),
+    "assigned": ("deliver", {"aid_type": "cash", "amount_yuan": 2000}),
+    "aid_delivered": ("close", {"outcome": {"aid_type": "cash", "amount_yuan": 2000}}),
+}
+
+
+async def act_as_officers(api_url: str, token: str, share: float, interval_s: float, seed: int | None = None) -> None:
+    """Forever: every interval, move about `share` of the open cases one step along acknowledge → assign → deliver → close."""
+    rng = random.Random(seed)
+    async with httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as client:
+        while True:
+            await asyncio.sleep(interval_s)
+            cases = (await client.get("/v1/cases", params={"limit": 500})).json()["items"]
+            for case in rng.sample(cases, k=int(len(cases) * share)):
+                action, body = NEXT_STEP[case["stage"]]
+                await client.post(f"/v1/cases/{case['case_id']}/{action}", json=body)
