@@ -1,38 +1,21 @@
 """The duty board in a real headless Chromium against the real stack (fast policy)."""
 
-import shutil
 import time
 
 import pytest
-from playwright.async_api import async_playwright
 
 from tests.factories import call_body, id_number
+from tests.integration.browser import needs_chromium, open_page
 from tests.integration.helpers import processed
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian chromium is not installed (make test installs it as root)"),
-]
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = [pytest.mark.integration, needs_chromium]
 
 
 @pytest.fixture
 async def board(stack):
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = await browser.new_page(viewport={"width": 1366, "height": 768})
-        await page.goto(f"{stack.api_url}/?token={stack.tokens['officer']}")
+    async with open_page(f"{stack.api_url}/?token={stack.tokens['officer']}") as page:
         await page.wait_for_selector("#live-state.live")
         yield page
-        await browser.close()
 
 
 # Records every (case, column) a card is seen in, so fast colour changes cannot slip between polls.
@@ -69,13 +52,9 @@ async def test_a_new_case_appears_then_turns_yellow_and_red_without_reload(stack
 
 
 async def test_a_wrong_token_shows_the_token_form(stack):
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = await browser.new_page()
-        await page.goto(f"{stack.api_url}/?token=not-a-token")
+    async with open_page(f"{stack.api_url}/?token=not-a-token") as page:
         await page.wait_for_selector("#token-form:not([hidden])")
         assert "401" in await page.inner_text("#token-message")
-        await browser.close()
 
 
 async def test_standard_track_leads_have_their_own_column(stack, board):
