@@ -48,6 +48,11 @@ def step(
     return case, event
 
 
+def household_event(state: HouseholdState, kind: CaseEventType, now: datetime, actor: str, event_id: str | None, data: dict) -> CaseEvent:
+    """An event about the household that concerns no case (version 0)."""
+    return CaseEvent(type=kind, household_id=state.household_id, case_id=None, version=0, at=now, actor=actor, event_id=event_id, data=data)
+
+
 def _signal_summary(signal: Signal, urgency: Urgency) -> dict[str, Any]:
     """What a case event says about the signal that caused it."""
     return {"source": signal.source, "kind": signal.kind, "score": urgency.score}
@@ -152,16 +157,8 @@ def apply_signal(state: HouseholdState, signal: Signal, now: datetime, policy: P
         return _absorb(state, state.open_case, signal, own, urgency, now, policy)
     # Only an event that itself signals need opens a case; context (enrolment, registry, assets) never does.
     if urgency.priority is None or sum(f.points for f in own) <= 0:
-        recorded = CaseEvent(
-            type=CaseEventType.SIGNAL_RECORDED,
-            household_id=state.household_id,
-            case_id=None,
-            version=0,
-            at=now,
-            actor=TRIAGE,
-            event_id=signal.event_id,
-            data={**_signal_summary(signal, urgency), "factors": [f.model_dump() for f in urgency.factors]},
-        )
+        data = {**_signal_summary(signal, urgency), "factors": [f.model_dump() for f in urgency.factors]}
+        recorded = household_event(state, CaseEventType.SIGNAL_RECORDED, now, TRIAGE, signal.event_id, data)
         return Outcome(state, [recorded])
     case = _open(signal, urgency, now, policy)
     opened = CaseEvent(

@@ -2,8 +2,8 @@
 
 from datetime import datetime, timedelta, timezone
 
-from schemas.case import TRANSITIONS, AidType, Case, CaseCommand, CaseEvent, CaseEventType, Deadline, Stage
-from streams.cases import Outcome, reevaluate, step
+from schemas.case import TRANSITIONS, AidType, Case, CaseCommand, CaseEventType, Deadline, Stage
+from streams.cases import Outcome, household_event, reevaluate, step
 from streams.deadlines import ACKNOWLEDGE, deadlines_for
 from streams.household import HouseholdState
 from streams.policy import Policy
@@ -121,16 +121,8 @@ def apply_command(state: HouseholdState, command: CaseCommand, now: datetime, po
     case = _find(state, command.case_id)
     reason = refusal(case, command, state)
     if reason and case is None:
-        rejected = CaseEvent(
-            type=CaseEventType.COMMAND_REJECTED,
-            household_id=state.household_id,
-            case_id=None,
-            version=0,
-            at=now,
-            actor=command.actor,
-            event_id=command.command_id,
-            data={"command": command.type, "case_id": command.case_id, "reason": reason},
-        )
+        data = {"command": command.type, "case_id": command.case_id, "reason": reason}
+        rejected = household_event(state, CaseEventType.COMMAND_REJECTED, now, command.actor, command.command_id, data)
         return Outcome(state, [rejected])
     if reason:
         data = {**_event_data(command), "command": command.type, "reason": reason}
