@@ -145,7 +145,6 @@ TRANSITIONS: dict[Stage, dict[str, Stage]] = {
     Stage.AID_DELIVERED: {"close": Stage.CLOSED},
     Stage.CLOSED: {"reopen": Stage.OPENED},
 }
-OFFICER_COMMANDS = ("acknowledge", "assign", "deliver", "close", "reopen", "note")
 
 
 class Case(BaseModel):
