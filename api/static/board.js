@@ -1,6 +1,5 @@
 "use strict";
 
-const TOKEN_KEY = "rapidaid.token";
 const COLOURS = ["red", "yellow", "green"];
 const COLUMNS = [...COLOURS, "leads"];
 const docs = new Map(); // case_id -> newest case document held
@@ -15,19 +14,6 @@ let retryDelay = 1000;
 let loaded = false; // the first snapshot must not flash every red card at once
 let clockSkew = 0; // server time minus browser time, so a wall display with a wrong clock still counts right
 
-const $ = (selector, root = document) => root.querySelector(selector);
-
-function takeToken() {
-  const url = new URL(location.href);
-  const fromUrl = url.searchParams.get("token");
-  if (fromUrl) {
-    localStorage.setItem(TOKEN_KEY, fromUrl);
-    url.searchParams.delete("token");
-    // Keep the token out of the address bar, screenshots and browser history.
-    history.replaceState(history.state, "", url);
-  }
-  return localStorage.getItem(TOKEN_KEY);
-}
 
 function askForToken(message) {
   stopLive();
@@ -43,7 +29,6 @@ function setLiveState(state) {
   badge.className = `state ${state}`;
 }
 
-const humanise = (code) => String(code ?? "").replaceAll("_", " ");
 
 function parseTime(iso) {
   // Python may send microseconds, which not every browser's Date.parse accepts.
@@ -102,7 +87,147 @@ function fill(card, doc) {
         return item;
       }),
   );
+  const stage = doc.stage ? humanise(doc.stage) : "";
+  set(".stage-text", doc.assignee ? `${stage} · assigned to ${doc.assignee}` : stage);
+  card.dataset.stage = doc.stage ?? "";
+  renderActions(card, doc);
   renderCountdown(card, doc, Date.now() + clockSkew);
+}
+
+// ---- officers' actions -------------------------------------------------------------------------
+
+let canAct = false;
+const AID_TYPES = ["cash", "in_kind", "medical", "shelter", "care", "referral"];
+const ACTION_FIELDS = {
+  acknowledge: [],
+  assign: [["assignee", "assign to"], ["note", "note (optional)"]],
+  deliver: [["aid_type", "aid given"], ["amount_yuan", "amount (yuan, for cash)"], ["note", "note (optional)"]],
+  close: [["aid_type", "outcome"], ["amount_yuan", "amount (yuan, for cash)"], ["referral", "referred to (department)"], ["note", "note (optional)"]],
+  reopen: [["reason", "why reopen"]],
+  note: [["text", "note"]],
+};
+
+async function loadRole() {
+  const response = await api("/v1/me");
+  if (!response.ok) return;
+  const { role } = await response.json();
+  canAct = role === "admin" || role.startsWith("officer:");
+  for (const [caseId, card] of cards) renderActions(card, docs.get(caseId));
+}
+
+function renderActions(card, doc) {
+  const box = $(".actions", card);
+  const allowed = canAct ? doc.allowed_actions ?? [] : [];
+  if (box.dataset.allowed === allowed.join(",")) return; // keep an open form when nothing changed
+  box.dataset.allowed = allowed.join(",");
+  $(".action-form", card).replaceChildren();
+  box.replaceChildren(
+    ...allowed.map((action) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.action = action;
+      button.textContent = action;
+      button.addEventListener("click", () => (ACTION_FIELDS[action].length ? openForm(card, action) : send(card, action, {})));
+      return button;
+    }),
+  );
+}
+
+function field(name, label) {
+  const wrapper = document.createElement("label");
+  wrapper.append(label, " ");
+  let input;
+  if (name === "aid_type") {
+    input = document.createElement("select");
+    input.append(...AID_TYPES.map((type) => new Option(humanise(type), type)));
+  } else {
+    input = document.createElement("input");
+    if (name === "amount_yuan") Object.assign(input, { type: "number", min: "1", step: "1" });
+    input.required = ["assignee", "reason", "text"].includes(name);
+  }
+  input.name = name;
+  wrapper.append(input);
+  return wrapper;
+}
+
+function openForm(card, action) {
+  const form = document.createElement("form");
+  form.dataset.action = action;
+  form.append(...ACTION_FIELDS[action].map(([name, label]) => field(name, label)));
+  const submit = document.createElement("button");
+  submit.type = "submit";
+  submit.textContent = `${action} now`;
+  const cancel = document.createElement("button");
+  cancel.type = "button";
+  cancel.textContent = "cancel";
+  cancel.addEventListener("click", () => form.remove());
+  form.append(submit, cancel);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    send(card, action, bodyFor(action, new FormData(form)));
+  });
+  $(".action-form", card).replaceChildren(form);
+  form.querySelector("input, select")?.focus();
+}
+
+function bodyFor(action, data) {
+  const value = (name) => (data.get(name) || "").trim() || undefined;
+  const amount = value("amount_yuan") ? Number(value("amount_yuan")) : undefined;
+  const aid = { aid_type: value("aid_type"), amount_yuan: amount };
+  switch (action) {
+    case "assign": return { assignee: value("assignee"), note: value("note") };
+    case "deliver": return { ...aid, note: value("note") };
+    case "close": return { outcome: { ...aid, referral: value("referral") }, note: value("note") };
+    case "reopen": return { reason: value("reason") };
+    case "note": return { text: value("text") };
+    default: return {};
+  }
+}
+
+function showRefusal(card, reason) {
+  const refusal = $(".refusal", card);
+  refusal.textContent = reason ?? "";
+  refusal.hidden = !reason;
+}
+
+async function send(card, action, body) {
+  const caseId = card.dataset.caseId;
+  const buttons = card.querySelectorAll(".actions button, .action-form button");
+  buttons.forEach((button) => { button.disabled = true; });
+  showRefusal(card, null);
+  try {
+    const response = await api(`/v1/cases/${caseId}/${action === "note" ? "notes" : action}`, { json: body });
+    const answer = await response.json().catch(() => ({}));
+    if (response.status !== 202) return showRefusal(card, explain(answer));
+    $(".action-form", card).replaceChildren();
+    // The API checked against the read model; the case agent decides, and may still refuse.
+    const result = await outcomeOf(answer.command_id);
+    if (result.state === "rejected") showRefusal(card, result.reason);
+  } catch {
+    showRefusal(card, "the server could not be reached; try again");
+  } finally {
+    buttons.forEach((button) => { button.disabled = false; });
+  }
+}
+
+// ---- filters -----------------------------------------------------------------------------------
+
+function matchesFilters(doc) {
+  const tier = $("#filter-tier").value;
+  const town = $("#filter-town").value.trim();
+  const priority = $("#filter-priority").value;
+  const colour = $("#filter-colour").value;
+  return (!tier || doc.tier === tier) && (!town || doc.area.town.startsWith(town))
+    && (!priority || doc.priority === priority) && (!colour || doc.status === colour);
+}
+
+function applyFilters() {
+  for (const [caseId, card] of cards) card.hidden = !matchesFilters(docs.get(caseId));
+  renderCounts();
+}
+
+for (const id of ["#filter-tier", "#filter-town", "#filter-priority", "#filter-colour"]) {
+  $(id).addEventListener("input", applyFilters);
 }
 
 function sortKey(doc) {
@@ -153,13 +278,14 @@ function upsert(doc) {
   }
   docs.set(doc.case_id, doc);
   fill(card, doc);
+  card.hidden = !matchesFilters(doc);
   place(card, doc);
   if (doc.status === "red" && (held ? held.status !== "red" : loaded)) flash(card);
 }
 
 function renderCounts() {
   for (const column of COLUMNS) {
-    $(`[data-count="${column}"]`).textContent = $(`[data-column="${column}"] .cards`).children.length;
+    $(`[data-count="${column}"]`).textContent = $(`[data-column="${column}"] .cards`).querySelectorAll(":scope > :not([hidden])").length;
   }
   $("#total").textContent = cards.size;
 }
@@ -250,6 +376,7 @@ $("#token-form").addEventListener("submit", (event) => {
   if (!token) return;
   localStorage.setItem(TOKEN_KEY, token);
   $("#token-input").value = "";
+  loadRole();
   connect();
   resync();
 });
@@ -263,6 +390,7 @@ setInterval(() => {
 
 token = takeToken();
 if (token) {
+  loadRole();
   connect();
   resync(); // show the snapshot at once, even if the live stream is slow to open
 } else {
