@@ -86,13 +86,13 @@ def stack(tmp_path_factory) -> Stack:
     api_url = f"http://127.0.0.1:{api}"
     try:
         _wait_ready(api_url, launcher, data_dir)
+        children = psutil.Process(launcher.pid).children(recursive=True)
+        tokens = orjson.loads((data_dir / "dev-tokens.json").read_bytes())
+        stack = Stack(api_url, env["RAPIDAID_KAFKA"], env["RAPIDAID_REDIS"], tokens, data_dir, launcher)
+        asyncio.run(_first_event_processed(stack))
     except BaseException:
-        launcher.kill()
+        launcher.kill()  # its children die with it (PR_SET_PDEATHSIG)
         raise
-    children = psutil.Process(launcher.pid).children(recursive=True)
-    tokens = orjson.loads((data_dir / "dev-tokens.json").read_bytes())
-    stack = Stack(api_url, env["RAPIDAID_KAFKA"], env["RAPIDAID_REDIS"], tokens, data_dir, launcher)
-    asyncio.run(_first_event_processed(stack))
     yield stack
     launcher.send_signal(signal.SIGTERM)
     launcher.wait(30)
