@@ -10,6 +10,7 @@ import orjson
 from schemas import topics
 from streams.clock import SystemClock
 from streams.config import settings
+from streams.metrics import reason_kind, validation_failures
 from streams.normalise import RejectedInput, dead_letter, event_id_of
 from streams.policy import load_policy
 from streams.transport import App
@@ -72,6 +73,7 @@ households = app.Table(
 async def send_to_deadletter(event: faust.EventT, rejected: RejectedInput) -> None:
     """Publish a rejected input to aid.deadletter with its reason and origin."""
     message = event.message
+    validation_failures.labels(message.topic, reason_kind(rejected)).inc()
     log.warning("dead-lettered %s[%d]@%d: %s", message.topic, message.partition, message.offset, rejected.reason)
     letter = dead_letter(rejected, message.topic, message.partition, message.offset, message.key, event.value, clock.now())
     await deadletter.send(key=message.key, value=letter.model_dump_json().encode())

@@ -55,7 +55,7 @@ def household_event(state: HouseholdState, kind: CaseEventType, now: datetime, a
 
 def _signal_summary(signal: Signal, urgency: Urgency) -> dict[str, Any]:
     """What a case event says about the signal that caused it."""
-    return {"source": signal.source, "kind": signal.kind, "score": urgency.score}
+    return {"source": signal.source, "kind": signal.kind, "score": urgency.score, "reported_at": signal.reported_at}
 
 
 def _open(signal: Signal, urgency: Urgency, now: datetime, policy: Policy) -> Case:

@@ -20,6 +20,8 @@ class WorkerSettings(ConnectionSettings):
         default=20, ge=1, description="longest a consumer fetch waits for data; Tansu does not cut multi-partition long polls short"
     )
     tick_interval_s: float = Field(default=0.2, gt=0, description="how often the deadline queue is checked")
+    metrics_host: str = Field(default="127.0.0.1", description="address of the worker's Prometheus endpoint")
+    metrics_port: int = Field(default=6067, description="port of the worker's Prometheus endpoint (/metrics)")
     worker_port: int = Field(default=6066, description="port of the worker's own web server")
     projection_batch: int = Field(default=500, ge=1, description="most case events written to Redis in one pipeline")
     live_stream_length: int = Field(default=10000, description="approximate cap of the live update stream")

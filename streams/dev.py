@@ -34,6 +34,7 @@ class DevSettings(ConnectionSettings):
     host: str = Field(default="127.0.0.1", description="address of the API")
     port: int = Field(default=8000, description="port of the API")
     worker_port: int = Field(default=6066, description="port of the worker's own web server")
+    metrics_port: int = Field(default=6067, description="port of the worker's Prometheus endpoint")
     demo_rate: float = Field(default=0.3, gt=0, description="demo hotline calls per second")
 
 
@@ -151,6 +152,7 @@ def run_dev(demo: bool) -> None:
         (redis_host, redis_port, "Redis"),
         (settings.host, settings.port, "API"),
         ("127.0.0.1", settings.worker_port, "worker"),
+        ("127.0.0.1", settings.metrics_port, "worker metrics"),
     ):
         check_port_free(host, port, what)
     log_dir = settings.data_dir / "logs"
@@ -211,6 +213,7 @@ def run_dev(demo: bool) -> None:
         print(f"RapidAid is up in {time.monotonic() - started:.1f}s (policy {env.get('RAPIDAID_POLICY', 'default')})", flush=True)
         print(f"  duty board:  {api_url}/?token={tokens['officer']}", flush=True)
         print(f"  API docs:    {api_url}/docs", flush=True)
+        print(f"  metrics:     {api_url}/metrics (read model), http://127.0.0.1:{settings.metrics_port}/metrics (worker)", flush=True)
         print(f"  dev tokens:  {tokens_file.resolve()}", flush=True)
         print(f"  logs:        {log_dir.resolve()}/", flush=True)
         print("  Ctrl-C stops everything.", flush=True)

@@ -6,6 +6,7 @@ from schemas.case import Signal
 from schemas.departments import load_departments
 from schemas.intake import MemberAdded
 from streams.app import app, clock, inputs, persons, process_or_deadletter, settings, signals
+from streams.metrics import SOURCES, events_in
 from streams.normalise import fallback_household, offset_event_id, parse_input, pseudonym, signal_from_event
 
 SECRET = settings.pseudonym_secret.encode()
@@ -31,6 +32,7 @@ async def intake(stream):
     """Turn each input event into a Signal on aid.signals, or a dead letter with the reason."""
     async for event in stream.events():
         message = event.message
+        events_in.labels(SOURCES[message.topic]).inc()
         signal = await process_or_deadletter(event, partial(to_signal, message.topic, message.partition, message.offset))
         if signal is not None:
             await signals.send(key=signal.household_id.encode(), value=signal.model_dump_json().encode())

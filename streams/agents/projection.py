@@ -9,6 +9,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from schemas import topics
 from streams.app import app, settings
+from streams.metrics import projection_errors
 from streams.readmodel import ReadModelWriter
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ async def projection(stream):
                 await writer.apply(records)
                 break
             except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+                projection_errors.labels(type(error).__name__).inc()
                 log.warning("read model unavailable (%s); retrying in %.1fs", error, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_S)

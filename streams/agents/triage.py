@@ -9,6 +9,7 @@ from streams.app import app, case_events, clock, households, notifications, poli
 from streams.cases import Outcome, apply_signal, apply_tick
 from streams.deadlines import next_transition_at
 from streams.household import HouseholdState
+from streams.metrics import observe
 from streams.normalise import RejectedInput, parse
 from streams.notifications import notifications_for
 from streams.workflow import apply_command
@@ -51,6 +52,7 @@ async def triage(stream):
         if not outcome.events:
             continue
         households[key] = new_state.model_dump(mode="json")
+        observe(outcome.events)
         for case_event in outcome.events:
             await case_events.send(key=key, value=case_event.model_dump_json().encode())
             for notice in notifications_for(case_event, policy):

@@ -30,6 +30,7 @@ def free_port() -> int:
 @dataclass
 class Stack:
     api_url: str
+    worker_metrics_url: str
     kafka: str
     redis: str
     tokens: dict[str, str]
@@ -67,13 +68,14 @@ async def _first_event_processed(stack: Stack) -> None:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory) -> Stack:
     data_dir = tmp_path_factory.mktemp("rapidaid")
-    kafka, redis, api, worker = (free_port() for _ in range(4))
+    kafka, redis, api, worker, metrics = (free_port() for _ in range(5))
     env = {
         **os.environ,
         "RAPIDAID_KAFKA": f"127.0.0.1:{kafka}",
         "RAPIDAID_REDIS": f"redis://127.0.0.1:{redis}/0",
         "RAPIDAID_PORT": str(api),
         "RAPIDAID_WORKER_PORT": str(worker),
+        "RAPIDAID_METRICS_PORT": str(metrics),
         "RAPIDAID_DATA_DIR": str(data_dir),
         "RAPIDAID_POLICY": "fast",
         "RAPIDAID_SESSION_TIMEOUT_S": "6",
@@ -88,7 +90,9 @@ def stack(tmp_path_factory) -> Stack:
         _wait_ready(api_url, launcher, data_dir)
         children = psutil.Process(launcher.pid).children(recursive=True)
         tokens = orjson.loads((data_dir / "dev-tokens.json").read_bytes())
-        stack = Stack(api_url, env["RAPIDAID_KAFKA"], env["RAPIDAID_REDIS"], tokens, data_dir, launcher)
+        stack = Stack(
+            api_url, f"http://127.0.0.1:{metrics}/metrics", env["RAPIDAID_KAFKA"], env["RAPIDAID_REDIS"], tokens, data_dir, launcher
+        )
         asyncio.run(_first_event_processed(stack))
     except BaseException:
         launcher.kill()  # its children die with it (PR_SET_PDEATHSIG)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from urllib.parse import urlparse
 
+import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -180,3 +181,30 @@ async def test_the_log_rebuilds_a_read_model_equal_to_the_live_one(stack):
         await live.aclose()
         await rebuilt.aclose()
     await asyncio.sleep(0)
+
+
+async def test_the_worker_exports_its_own_prometheus_metrics(stack):
+    case, left_alone = await open_case(stack, 807), await open_case(stack, 808)
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka, acks="all")
+    await producer.start()
+    await producer.send_and_wait("hotline.calls", b"{not json", key=b"x")
+    await producer.stop()
+    async with stack.client("officer") as officer:
+        await command(officer, case["case_id"], "acknowledge", {})
+        await command(officer, case["case_id"], "deliver", CASH)
+
+        async def red():
+            return (await officer.get(f"/v1/cases/{left_alone['case_id']}")).json()["status"] == "red"
+
+        await eventually(red, timeout_s=10)
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(stack.worker_metrics_url)).text
+    samples = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("rapidaid_worker_")}
+    assert samples['rapidaid_worker_events_in_total{source="hotline"}'] >= 1
+    assert samples['rapidaid_worker_signals_total{outcome="opened"}'] >= 1
+    assert samples['rapidaid_worker_cases_opened_total{priority="P1",track="emergency"}'] >= 1
+    assert samples["rapidaid_worker_time_to_acknowledge_seconds_count"] >= 1
+    assert samples["rapidaid_worker_time_to_aid_seconds_count"] >= 1
+    assert samples["rapidaid_worker_processing_latency_seconds_count"] >= 1
+    assert samples['rapidaid_worker_validation_failures_total{reason="malformed_json",topic="hotline.calls"}'] >= 1
+    assert any(name.startswith("rapidaid_worker_sla_breaches_total{") for name in samples)

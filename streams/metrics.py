@@ -1,0 +1,94 @@
+"""The worker's own Prometheus metrics, served on RAPIDAID_METRICS_PORT."""
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from schemas import topics
+from schemas.case import CaseEvent, CaseEventType
+from streams.normalise import RejectedInput
+
+registry = CollectorRegistry()
+SOURCES = {topics.HOTLINE_CALLS: "hotline", topics.HOSPITAL_ADMISSIONS: "hospital", topics.DEPARTMENT_CHANGES: "department"}
+MINUTE = 60
+
+events_in = Counter("rapidaid_worker_events_in_total", "Input events read by intake, by source", ["source"], registry=registry)
+validation_failures = Counter(
+    "rapidaid_worker_validation_failures_total",
+    "Events dead-lettered, by source topic and kind of reason",
+    ["topic", "reason"],
+    registry=registry,
+)
+signals = Counter(
+    "rapidaid_worker_signals_total", "Signals by outcome: opened a case, attached to one, or recorded only", ["outcome"], registry=registry
+)
+cases_opened = Counter("rapidaid_worker_cases_opened_total", "Cases opened", ["priority", "track"], registry=registry)
+escalations = Counter("rapidaid_worker_escalations_total", "Escalations, by tier notified", ["tier"], registry=registry)
+sla_breaches = Counter(
+    "rapidaid_worker_sla_breaches_total", "Cases turned red, by the deadline missed", ["deadline", "priority"], registry=registry
+)
+time_to_acknowledge = Histogram(
+    "rapidaid_worker_time_to_acknowledge_seconds",
+    "Opening to acknowledgement",
+    buckets=(MINUTE, 5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 20 * MINUTE, 30 * MINUTE, 45 * MINUTE, 60 * MINUTE, 120 * MINUTE, 240 * MINUTE),
+    registry=registry,
+)
+time_to_aid = Histogram(
+    "rapidaid_worker_time_to_aid_seconds",
+    "Opening to aid delivered",
+    buckets=(
+        15 * MINUTE,
+        30 * MINUTE,
+        60 * MINUTE,
+        90 * MINUTE,
+        120 * MINUTE,
+        150 * MINUTE,
+        180 * MINUTE,
+        240 * MINUTE,
+        480 * MINUTE,
+        1440 * MINUTE,
+    ),
+    registry=registry,
+)
+processing_latency = Histogram(
+    "rapidaid_worker_processing_latency_seconds",
+    "From an input's report time to its case event",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=registry,
+)
+projection_errors = Counter(
+    "rapidaid_worker_projection_errors_total", "Failed Redis projection attempts, by kind", ["kind"], registry=registry
+)
+SIGNAL_OUTCOMES = {CaseEventType.OPENED: "opened", CaseEventType.SIGNAL_ATTACHED: "attached", CaseEventType.SIGNAL_RECORDED: "recorded"}
+ACKNOWLEDGING = (CaseEventType.ACKNOWLEDGED, CaseEventType.ASSIGNED, CaseEventType.AID_DELIVERED)
+
+
+def reason_kind(rejected: RejectedInput) -> str:
+    """A small fixed set of reason labels, so metric cardinality stays bounded."""
+    if rejected.reason.startswith("malformed JSON"):
+        return "malformed_json"
+    if rejected.reason.startswith("internal error"):
+        return "internal"
+    if "may not publish" in rejected.reason or "department" in rejected.reason:
+        return "not_allowed"
+    return "schema"
+
+
+def observe(events: list[CaseEvent]) -> None:
+    """Count what the case events say happened."""
+    for event in events:
+        case = event.case
+        outcome = SIGNAL_OUTCOMES.get(event.type)
+        if outcome:
+            signals.labels(outcome).inc()
+            processing_latency.observe(max(0.0, (event.at - event.data["reported_at"]).total_seconds()))
+        if case is None:
+            continue
+        if event.type is CaseEventType.OPENED:
+            cases_opened.labels(case.priority, case.track).inc()
+        elif event.type is CaseEventType.ESCALATED:
+            escalations.labels(case.tier).inc()
+        elif event.type is CaseEventType.STATUS_CHANGED and case.status == "red":
+            sla_breaches.labels(event.data["deadline"], case.priority).inc()
+        if event.type in ACKNOWLEDGING and case.deadlines["acknowledge"].met_at == event.at:
+            time_to_acknowledge.observe((event.at - case.opened_at).total_seconds())
+        if event.type is CaseEventType.AID_DELIVERED:
+            time_to_aid.observe((event.at - case.opened_at).total_seconds())
