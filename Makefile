@@ -24,11 +24,12 @@ test: install test-tools
 	$(BIN)/python -m pytest -q -rs
 
 # Real clients the tests use: Debian's Chromium for the board (Playwright's own browser download is
-# not used) and Debian's kcat for producing straight to the broker.
+# not used), Debian's kcat for producing straight to the broker, and Debian's prometheus (promtool
+# for the alert rules, the server for a real scrape).
 test-tools:
-	@command -v chromium >/dev/null && command -v kcat >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk kcat >/dev/null; } || \
-		echo "chromium or kcat missing and not installable here (needs root and apt): their tests will be skipped"; }
+	@command -v chromium >/dev/null && command -v kcat >/dev/null && command -v promtool >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk kcat prometheus >/dev/null; } || \
+		echo "chromium, kcat or prometheus missing and not installable here (needs root and apt): their tests will be skipped"; }
 
 clean:
 	rm -rf $(VENV) .rapidaid .pytest_cache

@@ -23,7 +23,7 @@ signals = Counter(
 cases_opened = Counter("rapidaid_worker_cases_opened_total", "Cases opened", ["priority", "track"], registry=registry)
 escalations = Counter("rapidaid_worker_escalations_total", "Escalations, by tier notified", ["tier"], registry=registry)
 sla_breaches = Counter(
-    "rapidaid_worker_sla_breaches_total", "Cases turned red, by the deadline missed", ["deadline", "priority"], registry=registry
+    "rapidaid_worker_sla_breaches_total", "Cases turned red, by the deadline missed", ["deadline", "priority", "town"], registry=registry
 )
 time_to_acknowledge = Histogram(
     "rapidaid_worker_time_to_acknowledge_seconds",
@@ -87,7 +87,7 @@ def observe(events: list[CaseEvent]) -> None:
         elif event.type is CaseEventType.ESCALATED:
             escalations.labels(case.tier).inc()
         elif event.type is CaseEventType.STATUS_CHANGED and case.status == "red":
-            sla_breaches.labels(event.data["deadline"], case.priority).inc()
+            sla_breaches.labels(event.data["deadline"], case.priority, case.area.town).inc()
         if event.type in ACKNOWLEDGING and case.deadlines["acknowledge"].met_at == event.at:
             time_to_acknowledge.observe((event.at - case.opened_at).total_seconds())
         if event.type is CaseEventType.AID_DELIVERED:
