@@ -7,8 +7,8 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-from tests.integration.conftest import free_port
 from tests.factories import call_body, id_number
+from tests.integration.conftest import free_port
 from tests.integration.helpers import eventually, processed
 
 pytestmark = [
