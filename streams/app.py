@@ -6,8 +6,10 @@ from typing import TypeVar
 
 import faust
 import orjson
+from faust.sensors.prometheus import setup_prometheus_sensors
 
 from schemas import topics
+from streams import metrics
 from streams.clock import SystemClock
 from streams.config import settings
 from streams.metrics import reason_kind, validation_failures
@@ -32,6 +34,8 @@ app = App(
     value_serializer="raw",
 )
 app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+# Faust's own sensors (messages, commits, rebalances, end and committed offsets per partition → lag).
+setup_prometheus_sensors(app, registry=metrics.registry, name_prefix="rapidaid_faust")
 policy = load_policy(settings.policy)
 clock = SystemClock()
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
+import streams.app  # noqa: F401  (registers Faust's own sensors in the worker registry)
 from api.metrics import ReadModelCollector
 from api.metrics import registry as api_registry
 from streams.metrics import registry as worker_registry
