@@ -209,4 +209,4 @@ async def test_the_worker_exports_its_own_prometheus_metrics(stack):
     assert samples['rapidaid_worker_validation_failures_total{reason="malformed_json",topic="hotline.calls"}'] >= 1
     assert any(name.startswith("rapidaid_worker_sla_breaches_total{") for name in samples)
     faust = {line.split("{")[0] for line in text.splitlines() if line.startswith("rapidaid_faust_")}
-    assert {"rapidaid_faust_topic_partition_end_offset", "rapidaid_faust_messages_received_total"} <= faust
+    assert {"rapidaid_faust_topic_partition_end_offset", "rapidaid_faust_topic_partition_offset_commited"} <= faust
