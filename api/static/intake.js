@@ -54,7 +54,8 @@ function body(all) {
 async function submit(event) {
   event.preventDefault();
   if (!validate(true)) return;
-  idempotencyKey ||= crypto.randomUUID();
+  // randomUUID exists only on https or localhost; an operator's desk on plain http still needs a key.
+  idempotencyKey ||= crypto.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`;
   $("#submit-call").disabled = true;
   $("#form-message").textContent = "sending…";
   let response;
