@@ -33,19 +33,21 @@ def _topics(args: argparse.Namespace) -> None:
 
 def _simulate(args: argparse.Namespace) -> None:
     from api.config import ApiSettings
-    from streams.simulate import act_as_officers, post_calls
+    from schemas.departments import load_departments
+    from streams.simulate import act_as_officers, send_traffic
 
-    tokens_file = ApiSettings().tokens_file
-    tokens = orjson.loads(tokens_file.read_bytes()) if tokens_file.exists() else {}
-    calls = post_calls(args.url, args.token or tokens["operator"], args.rate, args.count, args.seed)
-    if not args.officers:
-        print(f"{asyncio.run(calls)} calls accepted")
-        return
+    settings = ApiSettings()
+    tokens = orjson.loads(settings.tokens_file.read_bytes())
+    departments = load_departments(settings.departments)
+    traffic = send_traffic(args.url, settings.kafka, tokens, departments, args.rate, args.count, args.seed, args.burst_every)
 
-    async def both() -> None:
-        await asyncio.gather(calls, act_as_officers(args.url, tokens["officer"], share=0.1, interval_s=8, seed=args.seed))
+    async def run() -> None:
+        if args.officers:
+            await asyncio.gather(traffic, act_as_officers(args.url, tokens["officer"], share=0.1, interval_s=8, seed=args.seed))
+        else:
+            print(f"sent {await traffic}")
 
-    asyncio.run(both())
+    asyncio.run(run())
 
 
 def _broker_proxy(args: argparse.Namespace) -> None:
@@ -93,11 +95,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     rebuild.add_argument("--redis", help="Redis URL to rebuild into (default RAPIDAID_REDIS)")
     rebuild.set_defaults(run=_rebuild)
-    simulate = commands.add_parser("simulate", help="post synthetic hotline calls to the API")
+    simulate = commands.add_parser("simulate", help="send realistic synthetic traffic from all three sources")
     simulate.add_argument("--url", default="http://127.0.0.1:8000")
-    simulate.add_argument("--token", help="operator token (default: from RAPIDAID_TOKENS_FILE)")
-    simulate.add_argument("--rate", type=float, default=1.0, help="calls per second")
-    simulate.add_argument("--count", type=int, default=None, help="stop after this many calls (default: run until stopped)")
+    simulate.add_argument("--rate", type=float, default=1.0, help="events per second")
+    simulate.add_argument("--count", type=int, default=None, help="stop after this many events (default: run until stopped)")
+    simulate.add_argument("--burst-every", type=int, default=0, help="a disaster burst in one town every N events (0: none)")
     simulate.add_argument("--seed", type=int, default=None)
     simulate.add_argument("--officers", action="store_true", help="also move some open cases along as duty officers would")
     simulate.set_defaults(run=_simulate)

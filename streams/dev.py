@@ -35,7 +35,7 @@ class DevSettings(ConnectionSettings):
     port: int = Field(default=8000, description="port of the API")
     worker_port: int = Field(default=6066, description="port of the worker's own web server")
     metrics_port: int = Field(default=6067, description="port of the worker's Prometheus endpoint")
-    demo_rate: float = Field(default=0.3, gt=0, description="demo hotline calls per second")
+    demo_rate: float = Field(default=2.0, gt=0, description="demo events per second, all sources")
 
 
 class DevError(SystemExit):
@@ -207,7 +207,19 @@ def run_dev(demo: bool) -> None:
         if demo:
             supervisor.start(
                 "demo",
-                [sys.executable, "-m", "streams", "simulate", "--officers", "--url", api_url, "--rate", str(settings.demo_rate)],
+                [
+                    sys.executable,
+                    "-m",
+                    "streams",
+                    "simulate",
+                    "--officers",
+                    "--burst-every",
+                    "200",
+                    "--url",
+                    api_url,
+                    "--rate",
+                    str(settings.demo_rate),
+                ],
                 env,
             )
         print(f"RapidAid is up in {time.monotonic() - started:.1f}s (policy {env.get('RAPIDAID_POLICY', 'default')})", flush=True)

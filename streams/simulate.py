@@ -1,78 +1,55 @@
-"""Synthetic hotline traffic for demos and load: valid, varied calls posted to the API."""
+"""Synthetic traffic for demos and load: the generator's events sent the way each source sends them.
+
+Hotline calls and hospital admissions go through the API with their roles' tokens; departments
+produce straight to `department.changes`, as their own systems would.
+"""
 
 import asyncio
 import random
-from datetime import date, timedelta
 
 import httpx
+import orjson
+from aiokafka import AIOKafkaProducer
 
-from schemas.ids import check_digit
-from schemas.intake import CallCategory
+from schemas.departments import Departments
+from streams.generator import Generator
 
-COUNTY = "370784"  # Anqiu, the seed's three-tier network (seed 000)
-TOWNS = [f"{COUNTY}{n:03d}" for n in range(101, 115)]  # 14 towns
-CATEGORY_WEIGHTS = {
-    CallCategory.MEDICAL_EMERGENCY: 5,
-    CallCategory.ACCIDENT_OR_DISASTER: 2,
-    CallCategory.NO_FOOD_OR_SHELTER: 2,
-    CallCategory.CHILD_UNATTENDED: 1,
-    CallCategory.ELDERLY_OR_DISABLED_UNATTENDED: 2,
-    CallCategory.LOSS_OF_INCOME: 3,
-    CallCategory.OTHER: 3,
-}
-SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂"
+API_ROUTES = {"hotline.calls": ("/v1/hotline/calls", "operator"), "hospital.admissions": ("/v1/hospital/admissions", "hospital")}
 
 
-# Birth years that fit a call's category: children left alone are children, and so on.
-BIRTH_YEARS = {
-    CallCategory.CHILD_UNATTENDED: (2012, 2021),
-    CallCategory.ELDERLY_OR_DISABLED_UNATTENDED: (1932, 1962),
-}
-
-
-def fake_id_number(rng: random.Random, years: tuple[int, int] = (1945, 2005)) -> str:
-    """A resident ID number with a valid check digit for a person of the county born in the given years."""
-    born = date(years[0], 1, 1) + timedelta(days=rng.randrange((years[1] - years[0]) * 365))
-    first17 = f"{COUNTY}{born:%Y%m%d}{rng.randrange(1000):03d}"
-    return first17 + check_digit(first17)
-
-
-def fake_call(rng: random.Random) -> dict:
-    """One plausible hotline call."""
-    town = rng.choice(TOWNS)
-    village = f"{town}{rng.randrange(200, 260):03d}"
-    categories = list(CATEGORY_WEIGHTS)
-    category = rng.choices(categories, weights=list(CATEGORY_WEIGHTS.values()))[0]
-    return {
-        "caller_phone": f"13{rng.randrange(10**9):09d}",
-        "subject": {
-            "id_number": fake_id_number(rng, BIRTH_YEARS.get(category, (1945, 2005))),
-            "name": rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2)))),
-        },
-        "area": {"town": town, "village": village, "grid": f"{village}-{rng.randrange(1, 12):02d}"},
-        "category": category.value,
-        "description": "demo call",
-        "flags": {
-            "children": rng.choice((0, 0, 1, 2, 3)),
-            "elderly_alone": rng.random() < 0.15,
-            "disabled": rng.random() < 0.1,
-            "pregnant": rng.random() < 0.05,
-        },
-    }
-
-
-async def post_calls(api_url: str, token: str, rate: float, count: int | None, seed: int | None = None) -> int:
-    """Post calls at about rate per second until count are sent (forever if None); return how many were accepted."""
+async def send_traffic(
+    api_url: str,
+    kafka: str,
+    tokens: dict[str, str],
+    departments: Departments,
+    rate: float,
+    count: int | None,
+    seed: int | None = None,
+    burst_every: int = 0,
+) -> dict[str, int]:
+    """Send about `rate` events per second until `count` (forever if None); every `burst_every` events a town has a disaster."""
+    generator = Generator(departments, seed=seed)
     rng = random.Random(seed)
-    sent = accepted = 0
-    async with httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as client:
-        while count is None or sent < count:
-            response = await client.post("/v1/hotline/calls", json=fake_call(rng))
-            sent += 1
-            accepted += response.status_code == 202
-            await asyncio.sleep(rng.expovariate(rate))
-    return accepted
+    sent: dict[str, int] = {}
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+    await producer.start()
+    try:
+        async with httpx.AsyncClient(base_url=api_url, timeout=10) as client:
+            for n, (topic, body) in enumerate(generator):
+                if count is not None and n >= count:
+                    break
+                if burst_every and n and n % burst_every == 0:
+                    generator.burst(size=rng.randint(5, 15))
+                if topic in API_ROUTES:
+                    path, role = API_ROUTES[topic]
+                    await client.post(path, json=body, headers={"Authorization": f"Bearer {tokens[role]}"})
+                else:
+                    await producer.send_and_wait(topic, orjson.dumps(body), key=body["subject"]["id_number"].encode())
+                sent[topic] = sent.get(topic, 0) + 1
+                await asyncio.sleep(rng.expovariate(rate))
+    finally:
+        await producer.stop()
+    return sent
 
 
 # What a simulated duty officer does next at each stage, with the request body.

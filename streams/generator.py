@@ -1,0 +1,233 @@
+"""Realistic synthetic traffic: a county's three-tier network, households that recur, three sources, bursts.
+
+Shaped like seed 000 (Anqiu): 14 towns, 898 villages and communities, 5,628 grids. Households are
+drawn with a heavy tail, so some are reported again by other sources within days and compound.
+"""
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from schemas.departments import Departments
+from schemas.ids import check_digit
+from schemas.intake import AdmissionType, CallCategory, Diagnosis
+
+COUNTY = "370784"
+TOWNS, VILLAGES, GRIDS = 14, 898, 5628
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂"
+RECURRING_SHARE = 0.3  # events about a household reported in the recent past
+RECENT_HOUSEHOLDS = 50
+REGISTRY_SHARE = 0.5  # households whose registry records are sent before their first signal
+SOURCE_WEIGHTS = {"hotline": 5, "hospital": 2, "department": 3}
+CALL_WEIGHTS = {
+    CallCategory.MEDICAL_EMERGENCY: 5,
+    CallCategory.ACCIDENT_OR_DISASTER: 2,
+    CallCategory.NO_FOOD_OR_SHELTER: 2,
+    CallCategory.CHILD_UNATTENDED: 1,
+    CallCategory.ELDERLY_OR_DISABLED_UNATTENDED: 2,
+    CallCategory.LOSS_OF_INCOME: 3,
+    CallCategory.OTHER: 3,
+}
+CHANGE_WEIGHTS = {
+    "employment.lost": 6,
+    "medical.large_expense": 4,
+    "lowincome.enrolled": 3,
+    "disability.certified": 2,
+    "education.enrolled_college": 2,
+    "employment.found": 2,
+    "household.member_died": 1,
+    "lowincome.exited": 1,
+    "asset.vehicle_bought": 1,
+    "asset.property_bought": 1,
+}
+
+
+def split(total: int, parts: int, rng: random.Random) -> list[int]:
+    """total items spread over parts, each part at least one."""
+    cuts = sorted(rng.sample(range(1, total), parts - 1))
+    return [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=True)]
+
+
+@dataclass(frozen=True)
+class Network:
+    """Towns → villages → grids, with codes nested as the schemas require."""
+
+    villages: dict[str, list[str]]
+    grids: dict[str, list[str]]
+
+    @classmethod
+    def build(cls, rng: random.Random) -> "Network":
+        """The county's network with the seed's counts."""
+        towns = [f"{COUNTY}{101 + n:03d}" for n in range(TOWNS)]
+        villages = {
+            town: [f"{town}{200 + n:03d}" for n in range(count)] for town, count in zip(towns, split(VILLAGES, TOWNS, rng), strict=True)
+        }
+        all_villages = [v for vs in villages.values() for v in vs]
+        grids = {v: [f"{v}-{n + 1:02d}" for n in range(count)] for v, count in zip(all_villages, split(GRIDS, VILLAGES, rng), strict=True)}
+        return cls(villages, grids)
+
+
+@dataclass
+class Person:
+    """A resident with a valid ID number."""
+
+    id_number: str
+    name: str
+    born: date
+
+
+@dataclass
+class Household:
+    """A registry household: where it lives and who belongs to it."""
+
+    household_id: str
+    town: str
+    village: str
+    grid: str
+    members: list[Person]
+    registry_sent: bool = False  # True also for households the registry feed never covers
+
+
+@dataclass
+class Generator:
+    """An endless, seeded stream of (topic, event) pairs in the wire format."""
+
+    departments: Departments
+    seed: int | None = None
+    households: int = 20000
+    rng: random.Random = field(init=False)
+    network: Network = field(init=False)
+    pool: list[Household] = field(init=False, default_factory=list)
+    pending: list[tuple[str, dict]] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        self.network = Network.build(self.rng)
+
+    def person(self, years: tuple[int, int]) -> Person:
+        """A person of the county born within the years."""
+        born = date(years[0], 1, 1) + timedelta(days=self.rng.randrange((years[1] - years[0]) * 365))
+        first17 = f"{COUNTY}{born:%Y%m%d}{self.rng.randrange(1000):03d}"
+        name = self.rng.choice(SURNAMES) + "".join(self.rng.choices(GIVEN, k=self.rng.choice((1, 2))))
+        return Person(first17 + check_digit(first17), name, born)
+
+    def household(self) -> Household:
+        """A household: often one reported lately (so signals compound), otherwise another of the county."""
+        if self.pool and self.rng.random() < RECURRING_SHARE:
+            return self.rng.choice(self.pool[-RECENT_HOUSEHOLDS:])
+        if len(self.pool) >= self.households:
+            home = self.rng.choice(self.pool)
+            self.pool.remove(home)
+        else:
+            home = self._new_household()
+        self.pool.append(home)
+        return home
+
+    def _new_household(self) -> Household:
+        town = self.rng.choice(list(self.network.villages))
+        village = self.rng.choice(self.network.villages[town])
+        adults = [self.person((1960, 2000)) for _ in range(self.rng.choice((1, 2, 2, 2)))]
+        children = [self.person((2008, 2023)) for _ in range(self.rng.choice((0, 0, 1, 2, 3)))]
+        elderly = [self.person((1935, 1958)) for _ in range(self.rng.choice((0, 0, 1)))]
+        home_id = f"HH-{village}-{len(self.pool):05d}"
+        # Only some households are already in the registry feed; the rest are found through their signals.
+        return Household(
+            home_id,
+            town,
+            village,
+            self.rng.choice(self.network.grids[village]),
+            adults + children + elderly,
+            registry_sent=self.rng.random() > REGISTRY_SHARE,
+        )
+
+    def _base(self, home: Household, subject: Person) -> dict:
+        return {
+            "subject": {"id_number": subject.id_number, "name": subject.name},
+            "area": {"town": home.town, "village": home.village, "grid": home.grid},
+        }
+
+    def _registry(self, home: Household) -> list[tuple[str, dict]]:
+        """The household registry's records of every member, sent the first time a household comes up."""
+        home.registry_sent = True
+        return [
+            (
+                "department.changes",
+                {
+                    **self._base(home, p),
+                    "type": "household.member_added",
+                    "department": "public-security",
+                    "household_id": home.household_id,
+                },
+            )
+            for p in home.members
+        ]
+
+    def call(self, home: Household, category: CallCategory | None = None) -> tuple[str, dict]:
+        """A hotline call about a member of the household."""
+        category = category or self.rng.choices(list(CALL_WEIGHTS), weights=list(CALL_WEIGHTS.values()))[0]
+        kids = [p for p in home.members if p.born.year >= 2008]
+        subject = self.rng.choice(kids if category is CallCategory.CHILD_UNATTENDED and kids else home.members)
+        body = {
+            **self._base(home, subject),
+            "caller_phone": f"13{self.rng.randrange(10**9):09d}",
+            "category": category.value,
+            "description": "synthetic call",
+            "flags": {"children": len(kids), "pregnant": self.rng.random() < 0.03},
+        }
+        return "hotline.calls", body
+
+    def admission(self, home: Household) -> tuple[str, dict]:
+        """A hospital admission of a member."""
+        kind = self.rng.choices(list(AdmissionType), weights=(4, 1, 5))[0]
+        diagnosis = self.rng.choice(list(Diagnosis))
+        body = {
+            **self._base(home, self.rng.choice(home.members)),
+            "hospital": {"code": f"H{home.town[-3:]}", "name": "镇卫生院"},
+            "admission_type": kind.value,
+            "diagnosis_category": diagnosis.value,
+            "estimated_cost_yuan": round(self.rng.lognormvariate(9.5, 1.0)),
+            "self_pay_share": round(self.rng.uniform(0.1, 0.8), 2),
+        }
+        return "hospital.admissions", body
+
+    def change(self, home: Household) -> tuple[str, dict]:
+        """A department's change record about a member."""
+        kind = self.rng.choices(list(CHANGE_WEIGHTS), weights=list(CHANGE_WEIGHTS.values()))[0]
+        department = next(name for name, types in self.departments.departments.items() if kind in types)
+        subject = self.rng.choice(home.members)
+        extra = {
+            "household.member_died": {"breadwinner": self.rng.random() < 0.5},
+            "employment.lost": {"breadwinner": self.rng.random() < 0.4},
+            "disability.certified": {"level": self.rng.randint(1, 4)},
+            "lowincome.enrolled": {"programme": self.rng.choice(("lowincome", "lowincome", "extreme_poverty", "marginal"))},
+            "lowincome.exited": {"programme": "lowincome"},
+            "medical.large_expense": {
+                "amount_yuan": round(self.rng.lognormvariate(10, 0.8)),
+                "self_pay_share": round(self.rng.uniform(0.2, 0.7), 2),
+            },
+            "education.enrolled_college": {"grant_claimed": self.rng.random() < 0.5},
+            "asset.vehicle_bought": {"value_yuan": self.rng.randrange(30_000, 300_000)},
+            "asset.property_bought": {"value_yuan": self.rng.randrange(200_000, 2_000_000)},
+        }.get(kind, {})
+        return "department.changes", {**self._base(home, subject), "type": kind, "department": department, **extra}
+
+    def burst(self, size: int) -> None:
+        """A disaster in one town: the next `size` events are accident calls from there."""
+        town = self.rng.choice(list(self.network.villages))
+        homes = [h for h in (self.household() for _ in range(size * 3)) if h.town == town][:size] or [self.household()]
+        self.pending += [self.call(self.rng.choice(homes), CallCategory.ACCIDENT_OR_DISASTER) for _ in range(size)]
+
+    def __iter__(self) -> Iterator[tuple[str, dict]]:
+        return self
+
+    def __next__(self) -> tuple[str, dict]:
+        if self.pending:
+            return self.pending.pop(0)
+        home = self.household()
+        if not home.registry_sent:
+            self.pending += self._registry(home)
+            return self.pending.pop(0)
+        source = self.rng.choices(list(SOURCE_WEIGHTS), weights=list(SOURCE_WEIGHTS.values()))[0]
+        return {"hotline": self.call, "hospital": self.admission, "department": self.change}[source](home)

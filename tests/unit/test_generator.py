@@ -1,0 +1,48 @@
+from collections import Counter, defaultdict
+
+import orjson
+
+from schemas.departments import load_departments
+from streams.generator import GRIDS, TOWNS, VILLAGES, Generator
+from streams.normalise import parse_input
+
+DEPARTMENTS = load_departments("bundled")
+
+
+def test_the_network_has_the_seeds_shape():
+    network = Generator(DEPARTMENTS, seed=1).network
+    assert len(network.villages) == TOWNS
+    assert sum(len(v) for v in network.villages.values()) == VILLAGES
+    assert sum(len(g) for g in network.grids.values()) == GRIDS
+    assert all(v.startswith(town) for town, vs in network.villages.items() for v in vs)
+    assert all(g.startswith(v) for v, gs in network.grids.items() for g in gs)
+
+
+def test_every_event_is_valid_on_its_topic_and_households_recur_across_sources():
+    generator = Generator(DEPARTMENTS, seed=2)
+    sources_by_subject_household = defaultdict(set)
+    topics = Counter()
+    registered: set[str] = set()
+    for _, (topic, body) in zip(range(3000), generator, strict=False):
+        event = parse_input(topic, orjson.dumps(body), DEPARTMENTS)  # raises if invalid or not allowed
+        topics[topic] += 1
+        if getattr(event, "type", None) == "household.member_added":
+            registered.add(event.subject.id_number)
+            continue
+        home = next(h for h in generator.pool if any(p.id_number == event.subject.id_number for p in h.members))
+        sources_by_subject_household[home.household_id].add(topic)
+    assert set(topics) == {"hotline.calls", "hospital.admissions", "department.changes"}
+    assert topics["hotline.calls"] > topics["hospital.admissions"]
+    assert sum(len(s) > 1 for s in sources_by_subject_household.values()) >= 20  # compounding across sources happens
+    assert len(registered) > 100
+
+
+def test_a_burst_is_accident_calls_from_one_town():
+    generator = Generator(DEPARTMENTS, seed=3)
+    next(generator)
+    generator.pending.clear()
+    generator.burst(20)
+    burst = [next(generator) for _ in range(20)]
+    assert {topic for topic, _ in burst} == {"hotline.calls"}
+    assert {body["category"] for _, body in burst} == {"accident_or_disaster"}
+    assert len({body["area"]["town"] for _, body in burst}) == 1
