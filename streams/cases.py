@@ -107,9 +107,13 @@ def _absorb(
 
     A signal that would lower the score (an asset purchase, say) is shown on the case as an unapplied factor.
     """
-    lowering = [
-        f.model_copy(update={"applied": False, "detail": f"{f.detail} (never lowers an open case)".strip()}) for f in own if f.points < 0
-    ]
+    lowering = []
+    if sum(f.points for f in own) < 0:
+        lowering = [
+            f.model_copy(update={"applied": False, "detail": f"{f.detail} (never lowers an open case)".strip()})
+            for f in own
+            if f.points < 0
+        ]
     case, attached = step(
         case,
         CaseEventType.SIGNAL_ATTACHED,

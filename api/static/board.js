@@ -77,7 +77,8 @@ function fill(card, doc) {
   set(".urgency", doc.urgency);
   set(".case-id", doc.case_id);
   $(".factors", card).replaceChildren(
-    ...[...(doc.factors ?? [])]
+    ...(doc.factors ?? [])
+      .filter((factor) => factor.applied !== false) // shown on the case page, not counted in the score
       .sort((a, b) => b.points - a.points)
       .slice(0, 3)
       .map((factor) => {

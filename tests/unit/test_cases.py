@@ -111,6 +111,15 @@ def test_asset_purchase_is_shown_but_never_lowers_or_closes_an_open_case():
     assert "asset.vehicle_bought" in outcome.state.assets
 
 
+def test_a_claimed_grant_is_context_not_a_lowering_factor():
+    opened, _ = feed(HouseholdState(household_id="H1"), hospital_signal(START, "h1"))
+    college = department_signal(
+        START + timedelta(minutes=1), "education.enrolled_college", "c1", person_key="kid", age=18, grant_claimed=True
+    )
+    outcome = apply_signal(opened.state, college, college.occurred_at, DEFAULT)
+    assert outcome.state.open_case.factors == opened.state.open_case.factors
+
+
 def test_same_event_twice_changes_nothing():
     first = apply_signal(HouseholdState(household_id="H1"), signal(START), START, DEFAULT)
     again = apply_signal(first.state, signal(START), START + timedelta(seconds=1), DEFAULT)
