@@ -18,31 +18,13 @@ let clockSkew = 0; // server time minus browser time, so a wall display with a w
 function askForToken(message) {
   stopLive();
   setLiveState("signed-out");
-  $("#token-message").textContent = message;
-  $("#token-form").hidden = false;
-  $("#token-input").focus();
+  showTokenForm(message);
 }
 
 function setLiveState(state) {
   const badge = $("#live-state");
   badge.textContent = state;
   badge.className = `state ${state}`;
-}
-
-
-function parseTime(iso) {
-  // Python may send microseconds, which not every browser's Date.parse accepts.
-  return iso ? Date.parse(String(iso).replace(/(\.\d{3})\d+/, "$1")) : NaN;
-}
-
-function formatSpan(ms) {
-  const total = Math.floor(Math.abs(ms) / 1000);
-  const pad = (n) => String(n).padStart(2, "0");
-  const [d, h, m, s] = [Math.floor(total / 86400), Math.floor(total / 3600) % 24, Math.floor(total / 60) % 60, total % 60];
-  if (d) return `${d}d ${h}h`;
-  if (h) return `${h}:${pad(m)}:${pad(s)}`;
-  if (m) return `${pad(m)}:${pad(s)}`;
-  return `${s}s`;
 }
 
 function renderCountdown(card, doc, now) {
@@ -52,11 +34,6 @@ function renderCountdown(card, doc, now) {
   const overdue = due < now;
   el.textContent = Number.isNaN(due) ? "deadlines met" : `${name} ${overdue ? "overdue" : "in"} ${formatSpan(due - now)}`;
   el.classList.toggle("overdue", overdue);
-}
-
-function formatPoints(points) {
-  const n = Math.round(Number(points) * 10) / 10;
-  return n < 0 ? `−${-n}` : `+${n}`;
 }
 
 function fill(card, doc) {
@@ -88,31 +65,66 @@ function fill(card, doc) {
         return item;
       }),
   );
-  const stage = doc.stage ? humanise(doc.stage) : "";
-  set(".stage-text", doc.assignee ? `${stage} · assigned to ${doc.assignee}` : stage);
+  set(".stage-text", stageText(doc));
   card.dataset.stage = doc.stage ?? "";
   renderActions(card, doc);
   renderCountdown(card, doc, Date.now() + clockSkew);
 }
 
-// ---- officers' actions -------------------------------------------------------------------------
+// ---- stage and officers' actions ---------------------------------------------------------------
+
+function outcomeText(outcome) {
+  const amount = outcome.amount_yuan != null ? ` ¥${outcome.amount_yuan}` : "";
+  const referral = outcome.referral ? ` → ${outcome.referral}` : "";
+  return `${humanise(outcome.aid_type)}${amount}${referral}`;
+}
+
+function stageText(doc) {
+  if (!doc.stage) return "";
+  const parts = [doc.stage === "assigned" && doc.assignee ? `assigned to ${doc.assignee}` : humanise(doc.stage)];
+  if (doc.assignee && doc.stage !== "assigned") parts.push(`assigned to ${doc.assignee}`);
+  if (doc.outcome) parts.push(outcomeText(doc.outcome));
+  return parts.join(" · ");
+}
 
 let canAct = false;
 const AID_TYPES = ["cash", "in_kind", "medical", "shelter", "care", "referral"];
+// Kept to one word each so a card's buttons fit on one line of a laptop's column; the title says more.
+const BUTTON_TITLES = {
+  acknowledge: "Acknowledge now: someone is on it (stops the acknowledgement clock)",
+  assign: "Assign to a person or unit…",
+  deliver: "Record the aid delivered…",
+  close: "Close with its outcome…",
+  reopen: "Reopen with a reason…",
+  note: "Add a note to the timeline…",
+};
+const SUBMIT_LABELS = { assign: "assign", deliver: "record delivery", close: "close case", reopen: "reopen case", note: "add note" };
 const ACTION_FIELDS = {
-  acknowledge: [],
-  assign: [["assignee", "assign to"], ["note", "note (optional)"]],
-  deliver: [["aid_type", "aid given"], ["amount_yuan", "amount (yuan, for cash)"], ["note", "note (optional)"]],
-  close: [["aid_type", "outcome"], ["amount_yuan", "amount (yuan, for cash)"], ["referral", "referred to (department)"], ["note", "note (optional)"]],
-  reopen: [["reason", "why reopen"]],
-  note: [["text", "note"]],
+  acknowledge: [], // one click: the acknowledgement clock is the one that runs out first
+  assign: ["assignee", "note"],
+  deliver: ["aid_type", "amount_yuan", "referral", "note"],
+  close: ["aid_type", "amount_yuan", "referral", "note"],
+  reopen: ["reason"],
+  note: ["text"],
+};
+// show/need get the chosen aid type and the action: cash needs an amount, a referral needs the department.
+const FIELDS = {
+  assignee: { label: "assign to", need: () => true },
+  note: { label: "note (optional)" },
+  reason: { label: "why reopen", need: () => true },
+  text: { label: "note", need: () => true },
+  aid_type: { label: "aid given", need: () => true },
+  amount_yuan: { label: "amount (yuan)", show: (aid) => aid === "cash", need: () => true },
+  // A closing officer may name a department alongside other aid; for a referral it is the whole outcome.
+  referral: { label: "referred to (department)", show: (aid, action) => action === "close" || aid === "referral", need: (aid) => aid === "referral" },
 };
 
 async function loadRole() {
-  const response = await api("/v1/me");
-  if (!response.ok) return;
-  const { role } = await response.json();
+  const { role } = await whoAmI();
+  if (!role) return; // a refused token is reported by resync, which asks for another
   canAct = role === "admin" || role.startsWith("officer:");
+  $("#change-token").textContent = role;
+  $("#change-token").title = `Signed in as ${role}. Click to use another access token.`;
   for (const [caseId, card] of cards) renderActions(card, docs.get(caseId));
 }
 
@@ -123,28 +135,32 @@ function renderActions(card, doc) {
   box.dataset.allowed = allowed.join(",");
   $(".action-form", card).replaceChildren();
   box.replaceChildren(
-    ...allowed.map((action) => {
+    ...allowed.filter((action) => action in ACTION_FIELDS).map((action) => {
       const button = document.createElement("button");
       button.type = "button";
       button.dataset.action = action;
       button.textContent = action;
+      button.title = BUTTON_TITLES[action];
       button.addEventListener("click", () => (ACTION_FIELDS[action].length ? openForm(card, action) : send(card, action, {})));
       return button;
     }),
   );
 }
 
-function field(name, label) {
+function field(name, action) {
   const wrapper = document.createElement("label");
-  wrapper.append(label, " ");
+  wrapper.append(name === "aid_type" && action === "close" ? "outcome: aid given" : FIELDS[name].label);
   let input;
   if (name === "aid_type") {
     input = document.createElement("select");
-    input.append(...AID_TYPES.map((type) => new Option(humanise(type), type)));
+    // No default: a stray Enter must not record cash aid nobody chose.
+    input.append(new Option("— choose —", ""), ...AID_TYPES.map((type) => new Option(humanise(type), type)));
   } else {
     input = document.createElement("input");
-    if (name === "amount_yuan") Object.assign(input, { type: "number", min: "1", step: "1" });
-    input.required = ["assignee", "reason", "text"].includes(name);
+    input.autocomplete = "off";
+    if (name === "amount_yuan") Object.assign(input, { type: "number", min: "0.01", step: "0.01", inputMode: "decimal" });
+    if (["note", "reason", "text"].includes(name)) input.maxLength = 2000;
+    if (["assignee", "referral"].includes(name)) input.maxLength = 100;
   }
   input.name = name;
   wrapper.append(input);
@@ -154,31 +170,56 @@ function field(name, label) {
 function openForm(card, action) {
   const form = document.createElement("form");
   form.dataset.action = action;
-  form.append(...ACTION_FIELDS[action].map(([name, label]) => field(name, label)));
+  form.setAttribute("aria-label", `${humanise(action)} case ${card.dataset.caseId}`);
+  const names = ACTION_FIELDS[action];
+  form.append(...names.map((name) => field(name, action)));
+  const sync = () => {
+    const aid = form.elements.aid_type?.value;
+    for (const name of names) {
+      const { show, need } = FIELDS[name];
+      const input = form.elements[name];
+      const shown = !show || show(aid, action);
+      input.closest("label").hidden = !shown;
+      input.disabled = !shown; // a hidden field is left out of the body
+      input.required = shown && Boolean(need?.(aid, action));
+    }
+  };
+  form.addEventListener("change", sync);
+  form.addEventListener("input", (event) => event.target.removeAttribute("aria-invalid"));
+  sync();
   const submit = document.createElement("button");
   submit.type = "submit";
-  submit.textContent = `${action} now`;
+  submit.className = "primary";
+  submit.textContent = SUBMIT_LABELS[action];
   const cancel = document.createElement("button");
   cancel.type = "button";
   cancel.textContent = "cancel";
-  cancel.addEventListener("click", () => form.remove());
+  cancel.addEventListener("click", () => closeForm(card, action));
   form.append(submit, cancel);
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") closeForm(card, action);
+  });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     send(card, action, bodyFor(action, new FormData(form)));
   });
   $(".action-form", card).replaceChildren(form);
-  form.querySelector("input, select")?.focus();
+  form.querySelector("input:not(:disabled), select")?.focus();
+}
+
+function closeForm(card, action) {
+  $(".action-form", card).replaceChildren();
+  $(`.actions [data-action="${action}"]`, card)?.focus();
 }
 
 function bodyFor(action, data) {
   const value = (name) => (data.get(name) || "").trim() || undefined;
   const amount = value("amount_yuan") ? Number(value("amount_yuan")) : undefined;
-  const aid = { aid_type: value("aid_type"), amount_yuan: amount };
+  const aid = { aid_type: value("aid_type"), amount_yuan: amount, referral: value("referral") };
   switch (action) {
     case "assign": return { assignee: value("assignee"), note: value("note") };
     case "deliver": return { ...aid, note: value("note") };
-    case "close": return { outcome: { ...aid, referral: value("referral") }, note: value("note") };
+    case "close": return { outcome: { ...aid, referral: aid.referral ?? null }, note: value("note") };
     case "reopen": return { reason: value("reason") };
     case "note": return { text: value("text") };
     default: return {};
@@ -191,44 +232,115 @@ function showRefusal(card, reason) {
   refusal.hidden = !reason;
 }
 
+function showPending(card, text) {
+  const pending = $(".pending", card);
+  pending.textContent = text ?? "";
+  pending.hidden = !text;
+}
+
+// Point at the form fields a 422 names, so the officer sees what to correct.
+function markInvalid(card, answer) {
+  const form = $(".action-form form", card);
+  if (!form || !Array.isArray(answer.detail)) return;
+  for (const error of answer.detail) {
+    const name = Array.isArray(error.loc) ? error.loc[error.loc.length - 1] : null;
+    form.elements[name]?.setAttribute?.("aria-invalid", "true");
+  }
+}
+
+// The case as the read model has it now, for when the live stream is slow or down.
+async function refresh(caseId) {
+  const response = await api(`/v1/cases/${encodeURIComponent(caseId)}`);
+  if (!response.ok) return;
+  const doc = await response.json();
+  touched.set(doc.case_id, ++liveSeq);
+  upsert(doc);
+  renderCounts();
+}
+
 async function send(card, action, body) {
   const caseId = card.dataset.caseId;
-  const buttons = card.querySelectorAll(".actions button, .action-form button");
-  buttons.forEach((button) => { button.disabled = true; });
+  const controls = card.querySelectorAll(".actions button, .action-form button");
+  controls.forEach((button) => { button.disabled = true; });
+  card.setAttribute("aria-busy", "true");
   showRefusal(card, null);
+  showPending(card, `${humanise(action)}: sending…`);
+  let waiting = null;
   try {
-    const response = await api(`/v1/cases/${caseId}/${action === "note" ? "notes" : action}`, { json: body });
+    const response = await api(`/v1/cases/${encodeURIComponent(caseId)}/${action === "note" ? "notes" : action}`, { json: body });
     const answer = await response.json().catch(() => ({}));
-    if (response.status !== 202) return showRefusal(card, explain(answer));
+    if (response.status === 401) {
+      showRefusal(card, explain(answer));
+      askForToken("The access token was not accepted (401). Enter a valid token.");
+      return;
+    }
+    if (response.status !== 202) {
+      // 403 wrong tier or area, 404 unknown case, 409 not in this stage, 422 bad fields
+      markInvalid(card, answer);
+      showRefusal(card, explain(answer));
+      return;
+    }
     $(".action-form", card).replaceChildren();
+    showPending(card, `${humanise(action)}: accepted, waiting for the case agent…`);
     // The API checked against the read model; the case agent decides, and may still refuse.
     const result = await outcomeOf(answer.command_id);
-    if (result.state === "rejected") showRefusal(card, result.reason);
+    if (result.state === "rejected") showRefusal(card, result.reason || `${humanise(action)} was refused`);
+    else if (result.state === "pending") waiting = `${humanise(action)}: ${result.reason}`;
+    else await refresh(caseId);
   } catch {
     showRefusal(card, "the server could not be reached; try again");
   } finally {
-    buttons.forEach((button) => { button.disabled = false; });
+    showPending(card, waiting);
+    card.removeAttribute("aria-busy");
+    controls.forEach((button) => { button.disabled = false; });
   }
 }
 
 // ---- filters -----------------------------------------------------------------------------------
 
-function matchesFilters(doc) {
-  const tier = $("#filter-tier").value;
-  const town = $("#filter-town").value.trim();
-  const priority = $("#filter-priority").value;
-  const colour = $("#filter-colour").value;
-  return (!tier || doc.tier === tier) && (!town || doc.area.town.startsWith(town))
-    && (!priority || doc.priority === priority) && (!colour || doc.status === colour);
+const FILTERS = { tier: "#filter-tier", town: "#filter-town", priority: "#filter-priority", colour: "#filter-colour" };
+
+function filterValues() {
+  return Object.fromEntries(Object.entries(FILTERS).map(([key, selector]) => [key, $(selector).value.trim()]));
+}
+
+function matchesFilters(doc, f = filterValues()) {
+  // Town matches by prefix, so a partly typed code already narrows the board.
+  return (!f.tier || doc.tier === f.tier) && (!f.town || String(doc.area?.town ?? "").startsWith(f.town))
+    && (!f.priority || doc.priority === f.priority) && (!f.colour || doc.status === f.colour);
 }
 
 function applyFilters() {
-  for (const [caseId, card] of cards) card.hidden = !matchesFilters(docs.get(caseId));
+  const f = filterValues();
+  for (const [caseId, card] of cards) card.hidden = !matchesFilters(docs.get(caseId), f);
   renderCounts();
+  // Keep the choice in the address, so a wall display can be bookmarked with its filters.
+  const url = new URL(location.href);
+  for (const [key, value] of Object.entries(f)) {
+    if (value) url.searchParams.set(key, value);
+    else url.searchParams.delete(key);
+  }
+  history.replaceState(history.state, "", url);
 }
 
-for (const id of ["#filter-tier", "#filter-town", "#filter-priority", "#filter-colour"]) {
-  $(id).addEventListener("input", applyFilters);
+function restoreFilters() {
+  const params = new URL(location.href).searchParams;
+  for (const [key, selector] of Object.entries(FILTERS)) if (params.get(key)) $(selector).value = params.get(key);
+}
+
+for (const selector of Object.values(FILTERS)) $(selector).addEventListener("input", applyFilters);
+$("#filter-clear").addEventListener("click", () => {
+  for (const selector of Object.values(FILTERS)) $(selector).value = "";
+  applyFilters();
+});
+
+// The town choices offered are the towns on the board now.
+function renderTowns() {
+  const towns = [...new Set([...docs.values()].map((doc) => doc.area?.town).filter(Boolean))].sort();
+  const list = $("#towns");
+  if (list.dataset.towns === towns.join(",")) return;
+  list.dataset.towns = towns.join(",");
+  list.replaceChildren(...towns.map((town) => new Option(town, town)));
 }
 
 function sortKey(doc) {
@@ -248,7 +360,12 @@ function place(card, doc) {
     const otherKey = sortKey(otherDoc);
     return otherKey > key || (otherKey === key && otherDoc.case_id > doc.case_id);
   });
-  if (card.parentElement !== column || card.nextElementSibling !== (before ?? null)) column.insertBefore(card, before ?? null);
+  if (card.parentElement !== column || card.nextElementSibling !== (before ?? null)) {
+    // Moving a card blurs whatever had focus in it, such as an officer typing in an action form.
+    const focused = card.contains(document.activeElement) ? document.activeElement : null;
+    column.insertBefore(card, before ?? null);
+    focused?.focus();
+  }
 }
 
 function flash(card) {
@@ -282,6 +399,13 @@ function upsert(doc) {
   card.hidden = !matchesFilters(doc);
   place(card, doc);
   if (doc.status === "red" && (held ? held.status !== "red" : loaded)) flash(card);
+  if (location.hash === `#${doc.case_id}` && !card.classList.contains("target")) showTarget(card);
+}
+
+// The intake page links to /#<case id>: point that card out once it arrives.
+function showTarget(card) {
+  card.classList.add("target");
+  requestAnimationFrame(() => card.scrollIntoView({ block: "center" }));
 }
 
 function renderCounts() {
@@ -289,6 +413,12 @@ function renderCounts() {
     $(`[data-count="${column}"]`).textContent = $(`[data-column="${column}"] .cards`).querySelectorAll(":scope > :not([hidden])").length;
   }
   $("#total").textContent = cards.size;
+  const filtered = Object.values(filterValues()).some(Boolean);
+  const shown = $("#shown");
+  shown.hidden = !filtered;
+  shown.textContent = ` · ${[...cards.values()].filter((card) => !card.hidden).length} shown`;
+  $("#filter-clear").hidden = !filtered;
+  renderTowns();
 }
 
 async function resync() {
@@ -371,12 +501,8 @@ function connect() {
   });
 }
 
-$("#token-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  token = $("#token-input").value.trim();
-  if (!token) return;
-  localStorage.setItem(TOKEN_KEY, token);
-  $("#token-input").value = "";
+wireTokenForm((entered) => {
+  token = entered;
   loadRole();
   connect();
   resync();
@@ -389,6 +515,7 @@ setInterval(() => {
   for (const [caseId, card] of cards) renderCountdown(card, docs.get(caseId), now);
 }, 1000);
 
+restoreFilters();
 token = takeToken();
 if (token) {
   loadRole();
