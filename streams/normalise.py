@@ -5,7 +5,7 @@ import hashlib
 import hmac
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
@@ -68,6 +68,19 @@ def event_id_of(document: Any) -> str | None:
     """The event id a decoded document claims, if it claims one."""
     event_id = document.get("event_id") if isinstance(document, dict) else None
     return event_id if isinstance(event_id, str) else None
+
+
+def event_id_in(raw: bytes) -> str | None:
+    """The event id raw bytes claim, if they are a JSON document that claims one."""
+    try:
+        return event_id_of(orjson.loads(raw))
+    except orjson.JSONDecodeError:
+        return None
+
+
+def time_of(timestamp_ms: int) -> datetime:
+    """A Kafka record's timestamp as an aware UTC time."""
+    return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
 
 
 def parse_input(topic: str, raw: bytes, departments: Departments) -> InputEvent:

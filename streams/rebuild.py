@@ -34,7 +34,7 @@ async def rebuild_read_model(settings: WorkerSettings, redis_url: str) -> int:
         await clear_read_model(redis)
         replayed = 0
         while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            batches = await consumer.getmany(*ends, timeout_ms=1000, max_records=settings.projection_batch)
+            batches = await consumer.getmany(*ends, timeout_ms=1000, max_records=settings.batch_size)
             records = [(m.topic, m.value) for tp, messages in batches.items() for m in messages if m.offset < ends[tp]]
             await writer.apply(records)
             replayed += len(records)

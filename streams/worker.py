@@ -1,14 +1,27 @@
 """Entry point of the stream worker process."""
 
 import faust
+import mode.loop
 from prometheus_client import start_http_server
 
-from streams.agents import deadlines, intake, projection, triage  # noqa: F401  (registers the agents)
-from streams.app import app, settings
+from streams.config import settings
 from streams.metrics import registry
 
 
+def run_faust(app: faust.App) -> None:
+    """Run a Faust app as a worker on the configured event loop until it is stopped by a signal."""
+    mode.loop.use(settings.event_loop)
+    worker = faust.Worker(app, loglevel=settings.log_level)
+    # At WARNING and above Faust's terminal spinner sets the root logger to DEBUG, so every library
+    # debug call would build a log record; the worker is not an interactive terminal program.
+    worker.spinner = None
+    worker.execute_from_commandline()
+
+
 def run_worker() -> None:
-    """Run the Faust worker until it is stopped by a signal."""
+    """Run the RapidAid worker with its Prometheus endpoint."""
+    from streams.agents import deadlines, intake, triage  # noqa: F401  (registers the agents)
+    from streams.app import app
+
     start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
-    faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()
+    run_faust(app)

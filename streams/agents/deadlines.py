@@ -2,7 +2,7 @@
 
 from schemas import topics
 from schemas.case import CaseCommand
-from streams.app import app, case_commands, clock, households, settings
+from streams.app import app, case_commands, clock, household_state, households, settings
 from streams.cases import DEADLINES
 from streams.deadline_queue import DeadlineQueue
 
@@ -13,11 +13,8 @@ queue = DeadlineQueue()
 async def rebuild_queue() -> None:
     """After an assignment and table recovery, plan every open case of the partitions now owned."""
     owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topics.SIGNALS}
-    queue.rebuild(
-        (state["household_id"], state["wake_at"])
-        for state in households.values()
-        if state.get("partition") in owned and state.get("wake_at") is not None
-    )
+    states = (household_state(stored) for stored in households.values())
+    queue.rebuild((state.household_id, state.wake_at) for state in states if state.partition in owned and state.wake_at is not None)
 
 
 @app.timer(interval=settings.tick_interval_s)

@@ -1,32 +1,33 @@
-"""Triage agent: the single writer of each household's state and open case."""
+"""Triage agent: the single writer of each household's state and open case, and of the read model."""
 
-from functools import partial
+from datetime import datetime
+
+import faust
 
 from schemas import topics
 from schemas.case import CaseCommand, Signal
 from streams.agents.deadlines import queue
-from streams.app import app, case_events, clock, households, notifications, policy, process_or_deadletter, settings
+from streams.app import app, dead_letter_on_failure, household_state, households, new_effects, policy, settings, topic
 from streams.cases import Outcome, apply_signal, apply_tick
 from streams.deadlines import next_transition_at
+from streams.effects import Effects
 from streams.household import HouseholdState
 from streams.metrics import observe
-from streams.normalise import RejectedInput, parse
+from streams.normalise import RejectedInput, parse, time_of
 from streams.notifications import notifications_for
 from streams.workflow import apply_command
 
-inputs = app.topic(topics.SIGNALS, topics.CASE_COMMANDS, partitions=settings.partitions, key_type=bytes, value_type=bytes)
 
-
-def decide(topic: str, household_id: str, state: HouseholdState, raw: bytes) -> Outcome:
+def decide(topic_name: str, household_id: str, state: HouseholdState, now: datetime, raw: bytes) -> Outcome:
     """Apply one signal or command, keyed by household_id, to the household state."""
-    message = parse(Signal.model_validate if topic == topics.SIGNALS else CaseCommand.model_validate, raw)
+    message = parse(Signal.model_validate if topic_name == topics.SIGNALS else CaseCommand.model_validate, raw)
     if message.household_id != household_id:
         raise RejectedInput("household_id: does not match the message key", "household_id")
     if isinstance(message, Signal):
-        return apply_signal(state, message, clock.now(), policy)
+        return apply_signal(state, message, now, policy)
     if message.type == "deadline_due":
-        return apply_tick(state, clock.now(), policy)
-    return apply_command(state, message, clock.now(), policy)
+        return apply_tick(state, now, policy)
+    return apply_command(state, message, now, policy)
 
 
 def with_wake_time(state: HouseholdState) -> HouseholdState:
@@ -35,25 +36,38 @@ def with_wake_time(state: HouseholdState) -> HouseholdState:
     return state.model_copy(update={"wake_at": wake.timestamp() if wake else None})
 
 
-@app.agent(inputs)
+def triage_one(message: faust.types.Message, effects: Effects) -> None:
+    """Score a signal or apply a command at the record's time; record the new state, case events and notifications."""
+    key = message.key or b""
+    household_id = key.decode("utf-8", "replace")
+    stored = households.get(key)
+    state = household_state(stored) if stored else HouseholdState(household_id=household_id, partition=message.partition)
+    timestamp_ms = round(message.timestamp * 1000)
+    with dead_letter_on_failure(message, timestamp_ms, effects):
+        outcome = decide(message.topic, household_id, state, time_of(timestamp_ms), message.value)
+        record(household_id, key, message.partition, outcome, effects)
+
+
+def record(household_id: str, key: bytes, partition: int, outcome: Outcome, effects: Effects) -> None:
+    """Schedule the household's next wake-up and write what changed."""
+    new_state = with_wake_time(outcome.state)
+    queue.schedule(household_id, new_state.wake_at)
+    if not outcome.events:
+        return
+    effects.set(households, key, new_state, partition)
+    observe(outcome.events)
+    for case_event in outcome.events:
+        # Keyed like the household's signals and commands, so in the same partition number.
+        effects.send(topics.CASE_EVENTS, key, case_event.model_dump_json().encode(), partition=partition, project=True)
+        for notice in notifications_for(case_event, policy):
+            effects.send(topics.NOTIFICATIONS, notice.key.encode(), notice.model_dump_json().encode())
+
+
+@app.agent(topic(topics.SIGNALS, topics.CASE_COMMANDS))
 async def triage(stream):
-    """Score signals, open or update cases, apply deadline ticks; emit every change on aid.case-events."""
-    async for event in stream.events():
-        message = event.message
-        key = message.key or b""
-        household_id = key.decode("utf-8", "replace")
-        stored = households.get(key)
-        state = HouseholdState.model_validate(stored) if stored else HouseholdState(household_id=household_id, partition=message.partition)
-        outcome = await process_or_deadletter(event, partial(decide, message.topic, household_id, state))
-        if outcome is None:
-            continue
-        new_state = with_wake_time(outcome.state)
-        queue.schedule(household_id, new_state.wake_at)
-        if not outcome.events:
-            continue
-        households[key] = new_state.model_dump(mode="json")
-        observe(outcome.events)
-        for case_event in outcome.events:
-            await case_events.send(key=key, value=case_event.model_dump_json().encode())
-            for notice in notifications_for(case_event, policy):
-                await notifications.send(key=notice.key.encode(), value=notice.model_dump_json().encode())
+    """Score signals, open or update cases, apply deadline ticks and officers' commands, a batch at a time."""
+    async for batch in stream.take_events(settings.batch_size, within=settings.batch_wait_s):
+        effects = new_effects()
+        for event in batch:
+            triage_one(event.message, effects)
+        await effects.commit()

@@ -1,0 +1,78 @@
+"""A throwaway embedded broker and Redis for one benchmark run, reached directly (no proxy)."""
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from streams.config import WorkerSettings
+from streams.dev import Supervisor, free_port, start_broker, start_redis, wait_for_port
+from streams.topics import ensure_topics
+
+HOST = "127.0.0.1"
+
+
+class BenchStack:
+    """Broker, Redis and the environment that points RapidAid processes at them."""
+
+    def __init__(self, supervisor: Supervisor, partitions: int, env: dict[str, str]) -> None:
+        self.supervisor = supervisor
+        self.partitions = partitions
+        self.env = env
+        self.kafka = env["RAPIDAID_KAFKA"]
+        self.redis = env["RAPIDAID_REDIS"]
+
+    def process_env(self, **overrides: str) -> dict[str, str]:
+        """The stack's environment with RAPIDAID_<NAME> overrides."""
+        return {**self.env, **{f"RAPIDAID_{name.upper()}": value for name, value in overrides.items()}}
+
+    def start_module(self, name: str, module: str, *args: str, **overrides: str) -> subprocess.Popen:
+        """Start `python -m <module> <args>` against the stack, its output in <name>.log."""
+        return self.supervisor.start(name, [sys.executable, "-m", module, *args], self.process_env(**overrides))
+
+    def stop(self, process: subprocess.Popen, grace_s: float = 10) -> None:
+        """SIGTERM a process started here, SIGKILL it after the grace period."""
+        process.terminate()
+        try:
+            process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def free_ports(self, count: int) -> list[int]:
+        """Ports for a process's own servers."""
+        return [free_port(HOST) for _ in range(count)]
+
+    async def ensure_topics(self, app_id: str) -> None:
+        """Create the topics, including the changelogs of app_id's tables."""
+        await ensure_topics(WorkerSettings(app_id=app_id, kafka=self.kafka, partitions=self.partitions))
+
+
+@contextmanager
+def bench_stack(partitions: int):
+    """Start Tansu and Redis on free ports in a temporary directory; stop them on exit."""
+    with tempfile.TemporaryDirectory(prefix="rapidaid-bench-") as tmp:
+        data = Path(tmp)
+        supervisor = Supervisor(data)
+        kafka_port, redis_port = free_port(HOST), free_port(HOST)
+        env = {
+            **os.environ,
+            "RAPIDAID_KAFKA": f"{HOST}:{kafka_port}",
+            "RAPIDAID_REDIS": f"redis://{HOST}:{redis_port}/0",
+            "RAPIDAID_PARTITIONS": str(partitions),
+            "RAPIDAID_SESSION_TIMEOUT_S": "6",
+            "RAPIDAID_LOG_LEVEL": "warning",
+        }
+        try:
+            start_broker(supervisor, HOST, kafka_port, kafka_port, env)
+            start_redis(supervisor, HOST, redis_port, data, env)
+            wait_for_port(HOST, kafka_port, "the Kafka broker")
+            wait_for_port(HOST, redis_port, "Redis")
+            stack = BenchStack(supervisor, partitions, env)
+            asyncio.run(stack.ensure_topics("rapidaid"))
+            yield stack
+        finally:
+            supervisor.stop_all(grace_s=5)
