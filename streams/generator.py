@@ -121,11 +121,12 @@ class Generator:
             home = self.rng.choice(self.pool)
             self.pool.remove(home)
         else:
-            home = self._new_household()
+            home = self.new_household()
         self.pool.append(home)
         return home
 
-    def _new_household(self) -> Household:
+    def new_household(self) -> Household:
+        """A household of the county not drawn before."""
         town = self.rng.choice(list(self.network.villages))
         village = self.rng.choice(self.network.villages[town])
         adults = [self.person((1960, 2000)) for _ in range(self.rng.choice((1, 2, 2, 2)))]

@@ -1,5 +1,7 @@
 """Deadlines agent: a per-worker queue of case wake-up times that turns due deadlines into commands."""
 
+from datetime import datetime
+
 from schemas import topics
 from schemas.case import CaseCommand
 from streams.app import app, case_commands, clock, household_state, households, settings
@@ -17,10 +19,13 @@ async def rebuild_queue() -> None:
     queue.rebuild((state.household_id, state.wake_at) for state in states if state.partition in owned and state.wake_at is not None)
 
 
+def due_commands(queue: DeadlineQueue, now: datetime) -> list[CaseCommand]:
+    """A deadline_due command for every household whose wake-up time has come."""
+    return [CaseCommand(type="deadline_due", household_id=key, issued_at=now, actor=DEADLINES) for key in queue.pop_due(now.timestamp())]
+
+
 @app.timer(interval=settings.tick_interval_s)
 async def tick() -> None:
     """Ask the case agent to re-evaluate every household whose case may have changed colour or tier."""
-    now = clock.now()
-    for household_id in queue.pop_due(now.timestamp()):
-        command = CaseCommand(type="deadline_due", household_id=household_id, issued_at=now, actor=DEADLINES)
-        await case_commands.send(key=household_id.encode(), value=command.model_dump_json().encode())
+    for command in due_commands(queue, clock.now()):
+        await case_commands.send(key=command.household_id.encode(), value=command.model_dump_json().encode())

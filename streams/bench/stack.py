@@ -33,6 +33,12 @@ class BenchStack:
         """Start `python -m <module> <args>` against the stack, its output in <name>.log."""
         return self.supervisor.start(name, [sys.executable, "-m", module, *args], self.process_env(**overrides))
 
+    def start_worker(self, name: str, app_id: str, **overrides: str) -> subprocess.Popen:
+        """Start a RapidAid worker of the consumer group app_id on ports of its own."""
+        worker_port, metrics_port = self.free_ports(2)
+        ports = {"worker_port": str(worker_port), "metrics_port": str(metrics_port)}
+        return self.start_module(name, "streams", "worker", app_id=app_id, **ports, **overrides)
+
     def stop(self, process: subprocess.Popen, grace_s: float = 10) -> None:
         """SIGTERM a process started here, SIGKILL it after the grace period."""
         process.terminate()
@@ -65,6 +71,7 @@ def bench_stack(partitions: int):
             "RAPIDAID_PARTITIONS": str(partitions),
             "RAPIDAID_SESSION_TIMEOUT_S": "6",
             "RAPIDAID_LOG_LEVEL": "warning",
+            "RAPIDAID_POLICY": "default",
         }
         try:
             start_broker(supervisor, HOST, kafka_port, kafka_port, env)

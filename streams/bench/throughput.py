@@ -104,12 +104,7 @@ def pipeline(stack: BenchStack, expected: int, timeout_s: float, app_id: str = "
     asyncio.run(stack.ensure_topics(app_id))
     redis = Redis.from_url(stack.redis)
     redis.flushdb()  # the read model skips case versions it has, which would hide a second run's results
-    started = []
-    for n in range(workers):
-        ports = stack.free_ports(2)
-        started.append(
-            stack.start_module(f"worker-{n}", "streams", "worker", app_id=app_id, worker_port=str(ports[0]), metrics_port=str(ports[1]))
-        )
+    started = [stack.start_worker(f"worker-{n}", app_id) for n in range(workers)]
     try:
         deadline = time.monotonic() + timeout_s
         first_at, first_count = None, 0
