@@ -85,7 +85,8 @@ def bearer_token(request: Request) -> str | None:
 def require(*kinds: str):
     """A dependency admitting only principals whose role kind is listed (admin always passes)."""
 
-    def check(request: Request) -> Principal:
+    # async so FastAPI runs it on the event loop: a sync dependency costs a thread-pool hop per request.
+    async def check(request: Request) -> Principal:
         token = bearer_token(request)
         principal = request.app.state.tokens.principal(token) if token else None
         if principal is None:

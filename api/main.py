@@ -1,17 +1,16 @@
 """The FastAPI application: wiring of settings, Redis, the Kafka publisher and the routes."""
 
-import time
 from contextlib import asynccontextmanager
 from importlib import resources
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 
 from api.auth import TokenRegistry
 from api.config import ApiSettings
-from api.metrics import request_seconds, requests_total
+from api.middleware import RequestMetrics
 from api.publisher import Publisher
 from api.routes import cases, intake, live, ops
 from schemas.departments import load_departments
@@ -51,14 +50,6 @@ def create_app(settings: ApiSettings) -> FastAPI:
     async def intake_page() -> FileResponse:
         return FileResponse(str(STATIC / "intake.html"))
 
-    @app.middleware("http")
-    async def count_requests(request: Request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = route.path if route is not None else "unmatched"
-        requests_total.labels(request.method, path, str(response.status_code)).inc()
-        request_seconds.labels(request.method, path).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(RequestMetrics)
 
     return app

@@ -31,7 +31,8 @@ class Publisher:
     async def publish(self, topic: str, key: bytes, value: bytes) -> None:
         """Write one event, or raise 503 with Retry-After when Kafka cannot take it in time."""
         try:
-            await asyncio.wait_for(self.producer.send_and_wait(topic, value, key=key), self.timeout_s)
+            async with asyncio.timeout(self.timeout_s):
+                await self.producer.send_and_wait(topic, value, key=key)
         except Exception as error:  # any failure means the event is not known to be written
             raise HTTPException(
                 status.HTTP_503_SERVICE_UNAVAILABLE,

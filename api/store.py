@@ -62,13 +62,15 @@ async def event_result(redis: Redis, event_id: str) -> dict | None:
     }
 
 
+# One round trip: set "accepted" with a time to live, unless the worker has already written the result.
+_MARK_ACCEPTED = """
+if redis.call('HSETNX', KEYS[1], 'state', 'accepted') == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+"""
+
+
 async def mark_accepted(redis: Redis, event_id: str, ttl_s: int) -> None:
     """Record that an event was handed to Kafka, unless the worker has already recorded its result."""
-    key = readmodel.event_key(event_id)
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.hsetnx(key, "state", "accepted")
-        pipe.expire(key, ttl_s, nx=True)
-        await pipe.execute()
+    await redis.eval(_MARK_ACCEPTED, 1, readmodel.event_key(event_id), ttl_s)
 
 
 async def stats(redis: Redis) -> dict:
@@ -90,8 +92,9 @@ async def stats(redis: Redis) -> dict:
     }
 
 
-async def live_updates(redis: Redis, last_id: str, block_ms: int = 15000) -> AsyncIterator[tuple[str, bytes]]:
+async def live_updates(redis: Redis, last_id: str, block_ms: int = 2000) -> AsyncIterator[tuple[str, bytes]]:
     """Entries of the live stream after last_id ('$' for only new ones), forever."""
+    # Each blocking read must end before redis-py's socket timeout (5 s by default), or an idle feed breaks.
     while True:
         batches = await redis.xread({readmodel.LIVE_STREAM: last_id}, count=500, block=block_ms)
         for _, entries in batches:

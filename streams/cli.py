@@ -1,4 +1,4 @@
-"""The `rapidaid` command: dev, worker, api, topics, simulate."""
+"""The `rapidaid` command: dev, worker, api, topics, simulate, bench and more."""
 
 import argparse
 import asyncio
@@ -67,6 +67,17 @@ def _rebuild(args: argparse.Namespace) -> None:
     print(f"read model at {target} rebuilt from {replayed} records of aid.case-events and aid.deadletter")
 
 
+def _bench(args: argparse.Namespace) -> None:
+    from streams.bench.run import BenchSettings, report, run_bench
+
+    result = run_bench(BenchSettings.for_run(args.quick, args.workers))
+    if args.json:
+        print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+    else:
+        print(report(result))
+        print(orjson.dumps(result["settings"]).decode())
+
+
 def _dev(args: argparse.Namespace) -> None:
     from streams.dev import run_dev
 
@@ -103,5 +114,10 @@ def main(argv: list[str] | None = None) -> None:
     simulate.add_argument("--seed", type=int, default=None)
     simulate.add_argument("--officers", action="store_true", help="also move some open cases along as duty officers would")
     simulate.set_defaults(run=_simulate)
+    bench = commands.add_parser("bench", help="measure the pipeline against the broker's and Faust's own speed (own embedded stack)")
+    bench.add_argument("--quick", action="store_true", help="smaller sizes: a run under two minutes")
+    bench.add_argument("--json", action="store_true", help="print the result as JSON only")
+    bench.add_argument("--workers", type=int, default=1, help="workers in the pipeline throughput run")
+    bench.set_defaults(run=_bench)
     args = parser.parse_args(argv)
     args.run(args)

@@ -1,0 +1,124 @@
+"""`rapidaid bench`: every figure measured side by side in one run, each scenario on a fresh embedded stack."""
+
+import asyncio
+import os
+from dataclasses import asdict, dataclass
+
+from schemas.departments import BUNDLED, load_departments
+from streams.bench import api, throughput, timers
+from streams.bench.stack import bench_stack
+from streams.config import WorkerSettings
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """The sizes of one benchmark run."""
+
+    quick: bool
+    events: int
+    workers: int
+    partitions: int
+    open_cases: int
+    lateness_probes: int
+    lateness_window_s: float
+    e2e_rate_per_s: float
+    e2e_seconds: float
+    api_connections: int
+    api_seconds: float
+    tick_interval_s: float
+    seed: int = 7
+
+    @classmethod
+    def for_run(cls, quick: bool, workers: int) -> "BenchSettings":
+        """The sizes of a quick (under two minutes) or full run."""
+        worker = WorkerSettings()
+        return cls(
+            quick=quick,
+            events=20_000 if quick else 100_000,
+            workers=workers,
+            partitions=worker.partitions,
+            open_cases=10_000 if quick else 100_000,
+            lateness_probes=100 if quick else 500,
+            lateness_window_s=10 if quick else 30,
+            e2e_rate_per_s=500,
+            e2e_seconds=6 if quick else 30,
+            api_connections=32,
+            api_seconds=3 if quick else 10,
+            tick_interval_s=worker.tick_interval_s,
+        )
+
+
+def run_bench(settings: BenchSettings) -> dict:
+    """Run every scenario and return the figures and the settings used."""
+    departments = load_departments(os.environ.get("RAPIDAID_DEPARTMENTS", BUNDLED))
+    worker = WorkerSettings()
+    with bench_stack(settings.partitions) as stack:
+        records = throughput.bench_events(settings.events, departments, settings.seed)
+        produce_per_s = asyncio.run(throughput.produce(stack.kafka, records))
+        raw = asyncio.run(throughput.raw_consume(stack.kafka, settings.events, worker.fetch_max_wait_ms))
+        floor = throughput.faust_floor(stack, settings.events, stack.supervisor.log_dir, timeout_s=120 + settings.events / 1000)
+        pipeline = throughput.pipeline(stack, settings.events, timeout_s=120 + settings.events / 200, workers=settings.workers)
+    tick_ms = timers.tick_cost_ms(100_000, ticks=300, interval_s=settings.tick_interval_s, seed=settings.seed)
+    with bench_stack(settings.partitions) as stack:
+        scale = timers.open_cases_scenario(
+            stack, departments, settings.open_cases, settings.lateness_probes, settings.lateness_window_s, settings.seed
+        )
+    with bench_stack(settings.partitions) as stack:
+        worker_process = stack.start_worker("e2e-worker", "bench-e2e")
+        with api.api_server(stack) as (url, tokens):
+            latencies = asyncio.run(api.e2e_latency_ms(url, tokens, departments, settings.e2e_rate_per_s, settings.e2e_seconds))
+            stack.stop(worker_process)  # the request rates measure the API alone
+            intake_per_s, noop_per_s = api.api_rates(url, tokens, departments, settings.api_connections, settings.api_seconds)
+    return {
+        "raw_consume_events_per_s": round(raw),
+        "faust_floor_events_per_s": round(floor),
+        "pipeline_events_per_s": round(pipeline),
+        "ratio": round(pipeline / floor, 3),
+        "raw_ratio": round(pipeline / raw, 4),
+        "e2e_p50_ms": round(api.percentile(latencies, 50), 1),
+        "e2e_p99_ms": round(api.percentile(latencies, 99), 1),
+        "timer_tick_ms_100k": round(tick_ms, 3),
+        "escalation_lateness_p99_ms": round(scale["escalation_lateness_p99_ms"], 1),
+        "api_requests_per_s": round(intake_per_s),
+        "api_ratio": round(intake_per_s / noop_per_s, 3),
+        "recovery_s": round(scale["recovery_s"], 2),
+        "settings": {
+            **asdict(settings),
+            "produce_events_per_s": round(produce_per_s),
+            "open_cases_at_recovery": scale["open_cases"],
+            "lateness_probes_measured": scale["lateness_probes"],
+            "e2e_calls": len(latencies),
+            "noop_requests_per_s": round(noop_per_s),
+            "event_loop": worker.event_loop,
+            "batch_size": worker.batch_size,
+            "fetch_max_wait_ms": worker.fetch_max_wait_ms,
+            "policy": "default",
+            "cpus": os.cpu_count(),
+        },
+    }
+
+
+TARGETS = {
+    "ratio": (">=", 0.4),
+    "pipeline_events_per_s": (">=", 4000),
+    "e2e_p99_ms": ("<=", 250),
+    "timer_tick_ms_100k": ("<=", 5),
+    "escalation_lateness_p99_ms": ("<=", 1000),
+    "api_ratio": (">=", 0.5),
+    "recovery_s": ("<=", 30),
+}
+
+
+def report(result: dict) -> str:
+    """The figures as a table, each target marked met or missed."""
+    lines = [f"{'figure':<28} {'measured':>12}  target"]
+    for key, value in result.items():
+        if key == "settings":
+            continue
+        target = TARGETS.get(key)
+        verdict = ""
+        if target:
+            met = value >= target[1] if target[0] == ">=" else value <= target[1]
+            verdict = f"{target[0]} {target[1]}  {'met' if met else 'MISSED'}"
+        lines.append(f"{key:<28} {value:>12}  {verdict}")
+    return "\n".join(lines)
