@@ -20,16 +20,18 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
+from prometheus_client import Counter
 from pydantic import BaseModel
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from streams.metrics import projection_errors
+from streams.metrics import produce_errors, projection_errors
 from streams.readmodel import ReadModelWriter
 
 log = logging.getLogger(__name__)
 RETRY_MAX_S = 5.0
 REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+KAFKA_ERRORS = (KafkaError, OSError)
 
 
 def partition_for(key: bytes, partitions: int) -> int:
@@ -118,14 +120,14 @@ class Effects:
     async def commit(self) -> None:
         """Write everything in crash-safe order: read model, outputs, changelogs; each retried until written."""
         if self.projections:
-            await until_written("read model", partial(self.read_model.apply, self.projections), REDIS_ERRORS)
+            await until_written("read model", partial(self.read_model.apply, self.projections), REDIS_ERRORS, projection_errors)
         if self.outputs:
-            await until_written("output topics", partial(self.outbox.write, self.outputs), (KafkaError,))
+            await until_written("output topics", partial(self.outbox.write, self.outputs), KAFKA_ERRORS, produce_errors)
         if self.changelog:
-            await until_written("table changelogs", partial(self.outbox.write, self.changelog), (KafkaError,))
+            await until_written("table changelogs", partial(self.outbox.write, self.changelog), KAFKA_ERRORS, produce_errors)
 
 
-async def until_written(what: str, write: Callable[[], Awaitable[None]], errors: tuple[type[Exception], ...]) -> None:
+async def until_written(what: str, write: Callable[[], Awaitable[None]], errors: tuple[type[Exception], ...], failures: Counter) -> None:
     """Retry a write with backoff: the batch stays unacked, and its partitions wait, until it succeeds."""
     delay = 0.1
     while True:
@@ -133,7 +135,7 @@ async def until_written(what: str, write: Callable[[], Awaitable[None]], errors:
             await write()
             return
         except errors as error:
-            projection_errors.labels(type(error).__name__).inc()
+            failures.labels(type(error).__name__).inc()
             log.warning("%s unavailable (%r); retrying in %.1fs", what, error, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_S)

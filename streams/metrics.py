@@ -54,6 +54,9 @@ processing_latency = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
     registry=registry,
 )
+produce_errors = Counter(
+    "rapidaid_worker_produce_errors_total", "Failed attempts to write a batch's records to Kafka, by kind", ["kind"], registry=registry
+)
 projection_errors = Counter(
     "rapidaid_worker_projection_errors_total", "Failed Redis projection attempts, by kind", ["kind"], registry=registry
 )

@@ -95,16 +95,17 @@ async def lateness_ms(stack: BenchStack, generator: Generator, probes: int, wind
         await produce_calls(stack.kafka, bodies, times)
         pending: dict[str, datetime] = {}
         late: list[float] = []
-        opened = 0
+        reached = 0
         deadline = time.monotonic() + lead_s + window_s + 30
-        while opened < probes or pending:
+        while reached < probes or pending:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{opened} of {probes} probes opened, {len(pending)} colour changes never seen")
+                raise RuntimeError(f"{reached} of {probes} probes reached a case, {len(pending)} colour changes never seen")
             for records in (await consumer.getmany(timeout_ms=500)).values():
                 for record in records:
                     event = orjson.loads(record.value)
+                    if str(event["event_id"]).startswith("bench-probe-") and event["type"] in ("opened", "signal_attached"):
+                        reached += 1  # a probe about a person already reported joins that case instead
                     if event["type"] == "opened" and str(event["event_id"]).startswith("bench-probe-"):
-                        opened += 1
                         transition = next_transition_at(Case.model_validate(event["case"]), POLICY)
                         # A probe scored into another priority has its threshold elsewhere; only timely ones count.
                         if transition and transition.timestamp() * 1000 > record.timestamp:

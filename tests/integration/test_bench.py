@@ -1,0 +1,35 @@
+"""Smoke test of `rapidaid bench --quick --json`: it runs on its own embedded stack and prints the agreed JSON."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+FIGURES = {
+    "raw_consume_events_per_s",
+    "faust_floor_events_per_s",
+    "pipeline_events_per_s",
+    "ratio",
+    "raw_ratio",
+    "e2e_p50_ms",
+    "e2e_p99_ms",
+    "timer_tick_ms_100k",
+    "escalation_lateness_p99_ms",
+    "api_requests_per_s",
+    "api_ratio",
+    "recovery_s",
+}
+
+pytestmark = pytest.mark.integration
+
+
+def test_quick_bench_prints_the_figures_as_json(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "streams", "bench", "--quick", "--json"], capture_output=True, timeout=300, cwd=tmp_path, check=False
+    )
+    assert run.returncode == 0, run.stderr.decode()[-3000:]
+    result = json.loads(run.stdout)
+    assert set(result) == FIGURES | {"settings"}
+    assert all(isinstance(result[name], int | float) for name in FIGURES)
+    assert result["settings"]["quick"] is True

@@ -1,0 +1,72 @@
+"""A batch's effects: partitions as Kafka's default partitioner, crash-safe write order, retries."""
+
+import asyncio
+
+import pytest
+from aiokafka.partitioner import DefaultPartitioner
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from streams.effects import Effects, partition_for
+from streams.household import HouseholdState
+
+
+class FakeOutbox:
+    partitions = 4
+
+    def __init__(self, log: list) -> None:
+        self.log = log
+
+    async def write(self, records) -> None:
+        self.log.append(("kafka", [(r.topic, r.partition, r.key) for r in records]))
+
+
+class FlakyReadModel:
+    def __init__(self, log: list, failures: int) -> None:
+        self.log = log
+        self.failures = failures
+
+    async def apply(self, records) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise RedisConnectionError("down")
+        self.log.append(("redis", [topic for topic, _ in records]))
+
+
+class FakeTable:
+    def __init__(self) -> None:
+        self.data = {}
+
+    class changelog_topic:  # noqa: N801  (mirrors Faust's attribute)
+        @staticmethod
+        def get_topic_name() -> str:
+            return "rapidaid-households-changelog"
+
+
+@pytest.mark.parametrize("key", [b"HH-370784104200-00001", b"P0123456789abcdef", b"x"])
+def test_partition_matches_the_default_partitioner(key):
+    assert partition_for(key, 4) == DefaultPartitioner()(key, [0, 1, 2, 3], [0, 1, 2, 3])
+
+
+def test_commit_writes_read_model_then_outputs_then_changelog_retrying_redis(monkeypatch):
+    monkeypatch.setattr("streams.effects.RETRY_MAX_S", 0.01)
+    log: list = []
+    effects = Effects(FakeOutbox(log), FlakyReadModel(log, failures=2))
+    table = FakeTable()
+    state = HouseholdState(household_id="H1", partition=3)
+    effects.set(table, b"H1", state, partition=3)
+    effects.send("aid.case-events", b"H1", b"{}", partition=3, project=True)
+    effects.send("aid.notifications", b"town:370784104", b"{}")
+    asyncio.run(effects.commit())
+    assert table.data[b"H1"] is state
+    assert log == [
+        ("redis", ["aid.case-events"]),
+        ("kafka", [("aid.case-events", 3, b"H1"), ("aid.notifications", partition_for(b"town:370784104", 4), b"town:370784104")]),
+        ("kafka", [("rapidaid-households-changelog", 3, b"H1")]),
+    ]
+    assert HouseholdState.model_validate_json(effects.changelog[0].value) == state
+
+
+def test_an_empty_batch_writes_nothing():
+    log: list = []
+    asyncio.run(Effects(FakeOutbox(log), FlakyReadModel(log, failures=0)).commit())
+    assert log == []
