@@ -8,7 +8,7 @@ from typing import Annotated
 import orjson
 from fastapi import Depends, HTTPException, Request, status
 
-BASE_ROLES = ("operator", "hospital", "admin")
+BASE_ROLES = ("operator", "hospital", "admin", "metrics")
 OFFICER_TIERS = ("village", "town", "city", "leadership")
 
 
@@ -106,3 +106,10 @@ DepartmentRole = Annotated[Principal, Depends(require("department"))]
 Admin = Annotated[Principal, Depends(require())]
 Officer = Annotated[Principal, Depends(require("officer"))]
 Reader = Annotated[Principal, Depends(require("operator", "officer", "hospital", "department"))]
+Scraper = require("metrics")
+
+
+def token_digest(request: Request) -> str | None:
+    """The SHA-256 digest of the caller's bearer token (what rate limits are kept by)."""
+    token = bearer_token(request)
+    return _digest(token) if token else None

@@ -15,6 +15,11 @@ class ApiSettings(ConnectionSettings):
     tokens_file: Path = Field(default=Path(".rapidaid/dev-tokens.json"), description="JSON object mapping roles to bearer tokens")
     produce_timeout_s: float = Field(default=5.0, gt=0, description="how long an intake request waits for Kafka's acknowledgement")
     idempotency_ttl_s: int = Field(default=86400, description="how long an Idempotency-Key is remembered")
+    metrics_public: bool = Field(default=False, description="serve /metrics without a token (only behind a private network)")
+    max_body_bytes: int = Field(default=65536, gt=0, description="largest request body accepted (413 above it)")
+    max_json_depth: int = Field(default=16, gt=0, description="deepest JSON nesting accepted in a request body (422 deeper)")
+    intake_rate_per_s: float = Field(default=100.0, gt=0, description="intake requests per second allowed per token (429 above it)")
+    intake_burst: int = Field(default=200, gt=0, description="intake requests a token may send at once before the rate applies")
 
 
 settings = ApiSettings()

@@ -3,14 +3,16 @@
 from contextlib import asynccontextmanager
 from importlib import resources
 
-from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from api.auth import TokenRegistry
 from api.config import ApiSettings
-from api.middleware import RequestMetrics
+from api.limits import TokenBuckets
+from api.middleware import BodyLimits, RequestMetrics
 from api.publisher import Publisher
 from api.routes import cases, intake, live, ops
 from schemas.departments import load_departments
@@ -27,6 +29,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         app.state.tokens = TokenRegistry.from_file(settings.tokens_file)
         app.state.departments = load_departments(settings.departments)
         app.state.redis = Redis.from_url(settings.redis)
+        app.state.intake_buckets = TokenBuckets(settings.intake_rate_per_s, settings.intake_burst)
         app.state.publisher = Publisher(settings.kafka, settings.produce_timeout_s)
         await app.state.publisher.start()
         try:
@@ -50,6 +53,13 @@ def create_app(settings: ApiSettings) -> FastAPI:
     async def intake_page() -> FileResponse:
         return FileResponse(str(STATIC / "intake.html"))
 
+    app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
     app.add_middleware(RequestMetrics)
+
+    @app.exception_handler(RedisError)
+    async def read_model_unavailable(request: Request, error: RedisError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": f"read model unavailable ({type(error).__name__}); try again"}, status_code=503, headers={"Retry-After": "5"}
+        )
 
     return app

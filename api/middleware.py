@@ -2,6 +2,7 @@
 
 import time
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import request_seconds, requests_total
@@ -28,3 +29,78 @@ class RequestMetrics:
             await send(message)
 
         await self.app(scope, receive, observe_start)
+
+
+def _too_deep(body: bytes, limit: int) -> bool:
+    """Whether JSON text nests arrays or objects deeper than limit (brackets inside strings do not count)."""
+    depth, in_string, escaped = 0, False, False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+class BodyLimits:
+    """Refuses bodies over max_bytes (413) and JSON nested deeper than max_depth (422) before any parsing."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, max_depth: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await _refuse(send, 413, f"request body larger than {self.max_bytes} bytes")
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await _refuse(send, 413, f"request body larger than {self.max_bytes} bytes")
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        # Counting brackets in C first keeps the byte-by-byte scan off ordinary, shallow bodies.
+        if body.count(b"[") + body.count(b"{") > self.max_depth and _too_deep(body, self.max_depth):
+            await _refuse(send, 422, f"JSON nested deeper than {self.max_depth} levels", loc=["body"])
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+async def _refuse(send: Send, status: int, message: str, loc: list[str] | None = None) -> None:
+    detail = [{"loc": loc, "msg": message, "type": "value_error"}] if loc else message
+    payload = orjson.dumps({"detail": detail})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from schemas import topics
+from schemas.ids import mask_id_numbers_in
 from streams import metrics
 from streams.clock import SystemClock
 from streams.config import settings
@@ -109,6 +110,7 @@ def new_effects() -> Effects:
 @contextmanager
 def dead_letter_on_failure(record: Record, timestamp_ms: int, effects: Effects) -> Iterator[None]:
     """Dead-letter the record if handling it fails, with the reason, so its partition moves on."""
+    value = record.value or b""  # a tombstone (no value) is dead-lettered like any other bad record
     try:
         yield
     except Exception as error:
@@ -116,8 +118,8 @@ def dead_letter_on_failure(record: Record, timestamp_ms: int, effects: Effects) 
             rejected = error
         else:  # a bug in one rule must not stall a whole partition
             log.exception("internal error on %s[%d]@%d", record.topic, record.partition, record.offset)
-            rejected = RejectedInput(f"internal error: {type(error).__name__}: {error}", event_id=event_id_in(record.value))
+            rejected = RejectedInput(f"internal error: {type(error).__name__}: {error}", event_id=event_id_in(value))
         validation_failures.labels(record.topic, reason_kind(rejected)).inc()
-        log.warning("dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, rejected.reason)
-        letter = dead_letter(rejected, record.topic, record.partition, record.offset, record.key, record.value, time_of(timestamp_ms))
+        log.warning("dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, mask_id_numbers_in(rejected.reason))
+        letter = dead_letter(rejected, record.topic, record.partition, record.offset, record.key, value, time_of(timestamp_ms))
         effects.send(topics.DEADLETTER, record.key or letter.event_id.encode(), letter.model_dump_json().encode(), project=True)

@@ -23,7 +23,7 @@ from schemas.settings import ConnectionSettings
 from streams.config import WorkerSettings
 from streams.topics import ensure_topics
 
-DEV_ROLES = ("operator", "officer", "admin", "hospital", "department:civil-affairs")
+DEV_ROLES = ("operator", "officer", "admin", "hospital", "department:civil-affairs", "metrics")
 PR_SET_PDEATHSIG = 1
 
 
@@ -103,11 +103,12 @@ def start_redis(supervisor: "Supervisor", host: str, port: int, data_dir: Path, 
 
 
 def write_dev_tokens(path: Path) -> dict[str, str]:
-    """Create (once) a development token per role and return them."""
-    if path.exists():
-        return orjson.loads(path.read_bytes())
+    """Create (once) a development token per role, adding roles a file from an older version lacks, and return them."""
+    tokens = orjson.loads(path.read_bytes()) if path.exists() else {}
+    if all(role in tokens for role in DEV_ROLES):
+        return tokens
     path.parent.mkdir(parents=True, exist_ok=True)
-    tokens = {role: secrets.token_urlsafe(24) for role in DEV_ROLES}
+    tokens |= {role: secrets.token_urlsafe(24) for role in DEV_ROLES if role not in tokens}
     path.write_bytes(orjson.dumps(tokens, option=orjson.OPT_INDENT_2))
     path.chmod(0o600)
     return tokens

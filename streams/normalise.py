@@ -18,6 +18,7 @@ from schemas.ids import age_on, mask_id_number
 from schemas.intake import DEPARTMENT_CHANGE_TYPES, HospitalAdmission, HotlineCall, InputEvent, department_change, stamp
 
 M = TypeVar("M", bound=BaseModel)
+MAX_EVENT_BYTES = 65536  # the API's request body limit, applied to producers writing straight to Kafka too
 
 
 class RejectedInput(ValueError):
@@ -46,13 +47,17 @@ def first_error(error: ValidationError) -> tuple[str, str]:
     if detail["type"] in ("union_tag_invalid", "union_tag_not_found"):
         return "type", detail["msg"]
     loc = [str(part) for part in detail["loc"]]
-    if loc and loc[0] in DEPARTMENT_CHANGE_TYPES:
+    if len(loc) > 1 and loc[0] in DEPARTMENT_CHANGE_TYPES:  # the union's tag, not a field
         loc = loc[1:]
     return ".".join(loc) or "body", detail["msg"]
 
 
 def parse(validate: Callable[[Any], M], raw: bytes) -> M:
     """Decode and validate one JSON document; raise RejectedInput naming the bad field."""
+    if raw is None:
+        raise RejectedInput("record has no value")
+    if len(raw) > MAX_EVENT_BYTES:
+        raise RejectedInput(f"event larger than {MAX_EVENT_BYTES} bytes ({len(raw)})")
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as error:

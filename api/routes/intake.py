@@ -6,6 +6,7 @@ import uuid_utils
 from fastapi import APIRouter, Header, HTTPException, Path, Request, status
 
 from api.auth import DepartmentRole, HospitalRole, Operator, Principal, Reader
+from api.limits import IntakeQuota
 from api.metrics import intake_accepted
 from api.store import event_result, mark_accepted
 from schemas import readmodel, topics
@@ -38,14 +39,16 @@ async def accept(request: Request, principal: Principal, idempotency_key: str | 
 
 
 @router.post("/hotline/calls", status_code=status.HTTP_202_ACCEPTED)
-async def post_hotline_call(call: HotlineCall, request: Request, principal: Operator, idempotency_key: IdempotencyKey = None) -> dict:
+async def post_hotline_call(
+    call: HotlineCall, request: Request, principal: Operator, _: IntakeQuota, idempotency_key: IdempotencyKey = None
+) -> dict:
     """Accept a hotline call: validate it, write it to hotline.calls, return its event id."""
     return await accept(request, principal, idempotency_key, topics.HOTLINE_CALLS, "hotline", call)
 
 
 @router.post("/hospital/admissions", status_code=status.HTTP_202_ACCEPTED)
 async def post_hospital_admission(
-    admission: HospitalAdmission, request: Request, principal: HospitalRole, idempotency_key: IdempotencyKey = None
+    admission: HospitalAdmission, request: Request, principal: HospitalRole, _: IntakeQuota, idempotency_key: IdempotencyKey = None
 ) -> dict:
     """Accept a hospital admission notice."""
     return await accept(request, principal, idempotency_key, topics.HOSPITAL_ADMISSIONS, "hospital", admission)
@@ -57,6 +60,7 @@ async def post_department_change(
     change: DepartmentChange,
     request: Request,
     principal: DepartmentRole,
+    _: IntakeQuota,
     idempotency_key: IdempotencyKey = None,
 ) -> dict:
     """Accept a department's change event; a department may publish only its own change types."""

@@ -1,12 +1,13 @@
 """Operations routes: health, readiness, metrics, stats and published schemas."""
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api.auth import Admin, Reader
+from api.auth import Admin, Reader, Scraper
 from api.metrics import read_model, registry
 from api.store import recent_deadletters, stats
 from schemas.intake import HospitalAdmission, HotlineCall, department_change
@@ -31,7 +32,8 @@ async def readyz(request: Request) -> JSONResponse:
     """Ready when both Kafka and Redis answer; 503 naming what is down otherwise."""
     state = request.app.state
     try:
-        redis_ok = bool(await state.redis.ping())
+        async with asyncio.timeout(1):
+            redis_ok = bool(await state.redis.ping())
     except Exception:
         redis_ok = False
     checks = {"kafka": await state.publisher.ready(), "redis": redis_ok}
@@ -41,7 +43,9 @@ async def readyz(request: Request) -> JSONResponse:
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    """Prometheus text exposition."""
+    """Prometheus text exposition; needs a metrics (or admin) token unless RAPIDAID_METRICS_PUBLIC is set."""
+    if not request.app.state.settings.metrics_public:
+        await Scraper(request)
     try:
         read_model.snapshot = await stats(request.app.state.redis)
     except Exception:  # Redis down: still expose the API's own metrics

@@ -7,8 +7,11 @@ signals and dead letters are written; a replayed batch yields the same signals, 
 recognises by event id.
 """
 
+import logging
+
 import mode
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.errors import CommitFailedError
 
 from schemas import topics
 from schemas.case import Signal
@@ -19,6 +22,7 @@ from streams.effects import Effects
 from streams.metrics import SOURCES, events_in
 from streams.normalise import fallback_household, offset_event_id, parse_input, pseudonym, signal_from_event, time_of
 
+log = logging.getLogger(__name__)
 SECRET = settings.pseudonym_secret.encode()
 DEPARTMENTS = load_departments(settings.departments)
 
@@ -79,7 +83,11 @@ class Intake(mode.Service):
                 for record in records:
                     intake_one(record, effects)
             await effects.commit()
-            await self.consumer.commit()
+            try:
+                await self.consumer.commit()
+            except CommitFailedError as error:
+                # The group rebalanced: the new owner re-reads the batch and triage skips what it has seen.
+                log.warning("intake offsets not committed (%s); the batch will be read again", error)
 
 
 app.service(Intake)

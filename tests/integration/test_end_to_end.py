@@ -136,7 +136,10 @@ async def test_case_list_filters_and_metrics(stack):
         assert (await operator.get("/v1/cases", params={"status": "purple"})).status_code == 422
         assert (await operator.get("/v1/cases/C000000000000")).status_code == 404
         assert (await operator.get("/v1/cases/NOPE")).status_code == 422
-        metrics = (await operator.get("/metrics")).text
+        assert (await operator.get("/metrics")).status_code == 403  # not public: a metrics or admin token
+    async with stack.client("metrics") as scraper:
+        metrics = (await scraper.get("/metrics")).text
+    async with stack.client("operator") as operator:
         for name in ('rapidaid_events_total{source="hotline"}', "rapidaid_cases_opened_total{", 'rapidaid_open_cases{colour="red"}'):
             assert name in metrics
         schema = (await operator.get("/v1/schemas/hotline-call")).json()

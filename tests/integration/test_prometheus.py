@@ -25,7 +25,8 @@ def prometheus(stack, tmp_path):
     config.write_text(
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         "scrape_configs:\n"
-        f"  - {{job_name: rapidaid-api, static_configs: [{{targets: ['{api.netloc}']}}]}}\n"
+        f"  - {{job_name: rapidaid-api, static_configs: [{{targets: ['{api.netloc}']}}],\n"
+        f"      authorization: {{credentials: '{stack.tokens['metrics']}'}}}}\n"
         f"  - {{job_name: rapidaid-worker, static_configs: [{{targets: ['{worker.netloc}']}}]}}\n"
     )
     port = free_port()
