@@ -22,12 +22,12 @@ CASE_CATEGORIES = [CallCategory.MEDICAL_EMERGENCY, CallCategory.CHILD_UNATTENDED
 
 
 @contextmanager
-def api_server(stack: BenchStack):
-    """Run the API on a free port against the stack; yield its base URL and the tokens."""
+def api_server(stack: BenchStack, **overrides: str):
+    """Run the API on a free port against the stack (with RAPIDAID_* overrides); yield its base URL and the tokens."""
     tokens_file = stack.supervisor.log_dir / "tokens.json"
     tokens = write_dev_tokens(tokens_file)
     (port,) = stack.free_ports(1)
-    server = stack.start_module("api", "streams", "api", port=str(port), tokens_file=str(tokens_file))
+    server = stack.start_module("api", "streams", "api", port=str(port), tokens_file=str(tokens_file), **overrides)
     try:
         wait_for_port(HOST, port, "the API")
         yield f"http://{HOST}:{port}", tokens

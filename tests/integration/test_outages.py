@@ -1,0 +1,115 @@
+"""Outages on a stack of the test's own: Redis frozen for 30 s mid-stream, then the broker frozen.
+
+SIGSTOP makes the server unresponsive while keeping its data (the embedded broker and Redis keep
+everything in memory), which is what clients see of an outage.
+"""
+
+import asyncio
+import os
+import signal
+import time
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from redis import Redis
+
+from schemas import readmodel, topics
+from schemas.departments import BUNDLED, load_departments
+from streams.bench.api import api_server
+from streams.bench.stack import bench_stack
+from streams.bench.timers import calls, produce_calls
+from streams.generator import Generator
+
+pytestmark = pytest.mark.integration
+PARTITIONS = 4
+
+
+@contextmanager
+def frozen(stack, name: str):
+    """Stop a child process of the stack (SIGSTOP) until the block ends."""
+    process = next(child for child_name, child in stack.supervisor.children if child_name == name)
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+
+
+def wait_until(probe, timeout_s: float, what: str):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def committed_offsets(kafka: str, group: str) -> dict[int, int | None]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return {p: await consumer.committed(TopicPartition(topics.SIGNALS, p)) for p in range(PARTITIONS)}
+    finally:
+        await consumer.stop()
+
+
+def post_call(client: httpx.Client, generator: Generator) -> httpx.Response:
+    return client.post("/v1/hotline/calls", json=calls(generator, 1)[0][1])
+
+
+def processed(client: httpx.Client, event_id: str) -> bool:
+    response = client.get(f"/v1/events/{event_id}")
+    return response.status_code == 200 and response.json()["state"] == "processed"
+
+
+def test_redis_outage_holds_offsets_and_the_read_model_catches_up():
+    generator = Generator(load_departments(BUNDLED), seed=41)
+    with bench_stack(PARTITIONS) as stack, api_server(stack) as (url, tokens):
+        stack.start_worker("worker", "outage-redis")
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens['operator']}"}, timeout=10) as client:
+            warm = post_call(client, generator).json()["event_id"]
+            wait_until(lambda: processed(client, warm), 90, "the worker to process a first call")
+            time.sleep(4)  # let Faust commit what it has acked (it commits every few seconds)
+            before = asyncio.run(committed_offsets(stack.kafka, "outage-redis"))
+            bodies = calls(generator, 40)
+            for n, (_, body) in enumerate(bodies):
+                body["event_id"] = f"outage-{n}"
+            with frozen(stack, "redis"):
+                stopped = time.monotonic()
+                ready = client.get("/readyz", timeout=5)
+                assert ready.status_code == 503 and ready.json()["checks"]["redis"] is False
+                assert time.monotonic() - stopped < 3
+                assert client.get("/v1/cases", timeout=10).status_code == 503
+                asyncio.run(produce_calls(stack.kafka, bodies))
+                time.sleep(max(0.0, 30 - (time.monotonic() - stopped)))
+                during = asyncio.run(committed_offsets(stack.kafka, "outage-redis"))
+                assert during == before, "offsets were committed for events whose projection could not be written"
+            redis = Redis.from_url(stack.redis)
+            done = wait_until(
+                lambda: all(redis.hget(readmodel.event_key(f"outage-{n}"), "state") == b"processed" for n in range(len(bodies))),
+                60,
+                "every call sent during the outage to reach the read model",
+            )
+            assert done
+            assert client.get("/readyz").status_code == 200
+            print(f"Redis frozen 30 s: committed offsets held at {before}; all {len(bodies)} calls projected after it returned")
+
+
+def test_broker_outage_answers_503_never_202_and_the_worker_resumes():
+    generator = Generator(load_departments(BUNDLED), seed=43)
+    with bench_stack(PARTITIONS) as stack, api_server(stack, produce_timeout_s="2") as (url, tokens):
+        stack.start_worker("worker", "outage-broker")
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens['operator']}"}, timeout=15) as client:
+            warm = post_call(client, generator).json()["event_id"]
+            wait_until(lambda: processed(client, warm), 90, "the worker to process a first call")
+            with frozen(stack, "broker"):
+                refused = [post_call(client, generator) for _ in range(3)]
+            assert [r.status_code for r in refused] == [503, 503, 503]
+            assert all(r.headers["Retry-After"] for r in refused)
+            accepted = wait_until(lambda: (r := post_call(client, generator)).status_code == 202 and r, 60, "the API to accept calls again")
+            event_id = accepted.json()["event_id"]
+            wait_until(lambda: processed(client, event_id), 90, "the worker to resume after the broker came back")
+            print("broker frozen: 3 calls answered 503 with Retry-After; after it returned a new call was accepted and processed")
