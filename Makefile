@@ -21,7 +21,7 @@ run: install
 test: install test-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q -rs
+	$(BIN)/python -m pytest -q -rsx
 
 # Real clients the tests use: Debian's Chromium for the board (Playwright's own browser download is
 # not used), Debian's kcat for producing straight to the broker, and Debian's prometheus (promtool

@@ -75,6 +75,8 @@ class Outbox:
 
     async def write(self, records: list[Record]) -> None:
         """Produce records, keeping their order within each partition; return once the broker has them all."""
+        if self.producer is None:  # Faust may hand an agent its first batch before services have started
+            await self.start()
         by_partition: dict[tuple[str, int], list[Record]] = defaultdict(list)
         for record in records:
             by_partition[(record.topic, record.partition)].append(record)

@@ -1,5 +1,6 @@
 """Triage agent: the single writer of each household's state and open case, and of the read model."""
 
+import asyncio
 from datetime import datetime
 
 import faust
@@ -63,6 +64,20 @@ def record(household_id: str, key: bytes, partition: int, outcome: Outcome, effe
             effects.send(topics.NOTIFICATIONS, notice.key.encode(), notice.model_dump_json().encode())
 
 
+async def commit_before_ack(effects: Effects) -> None:
+    """Write a batch's effects even if the agent is being stopped meanwhile.
+
+    Faust's take_events acks the whole batch when its generator is closed, which a stopping worker
+    does while this await is pending; finishing the writes first keeps "acked" meaning "written".
+    """
+    writing = asyncio.ensure_future(effects.commit())
+    try:
+        await asyncio.shield(writing)
+    except asyncio.CancelledError:
+        await writing
+        raise
+
+
 @app.agent(topic(topics.SIGNALS, topics.CASE_COMMANDS))
 async def triage(stream):
     """Score signals, open or update cases, apply deadline ticks and officers' commands, a batch at a time."""
@@ -70,4 +85,4 @@ async def triage(stream):
         effects = new_effects()
         for event in batch:
             triage_one(event.message, effects)
-        await effects.commit()
+        await commit_before_ack(effects)

@@ -1,0 +1,206 @@
+"""Crash test: 5,000 numbered events from all three sources while the worker is killed and restarted;
+every event must end with exactly one outcome, no household with two open cases, and the read model
+equal to a rebuild from the log."""
+
+import asyncio
+import random
+import signal
+import threading
+import time
+from collections import Counter
+from itertools import islice
+from pathlib import Path
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from redis import Redis
+
+from schemas import readmodel, topics
+from schemas.departments import BUNDLED, load_departments
+from streams.bench.stack import BenchStack, bench_stack
+from streams.bench.throughput import processed
+from streams.config import WorkerSettings
+from streams.generator import Generator
+from streams.rebuild import rebuild_read_model
+
+pytestmark = pytest.mark.integration
+EVENTS = 5000
+INVALID_EVERY = 50  # one event in 50 has a wrong ID check digit: it must become a dead letter
+SIGNAL_TYPES = {"opened", "signal_attached"}
+
+
+def numbered_events() -> list[tuple[str, bytes, bytes]]:
+    """Generator traffic from all three sources, each event carrying event_id crash-<n>."""
+    records = []
+    for n, (topic, body) in enumerate(islice(Generator(load_departments(BUNDLED), seed=99), EVENTS)):
+        body["event_id"] = f"crash-{n}"
+        if n % INVALID_EVERY == 7:
+            id_number = body["subject"]["id_number"]
+            body["subject"]["id_number"] = id_number[:-1] + ("0" if id_number[-1] != "0" else "1")
+        records.append((topic, body["subject"]["id_number"].encode(), orjson.dumps(body)))
+    return records
+
+
+def produce_in_chunks(kafka: str, records: list, chunks: int = 20, pause_s: float = 1.0) -> None:
+    """Write the records over about chunks × pause_s seconds, so the kills land mid-stream."""
+
+    async def run() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", linger_ms=5)
+        await producer.start()
+        try:
+            size = len(records) // chunks
+            for start in range(0, len(records), size):
+                await asyncio.gather(*[await producer.send(t, v, key=k) for t, k, v in records[start : start + size]])
+                await asyncio.sleep(pause_s)
+        finally:
+            await producer.stop()
+
+    asyncio.run(run())
+
+
+def wait_for_line(log: Path, text: str, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if log.exists() and text in log.read_text(errors="replace"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def snapshot(redis: Redis) -> dict:
+    """Every read-model key's content (the live stream and idempotency keys excepted), order-free where order is not meaningful."""
+    content = {}
+    for key in redis.scan_iter(match=readmodel.PREFIX + "*", count=1000):
+        name = key.decode()
+        if name == readmodel.LIVE_STREAM or name.startswith(readmodel.PREFIX + "idem:"):
+            continue
+        kind = redis.type(key).decode()
+        if kind == "hash":
+            content[name] = redis.hgetall(key)
+        elif kind == "list":
+            items = redis.lrange(key, 0, -1)
+            content[name] = sorted(items) if name == readmodel.DEADLETTERS else items
+        elif kind == "set":
+            content[name] = redis.smembers(key)
+        elif kind == "zset":
+            content[name] = redis.zrange(key, 0, -1, withscores=True)
+    return content
+
+
+async def case_event_duplicates(kafka: str) -> tuple[int, int]:
+    """Records on aid.case-events, and how many repeat a (case, version) already seen (all must be identical repeats)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=None)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        partitions = [TopicPartition(topics.CASE_EVENTS, p) for p in consumer.partitions_for_topic(topics.CASE_EVENTS)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        seen: dict[tuple, dict] = {}
+        total = repeats = 0
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    event = orjson.loads(record.value)
+                    total += 1
+                    identity = (event["household_id"], event["case_id"], event["version"], event["event_id"], event["type"])
+                    if identity in seen:
+                        repeats += 1
+                        assert seen[identity] == event, f"a replay produced a different event for {identity}"
+                    seen[identity] = event
+        return total, repeats
+    finally:
+        await consumer.stop()
+
+
+def crash_and_restart(stack: BenchStack, app_id: str, how: signal.Signals, rng: random.Random) -> int:
+    """Kill the worker three times at random moments while it processes, and once during table recovery; return the kills."""
+
+    def start(n: int):
+        return stack.start_worker(f"worker-{n}", app_id, log_level="info", session_timeout_s="3")
+
+    def kill(worker) -> None:
+        worker.send_signal(how)
+        worker.wait(30)
+
+    redis = Redis.from_url(stack.redis)
+    worker, kills = start(0), 0
+    for n in range(1, 4):
+        # Kill mid-batch: only once this worker has written some results, at a random moment after.
+        before = processed(redis)
+        deadline = time.monotonic() + 60
+        while processed(redis) < min(before + 100, EVENTS) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.1, 1.5))
+        kill(worker)
+        kills += 1
+        worker = start(n)
+    assert wait_for_line(stack.supervisor.log_dir / "worker-3.log", "Restoring state from changelog topics", 60)
+    kill(worker)
+    start(4)
+    return kills + 1
+
+
+@pytest.mark.xfail(
+    reason="known defect (issue 7 open): after worker restarts a household can end with two open cases and some case "
+    "events reach Redis but not aid.case-events — Faust's take_events acks a batch when its generator is closed on stop, "
+    "and skips-and-acks messages of an older consumer generation, so a batch can be committed before its effects are written",
+    strict=False,
+)
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_every_event_has_exactly_one_outcome_across_crashes(how):
+    records = numbered_events()
+    app_id = f"crash-{how.name.lower()}"
+    with bench_stack(4) as stack:
+        asyncio.run(stack.ensure_topics(app_id))
+        producer = threading.Thread(target=produce_in_chunks, args=(stack.kafka, records))
+        producer.start()
+        kills = crash_and_restart(stack, app_id, how, random.Random(how.value))
+        producer.join()
+        redis = Redis.from_url(stack.redis)
+        event_keys = [readmodel.event_key(f"crash-{n}") for n in range(EVENTS)]
+        deadline = time.monotonic() + 120
+        while sum(redis.exists(*event_keys[i : i + 500]) for i in range(0, EVENTS, 500)) < EVENTS:
+            assert time.monotonic() < deadline, "some events never got an outcome"
+            time.sleep(0.5)
+
+        outcomes = Counter()
+        dead_letters = Counter(orjson.loads(raw)["event_id"] for raw in redis.lrange(readmodel.DEADLETTERS, 0, -1))
+        timelines: dict[str, Counter] = {}
+        for n in range(EVENTS):
+            event_id = f"crash-{n}"
+            result = {k.decode(): v.decode() for k, v in redis.hgetall(readmodel.event_key(event_id)).items()}
+            if result["state"] == "rejected":
+                assert n % INVALID_EVERY == 7, f"{event_id} was dead-lettered: {result['reason']}"
+                assert dead_letters[event_id] == 1
+                outcomes["dead letter"] += 1
+            elif result["case_id"]:
+                case_id = result["case_id"]
+                if case_id not in timelines:
+                    entries = [orjson.loads(raw) for raw in redis.lrange(readmodel.timeline_key(case_id), 0, -1)]
+                    timelines[case_id] = Counter(e["event_id"] for e in entries if e["type"] in SIGNAL_TYPES)
+                assert timelines[case_id][event_id] == 1, f"{event_id} is on case {case_id} {timelines[case_id][event_id]} times"
+                outcomes["on a case"] += 1
+            else:
+                outcomes["household timeline only"] += 1
+        assert outcomes["dead letter"] == len([n for n in range(EVENTS) if n % INVALID_EVERY == 7])
+
+        open_ids = [c.decode() for c in redis.zrange(readmodel.OPEN_CASES, 0, -1)]
+        households = Counter(orjson.loads(redis.hget(readmodel.case_key(c), "doc"))["household_id"] for c in open_ids)
+        assert max(households.values()) == 1, "a household has two open cases"
+
+        total, repeats = asyncio.run(case_event_duplicates(stack.kafka))
+        live = snapshot(redis)
+        rebuilt_url = stack.redis.rsplit("/", 1)[0] + "/1"
+        asyncio.run(rebuild_read_model(WorkerSettings(kafka=stack.kafka, redis=stack.redis), rebuilt_url))
+        rebuilt = snapshot(Redis.from_url(rebuilt_url))
+        assert rebuilt.keys() == live.keys()
+        assert [key for key in live if live[key] != rebuilt[key]] == []
+        print(
+            f"\n{how.name}: {kills} kills; {EVENTS} events in → {outcomes['on a case']} on a case "
+            f"({len(open_ids)} cases open), {outcomes['household timeline only']} on household timelines only, "
+            f"{outcomes['dead letter']} dead letters; lost 0, duplicated 0; aid.case-events {total} records of which "
+            f"{repeats} identical replays (skipped by version); read model equals rebuild ({len(live)} keys)"
+        )
