@@ -221,7 +221,10 @@ def run_dev(demo: bool) -> None:
         print(f"RapidAid is up in {time.monotonic() - started:.1f}s (policy {env.get('RAPIDAID_POLICY', 'default')})", flush=True)
         print(f"  duty board:  {api_url}/?token={tokens['officer']}", flush=True)
         print(f"  API docs:    {api_url}/docs", flush=True)
-        print(f"  metrics:     {api_url}/metrics (read model), http://127.0.0.1:{settings.metrics_port}/metrics (worker)", flush=True)
+        print(
+            f"  metrics:     {api_url}/metrics (read model, 'metrics' token), http://127.0.0.1:{settings.metrics_port}/metrics (worker)",
+            flush=True,
+        )
         print(f"  dev tokens:  {tokens_file.resolve()}", flush=True)
         print(f"  logs:        {log_dir.resolve()}/", flush=True)
         print("  Ctrl-C stops everything.", flush=True)
