@@ -143,16 +143,21 @@ class Supervisor:
                 return name, child.returncode
         return None
 
+    def stop(self, child: subprocess.Popen, grace_s: float = 10) -> None:
+        """SIGTERM a child if it still runs, then SIGKILL it after the grace period."""
+        if child.poll() is not None:
+            return
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
     def stop_all(self, grace_s: float = 10) -> None:
-        """SIGTERM every child newest first, then SIGKILL what is left after the grace period."""
+        """Stop every child, newest first."""
         for _, child in reversed(self.children):
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-                try:
-                    child.wait(grace_s)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-                    child.wait()
+            self.stop(child, grace_s)
 
 
 def run_dev(demo: bool) -> None:

@@ -41,12 +41,7 @@ class BenchStack:
 
     def stop(self, process: subprocess.Popen, grace_s: float = 10) -> None:
         """SIGTERM a process started here, SIGKILL it after the grace period."""
-        process.terminate()
-        try:
-            process.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        self.supervisor.stop(process, grace_s)
 
     def free_ports(self, count: int) -> list[int]:
         """Ports for a process's own servers."""
