@@ -1,10 +1,10 @@
 """`rapidaid rebuild-read-model`: the Redis read model rebuilt from scratch from the Kafka log."""
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio import Redis
 
 from schemas import readmodel, topics
 from streams.config import WorkerSettings
+from streams.log import read_log
 from streams.readmodel import ReadModelWriter
 
 REPLAYED = (topics.CASE_EVENTS, topics.DEADLETTER)
@@ -24,21 +24,12 @@ async def rebuild_read_model(settings: WorkerSettings, redis_url: str) -> int:
     """Clear the read model at redis_url and replay aid.case-events and aid.deadletter up to their current end."""
     redis = Redis.from_url(redis_url)
     writer = ReadModelWriter(redis, settings.event_result_ttl_s, settings.live_stream_length)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka, enable_auto_commit=False, auto_offset_reset="earliest")
-    await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for topic in REPLAYED for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = {tp: end for tp, end in (await consumer.end_offsets(partitions)).items() if end > 0}
         await clear_read_model(redis)
         replayed = 0
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            batches = await consumer.getmany(*ends, timeout_ms=1000, max_records=settings.batch_size)
-            records = [(m.topic, m.value) for tp, messages in batches.items() for m in messages if m.offset < ends[tp]]
-            await writer.apply(records)
+        async for records in read_log(settings.kafka, REPLAYED, settings.batch_size):
+            await writer.apply([(record.topic, record.value) for record in records])
             replayed += len(records)
         return replayed
     finally:
-        await consumer.stop()
         await redis.aclose()

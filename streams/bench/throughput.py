@@ -36,13 +36,16 @@ def bench_events(count: int, departments: Departments, seed: int) -> list[Record
     return records
 
 
-async def produce(kafka: str, records: list[Record]) -> float:
-    """Write the records with acks=all; return events per second."""
+async def produce(kafka: str, records: list[Record], timestamps_ms: list[int] | None = None) -> float:
+    """Write the records with acks=all, with the given record times if any; return events per second."""
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", linger_ms=5, max_batch_size=256 * 1024)
     await producer.start()
     try:
         started = time.perf_counter()
-        sent = [await producer.send(topic, value, key=key) for topic, key, value in records]
+        sent = [
+            await producer.send(topic, value, key=key, timestamp_ms=timestamps_ms[n] if timestamps_ms else None)
+            for n, (topic, key, value) in enumerate(records)
+        ]
         await asyncio.gather(*sent)
         return len(records) / (time.perf_counter() - started)
     finally:

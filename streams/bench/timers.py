@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from redis import Redis
 
 from schemas import readmodel, topics
@@ -16,7 +16,7 @@ from schemas.departments import Departments
 from schemas.intake import CallCategory
 from streams.agents.deadlines import due_commands
 from streams.bench.stack import BenchStack
-from streams.bench.throughput import processed
+from streams.bench.throughput import processed, produce
 from streams.deadline_queue import DeadlineQueue
 from streams.deadlines import next_transition_at
 from streams.generator import Generator
@@ -55,16 +55,7 @@ def calls(generator: Generator, count: int, category: CallCategory | None = None
 
 async def produce_calls(kafka: str, bodies: list[tuple[bytes, dict]], timestamps_ms: list[int] | None = None) -> None:
     """Write calls straight to hotline.calls, with the given record times if any."""
-    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", linger_ms=5)
-    await producer.start()
-    try:
-        sent = [
-            await producer.send(topics.HOTLINE_CALLS, orjson.dumps(body), key=key, timestamp_ms=timestamps_ms[n] if timestamps_ms else None)
-            for n, (key, body) in enumerate(bodies)
-        ]
-        await asyncio.gather(*sent)
-    finally:
-        await producer.stop()
+    await produce(kafka, [(topics.HOTLINE_CALLS, key, orjson.dumps(body)) for key, body in bodies], timestamps_ms)
 
 
 def wait_processed(redis: Redis, expected: int, timeout_s: float) -> None:

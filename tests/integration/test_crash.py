@@ -13,15 +13,15 @@ from pathlib import Path
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from redis import Redis
 
 from schemas import readmodel, topics
 from schemas.departments import BUNDLED, load_departments
 from streams.bench.stack import BenchStack, bench_stack
-from streams.bench.throughput import processed
+from streams.bench.throughput import processed, produce
 from streams.config import WorkerSettings
 from streams.generator import Generator
+from streams.log import read_log
 from streams.rebuild import rebuild_read_model
 
 pytestmark = pytest.mark.integration
@@ -46,15 +46,10 @@ def produce_in_chunks(kafka: str, records: list, chunks: int = 20, pause_s: floa
     """Write the records over about chunks × pause_s seconds, so the kills land mid-stream."""
 
     async def run() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", linger_ms=5)
-        await producer.start()
-        try:
-            size = len(records) // chunks
-            for start in range(0, len(records), size):
-                await asyncio.gather(*[await producer.send(t, v, key=k) for t, k, v in records[start : start + size]])
-                await asyncio.sleep(pause_s)
-        finally:
-            await producer.stop()
+        size = len(records) // chunks
+        for start in range(0, len(records), size):
+            await produce(kafka, records[start : start + size])
+            await asyncio.sleep(pause_s)
 
     asyncio.run(run())
 
@@ -90,29 +85,18 @@ def snapshot(redis: Redis) -> dict:
 
 async def case_event_duplicates(kafka: str) -> tuple[int, int]:
     """Records on aid.case-events, and how many repeat a (case, version) already seen (all must be identical repeats)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=None)
-    await consumer.start()
-    try:
-        await consumer.topics()
-        partitions = [TopicPartition(topics.CASE_EVENTS, p) for p in consumer.partitions_for_topic(topics.CASE_EVENTS)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        seen: dict[tuple, dict] = {}
-        total = repeats = 0
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for record in records:
-                    event = orjson.loads(record.value)
-                    total += 1
-                    identity = (event["household_id"], event["case_id"], event["version"], event["event_id"], event["type"])
-                    if identity in seen:
-                        repeats += 1
-                        assert seen[identity] == event, f"a replay produced a different event for {identity}"
-                    seen[identity] = event
-        return total, repeats
-    finally:
-        await consumer.stop()
+    seen: dict[tuple, dict] = {}
+    total = repeats = 0
+    async for records in read_log(kafka, [topics.CASE_EVENTS]):
+        for record in records:
+            event = orjson.loads(record.value)
+            total += 1
+            identity = (event["household_id"], event["case_id"], event["version"], event["event_id"], event["type"])
+            if identity in seen:
+                repeats += 1
+                assert seen[identity] == event, f"a replay produced a different event for {identity}"
+            seen[identity] = event
+    return total, repeats
 
 
 def crash_and_restart(stack: BenchStack, app_id: str, how: signal.Signals, rng: random.Random) -> int:
@@ -143,12 +127,6 @@ def crash_and_restart(stack: BenchStack, app_id: str, how: signal.Signals, rng: 
     return kills + 1
 
 
-@pytest.mark.xfail(
-    reason="known defect (issue 7 open): after worker restarts a household can end with two open cases and some case "
-    "events reach Redis but not aid.case-events — Faust's take_events acks a batch when its generator is closed on stop, "
-    "and skips-and-acks messages of an older consumer generation, so a batch can be committed before its effects are written",
-    strict=False,
-)
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_every_event_has_exactly_one_outcome_across_crashes(how):
     records = numbered_events()

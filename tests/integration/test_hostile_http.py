@@ -8,9 +8,9 @@ import httpx
 import orjson
 import pytest
 import schemathesis
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from hypothesis import HealthCheck, given, settings
 
+from streams.log import read_log
 from tests.factories import call_body, id_number
 from tests.integration.helpers import processed
 
@@ -142,18 +142,10 @@ async def test_a_retry_after_a_client_timeout_gets_the_same_event_and_creates_on
         event_id = first.json()["event_id"]
         assert again.json() == {"event_id": event_id, "replayed": True}
         await processed(operator, event_id)
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka, group_id=None)
-    await consumer.start()
-    try:
-        await consumer.topics()
-        partitions = [TopicPartition("hotline.calls", p) for p in consumer.partitions_for_topic("hotline.calls")]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        written = []
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                written += [r for r in records if body["subject"]["id_number"].encode() in (r.value or b"")]
-    finally:
-        await consumer.stop()
+    written = [
+        record
+        async for records in read_log(stack.kafka, ["hotline.calls"])
+        for record in records
+        if body["subject"]["id_number"].encode() in (record.value or b"")
+    ]
     assert [orjson.loads(r.value)["event_id"] for r in written] == [event_id]
