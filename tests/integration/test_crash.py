@@ -121,8 +121,10 @@ def crash_and_restart(stack: BenchStack, app_id: str, how: signal.Signals, rng: 
         kill(worker)
         kills += 1
         worker = start(n)
-    assert wait_for_line(stack.supervisor.log_dir / "worker-3.log", "Restoring state from changelog topics", 60)
+    log = stack.supervisor.log_dir / "worker-3.log"
+    assert wait_for_line(log, "Restoring state from changelog topics", 60)
     kill(worker)
+    assert "Worker ready" not in log.read_text(errors="replace"), "table recovery had ended before the kill meant for it"
     start(4)
     return kills + 1
 
