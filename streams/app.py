@@ -63,9 +63,9 @@ policy = load_policy(settings.policy)
 clock = SystemClock()
 
 
-def topic(*names: str) -> faust.TopicT:
-    """One or more topics of raw bytes with the configured partition count."""
-    return app.topic(*names, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+def topic(*names: str, acks: bool = True) -> faust.TopicT:
+    """One or more topics of raw bytes with the configured partition count (acks=False: the agent commits its own offsets)."""
+    return app.topic(*names, partitions=settings.partitions, key_type=bytes, value_type=bytes, acks=acks)
 
 
 case_commands = topic(topics.CASE_COMMANDS)

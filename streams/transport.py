@@ -1,12 +1,16 @@
-"""Faust's aiokafka transport with a configurable fetch wait and true end offsets for table recovery.
+"""Faust's aiokafka transport with a configurable fetch wait, true end offsets for table recovery, and
+explicit offsets for topics whose acks are off (see streams.ledger).
 
 Faust hard-codes fetch_max_wait_ms=1500. Tansu does not answer a long-polling fetch early when
 data arrives on one of several partitions, so every agent hop would wait up to 1.5 s; a short wait
 keeps end-to-end latency in tens of milliseconds at the cost of a few idle fetches per second.
 """
 
+from collections.abc import Iterable, Mapping
+
 import faust
 from faust.transport.drivers import aiokafka as driver
+from faust.types import TP
 
 from streams.log import log_end_offsets
 
@@ -23,12 +27,33 @@ class ConsumerThread(driver.AIOKafkaConsumerThread):
         """End offsets for table recovery, read from the log itself (see streams.log)."""
         return await log_end_offsets(driver.server_list(self.transport.url, self.transport.default_port), partitions)
 
+    async def resume_offsets(self, partitions: Iterable[TP]) -> dict[TP, int]:
+        """Where processing of each partition resumes: its committed offset, else its first offset."""
+        return await self.call_thread(self._resume_offsets, list(partitions))
+
+    async def _resume_offsets(self, partitions: list[TP]) -> dict[TP, int]:
+        consumer = self._ensure_consumer()
+        first = await consumer.beginning_offsets([driver.ensure_aiokafka_TP(tp) for tp in partitions])
+        resume = {}
+        for tp in partitions:
+            committed = await consumer.committed(driver.ensure_aiokafka_TP(tp))
+            resume[tp] = committed if committed is not None else first[driver.ensure_aiokafka_TP(tp)]
+        return resume
+
 
 class Consumer(driver.Consumer):
     """The aiokafka consumer driver using ConsumerThread."""
 
     def _new_consumer_thread(self):
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def resume_offsets(self, partitions: Iterable[TP]) -> dict[TP, int]:
+        """Where processing of each partition resumes: its committed offset, else its first offset."""
+        return await self._thread.resume_offsets(partitions)
+
+    async def commit_offsets(self, offsets: Mapping[TP, int]) -> bool:
+        """Commit these offsets of assigned partitions (for topics whose acks are off); False after a rebalance."""
+        return await self._commit(offsets)
 
 
 class Transport(driver.Transport):

@@ -1,9 +1,15 @@
 """Triage agent: the single writer of each household's state and open case, and of the read model."""
 
 import asyncio
+import logging
+import time
+from contextlib import suppress
 from datetime import datetime
 
 import faust
+from aiokafka.errors import IllegalStateError
+from faust.exceptions import ConsumerNotStarted
+from faust.types import TP
 
 from schemas import topics
 from schemas.case import CaseCommand, Signal
@@ -13,10 +19,14 @@ from streams.cases import Outcome, apply_signal, apply_tick
 from streams.deadlines import next_transition_at
 from streams.effects import Effects
 from streams.household import HouseholdState
+from streams.ledger import STALLED_AFTER_S, Ledger, admit
 from streams.metrics import observe
 from streams.normalise import RejectedInput, parse, time_of
 from streams.notifications import notifications_for
 from streams.workflow import apply_command
+
+log = logging.getLogger(__name__)
+ledger = Ledger()
 
 
 def decide(topic_name: str, household_id: str, state: HouseholdState, now: datetime, raw: bytes) -> Outcome:
@@ -64,12 +74,8 @@ def record(household_id: str, key: bytes, partition: int, outcome: Outcome, effe
             effects.send(topics.NOTIFICATIONS, notice.key.encode(), notice.model_dump_json().encode())
 
 
-async def commit_before_ack(effects: Effects) -> None:
-    """Write a batch's effects even if the agent is being stopped meanwhile.
-
-    Faust's take_events acks the whole batch when its generator is closed, which a stopping worker
-    does while this await is pending; finishing the writes first keeps "acked" meaning "written".
-    """
+async def write_even_if_stopped(effects: Effects) -> None:
+    """Write a batch's effects to the end even if the agent is cancelled meanwhile (a stopping worker)."""
     writing = asyncio.ensure_future(effects.commit())
     try:
         await asyncio.shield(writing)
@@ -78,11 +84,46 @@ async def commit_before_ack(effects: Effects) -> None:
         raise
 
 
-@app.agent(topic(topics.SIGNALS, topics.CASE_COMMANDS))
+TRIAGED = (topics.SIGNALS, topics.CASE_COMMANDS)
+
+
+@app.agent(topic(*TRIAGED, acks=False))
 async def triage(stream):
-    """Score signals, open or update cases, apply deadline ticks and officers' commands, a batch at a time."""
+    """Score signals, open or update cases, apply deadline ticks and officers' commands, a batch at a time.
+
+    Each partition's messages are taken in offset order from its committed offset, and offsets are
+    committed only after the batch's effects are written (streams.ledger explains why not Faust's acks).
+    """
     async for batch in stream.take_events(settings.batch_size, within=settings.batch_wait_s):
+        await learn_partitions({event.message.tp for event in batch})
+        # Messages fetched before a rebalance may be of partitions this worker no longer holds.
+        messages = [event.message for event in batch if event.message.generation_id == ledger.generation]
+        admission = admit(messages, ledger.next_offsets)
         effects = new_effects()
-        for event in batch:
-            triage_one(event.message, effects)
-        await commit_before_ack(effects)
+        for message in admission.admitted:
+            triage_one(message, effects)
+        with ledger.writing():
+            await write_even_if_stopped(effects)
+        ledger.advance(admission.next_offsets, time.monotonic())
+        if admission.next_offsets:
+            await app.consumer.commit_offsets(admission.next_offsets)
+
+
+async def learn_partitions(partitions: set[TP]) -> None:
+    """Start a new consumer generation if there was a rebalance, and read where new partitions resume."""
+    ledger.start_generation(app.consumer_generation_id)
+    if unknown := ledger.unknown(partitions):
+        ledger.advance(await app.consumer.resume_offsets(unknown), time.monotonic())
+
+
+@app.timer(STALLED_AFTER_S / 2)
+async def reread_stalled() -> None:
+    """Seek partitions that stopped moving back to their next offset, so messages the consumer dropped are read again."""
+    try:
+        assigned = app.consumer.assignment()
+    except ConsumerNotStarted:
+        return
+    await learn_partitions({tp for tp in assigned if tp.topic in TRIAGED})
+    for tp, offset in ledger.stalled(time.monotonic()).items():
+        with suppress(IllegalStateError):  # revoked meanwhile: its next owner resumes from the committed offset
+            await app.consumer.seek(tp, offset)

@@ -1,9 +1,10 @@
-"""Polling helpers for tests that watch the system through its HTTP API."""
+"""Polling helpers for tests that watch the system through its HTTP API, and a look at a consumer group's offsets."""
 
 import asyncio
 import time
 
 import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 
 async def eventually(probe, timeout_s: float = 20, interval_s: float = 0.05):
@@ -26,3 +27,15 @@ async def processed(client: httpx.AsyncClient, event_id: str, timeout_s: float =
         return response.json() if response.status_code == 200 and response.json()["state"] != "accepted" else None
 
     return await eventually(probe, timeout_s, interval_s)
+
+
+async def committed_offsets(kafka: str, group: str, topic_names: list[str]) -> dict[str, int | None]:
+    """The group's committed offset for every partition of the topics, as {"topic[partition]": offset}."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        partitions = [TopicPartition(name, p) for name in topic_names for p in sorted(consumer.partitions_for_topic(name) or ())]
+        return {f"{tp.topic}[{tp.partition}]": await consumer.committed(tp) for tp in partitions}
+    finally:
+        await consumer.stop()

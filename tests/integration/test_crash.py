@@ -13,6 +13,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from aiokafka import TopicPartition
 from redis import Redis
 
 from schemas import readmodel, topics
@@ -21,11 +22,13 @@ from streams.bench.stack import BenchStack, bench_stack
 from streams.bench.throughput import processed, produce
 from streams.config import WorkerSettings
 from streams.generator import Generator
-from streams.log import read_log
+from streams.log import log_end_offsets, read_log
 from streams.rebuild import rebuild_read_model
+from tests.integration.helpers import committed_offsets
 
 pytestmark = pytest.mark.integration
 EVENTS = 5000
+PARTITIONS = 4
 INVALID_EVERY = 50  # one event in 50 has a wrong ID check digit: it must become a dead letter
 SIGNAL_TYPES = {"opened", "signal_attached"}
 
@@ -61,6 +64,33 @@ def wait_for_line(log: Path, text: str, timeout_s: float) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def without_outcome(redis: Redis) -> list[str]:
+    """The numbered events with no result in the read model yet."""
+    checks = redis.pipeline(transaction=False)
+    for n in range(EVENTS):
+        checks.exists(readmodel.event_key(f"crash-{n}"))
+    return [f"crash-{n}" for n, found in enumerate(checks.execute()) if not found]
+
+
+async def whereabouts(kafka: str, app_id: str, event_ids: list[str]) -> dict:
+    """Where the events are on the input and signal topics, and the committed offsets of the worker's groups."""
+    found = {}
+    async for records in read_log(kafka, [*topics.INPUTS, topics.SIGNALS]):
+        for record in records:
+            for event_id in event_ids:
+                if f'"{event_id}"'.encode() in record.value:
+                    found.setdefault(event_id, []).append(f"{record.topic}[{record.partition}]@{record.offset}")
+    triage = await committed_offsets(kafka, app_id, [topics.SIGNALS])
+    intake = await committed_offsets(kafka, f"{app_id}-intake", list(topics.INPUTS))
+    return {"found": found, "committed": {"triage": triage, "intake": intake}}
+
+
+async def signal_ends(kafka: str) -> dict[str, int]:
+    """The end offset of every partition of aid.signals, keyed like committed_offsets."""
+    ends = await log_end_offsets(kafka, [TopicPartition(topics.SIGNALS, p) for p in range(PARTITIONS)])
+    return {f"{tp.topic}[{tp.partition}]": end for tp, end in ends.items()}
 
 
 def snapshot(redis: Redis) -> dict:
@@ -133,17 +163,17 @@ def crash_and_restart(stack: BenchStack, app_id: str, how: signal.Signals, rng: 
 def test_every_event_has_exactly_one_outcome_across_crashes(how):
     records = numbered_events()
     app_id = f"crash-{how.name.lower()}"
-    with bench_stack(4) as stack:
+    with bench_stack(PARTITIONS) as stack:
         asyncio.run(stack.ensure_topics(app_id))
         producer = threading.Thread(target=produce_in_chunks, args=(stack.kafka, records))
         producer.start()
         kills = crash_and_restart(stack, app_id, how, random.Random(how.value))
         producer.join()
         redis = Redis.from_url(stack.redis)
-        event_keys = [readmodel.event_key(f"crash-{n}") for n in range(EVENTS)]
         deadline = time.monotonic() + 120
-        while sum(redis.exists(*event_keys[i : i + 500]) for i in range(0, EVENTS, 500)) < EVENTS:
-            assert time.monotonic() < deadline, "some events never got an outcome"
+        while missing := without_outcome(redis):
+            if time.monotonic() > deadline:
+                pytest.fail(f"{len(missing)} events never got an outcome: {asyncio.run(whereabouts(stack.kafka, app_id, missing[:5]))}")
             time.sleep(0.5)
 
         outcomes = Counter()
@@ -171,6 +201,11 @@ def test_every_event_has_exactly_one_outcome_across_crashes(how):
         households = Counter(orjson.loads(redis.hget(readmodel.case_key(c), "doc"))["household_id"] for c in open_ids)
         assert max(households.values()) == 1, "a household has two open cases"
 
+        # Redis is written first: wait until triage has also written its outputs and committed every signal.
+        deadline = time.monotonic() + 30
+        while (ends := asyncio.run(signal_ends(stack.kafka))) != asyncio.run(committed_offsets(stack.kafka, app_id, [topics.SIGNALS])):
+            assert time.monotonic() < deadline, f"triage did not commit up to the end of aid.signals {ends}"
+            time.sleep(0.2)
         total, repeats = asyncio.run(case_event_duplicates(stack.kafka))
         live = snapshot(redis)
         rebuilt_url = stack.redis.rsplit("/", 1)[0] + "/1"

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis import Redis
 
 from schemas import readmodel, topics
@@ -21,6 +20,7 @@ from streams.bench.api import api_server
 from streams.bench.stack import bench_stack
 from streams.bench.timers import calls, produce_calls
 from streams.generator import Generator
+from tests.integration.helpers import committed_offsets
 
 pytestmark = pytest.mark.integration
 PARTITIONS = 4
@@ -47,15 +47,6 @@ def wait_until(probe, timeout_s: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def committed_offsets(kafka: str, group: str) -> dict[int, int | None]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        return {p: await consumer.committed(TopicPartition(topics.SIGNALS, p)) for p in range(PARTITIONS)}
-    finally:
-        await consumer.stop()
-
-
 def post_call(client: httpx.Client, generator: Generator) -> httpx.Response:
     return client.post("/v1/hotline/calls", json=calls(generator, 1)[0][1])
 
@@ -73,7 +64,7 @@ def test_redis_outage_holds_offsets_and_the_read_model_catches_up():
             warm = post_call(client, generator).json()["event_id"]
             wait_until(lambda: processed(client, warm), 90, "the worker to process a first call")
             time.sleep(4)  # let Faust commit what it has acked (it commits every few seconds)
-            before = asyncio.run(committed_offsets(stack.kafka, "outage-redis"))
+            before = asyncio.run(committed_offsets(stack.kafka, "outage-redis", [topics.SIGNALS]))
             bodies = calls(generator, 40)
             for n, (_, body) in enumerate(bodies):
                 body["event_id"] = f"outage-{n}"
@@ -85,7 +76,7 @@ def test_redis_outage_holds_offsets_and_the_read_model_catches_up():
                 assert client.get("/v1/cases", timeout=10).status_code == 503
                 asyncio.run(produce_calls(stack.kafka, bodies))
                 time.sleep(max(0.0, 30 - (time.monotonic() - stopped)))
-                during = asyncio.run(committed_offsets(stack.kafka, "outage-redis"))
+                during = asyncio.run(committed_offsets(stack.kafka, "outage-redis", [topics.SIGNALS]))
                 assert during == before, "offsets were committed for events whose projection could not be written"
             redis = Redis.from_url(stack.redis)
             done = wait_until(
