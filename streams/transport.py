@@ -52,8 +52,8 @@ class Consumer(driver.Consumer):
         return await self._thread.resume_offsets(partitions)
 
     async def commit_offsets(self, offsets: Mapping[TP, int]) -> bool:
-        """Commit these offsets of assigned partitions (for topics whose acks are off); False after a rebalance."""
-        return await self._commit(offsets)
+        """Commit these offsets of assigned partitions (for topics whose acks are off), reported to Faust's sensors like its own."""
+        return await self._commit_offsets(offsets)
 
 
 class Transport(driver.Transport):
