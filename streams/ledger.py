@@ -70,6 +70,10 @@ class Ledger:
         """Those of the partitions whose next offset is not known yet (newly assigned)."""
         return set(partitions) - self.next_offsets.keys()
 
+    def resume(self, offsets: Mapping[TP, int], now: float) -> None:
+        """Record where newly assigned partitions resume, unless a batch has moved them on meanwhile."""
+        self.advance({tp: offset for tp, offset in offsets.items() if tp not in self.next_offsets}, now)
+
     def advance(self, offsets: Mapping[TP, int], now: float) -> None:
         """Record next offsets: where processing resumes, or the offsets after a written batch."""
         self.next_offsets.update(offsets)

@@ -113,7 +113,7 @@ async def learn_partitions(partitions: set[TP]) -> None:
     """Start a new consumer generation if there was a rebalance, and read where new partitions resume."""
     ledger.start_generation(app.consumer_generation_id)
     if unknown := ledger.unknown(partitions):
-        ledger.advance(await app.consumer.resume_offsets(unknown), time.monotonic())
+        ledger.resume(await app.consumer.resume_offsets(unknown), time.monotonic())
 
 
 @app.timer(STALLED_AFTER_S / 2)

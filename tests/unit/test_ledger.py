@@ -69,3 +69,10 @@ def test_nothing_counts_as_stalled_while_a_batch_is_being_written():
     with ledger.writing():
         assert ledger.stalled(now=60.0) == {}
     assert ledger.stalled(now=60.0) == {A: 5}
+
+
+def test_resuming_does_not_move_back_a_partition_a_batch_has_moved_on():
+    ledger = Ledger()
+    ledger.advance({A: 120}, now=0.0)
+    ledger.resume({A: 100, B: 7}, now=0.0)
+    assert ledger.next_offsets == {A: 120, B: 7}
