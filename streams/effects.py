@@ -1,7 +1,7 @@
 """What a batch of events changes, written once per batch in an order that survives a crash at any point.
 
 Order: the Redis read model (idempotent by case version), then the output topics, then the tables'
-changelogs; only after all three does Faust ack the batch. A crash before the changelog leaves the
+changelogs; only after all three are the batch's offsets committed. A crash before the changelog leaves the
 tables as they were, so the batch is replayed and, its time coming from the records, yields the same
 case events again, which the read model and any rebuild skip by version. A crash after the changelog
 finds every output already written.
@@ -130,7 +130,7 @@ class Effects:
 
 
 async def until_written(what: str, write: Callable[[], Awaitable[None]], errors: tuple[type[Exception], ...], failures: Counter) -> None:
-    """Retry a write with backoff: the batch stays unacked, and its partitions wait, until it succeeds."""
+    """Retry a write with backoff: the batch stays uncommitted, and its partitions wait, until it succeeds."""
     delay = 0.1
     while True:
         try:
