@@ -19,19 +19,24 @@ async def log_end_offsets(bootstrap_servers: str | list[str], partitions: Iterab
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
     await reader.start()
     try:
-        ends = dict(await reader.end_offsets(list(partitions)))
-        unread = {tp for tp, end in ends.items() if end > 0}
-        reader.assign(list(unread))
-        for tp in unread:
-            reader.seek(tp, ends[tp] - 1)
-        deadline = asyncio.get_running_loop().time() + LAST_BATCH_WAIT_S
-        while unread and asyncio.get_running_loop().time() < deadline:
-            for tp, records in (await reader.getmany(*unread, timeout_ms=200)).items():
-                ends[tp] = max(ends[tp], records[-1].offset + 1)
-                unread.discard(tp)
-        return ends
+        return await true_ends(reader, partitions)
     finally:
         await reader.stop()
+
+
+async def true_ends(reader: AIOKafkaConsumer, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+    """The partitions' end offsets as read by reader (a consumer outside any group; its assignment is replaced)."""
+    ends = dict(await reader.end_offsets(list(partitions)))
+    unread = {tp for tp, end in ends.items() if end > 0}
+    reader.assign(list(unread))
+    for tp in unread:
+        reader.seek(tp, ends[tp] - 1)
+    deadline = asyncio.get_running_loop().time() + LAST_BATCH_WAIT_S
+    while unread and asyncio.get_running_loop().time() < deadline:
+        for tp, records in (await reader.getmany(*unread, timeout_ms=200)).items():
+            ends[tp] = max(ends[tp], records[-1].offset + 1)
+            unread.discard(tp)
+    return ends
 
 
 async def read_log(bootstrap_servers: str, topic_names: Iterable[str], batch_size: int = 1000) -> AsyncIterator[list[ConsumerRecord]]:
@@ -41,7 +46,7 @@ async def read_log(bootstrap_servers: str, topic_names: Iterable[str], batch_siz
     try:
         await consumer.topics()
         partitions = [TopicPartition(name, p) for name in topic_names for p in sorted(consumer.partitions_for_topic(name) or ())]
-        unread = {tp: end for tp, end in (await log_end_offsets(bootstrap_servers, partitions)).items() if end > 0}
+        unread = {tp: end for tp, end in (await true_ends(consumer, partitions)).items() if end > 0}
         if not unread:
             return
         consumer.assign(list(unread))

@@ -33,11 +33,12 @@ class ConsumerThread(driver.AIOKafkaConsumerThread):
 
     async def _resume_offsets(self, partitions: list[TP]) -> dict[TP, int]:
         consumer = self._ensure_consumer()
-        first = await consumer.beginning_offsets([driver.ensure_aiokafka_TP(tp) for tp in partitions])
+        kafka_tps = {tp: driver.ensure_aiokafka_TP(tp) for tp in partitions}
+        first = await consumer.beginning_offsets(list(kafka_tps.values()))
         resume = {}
-        for tp in partitions:
-            committed = await consumer.committed(driver.ensure_aiokafka_TP(tp))
-            resume[tp] = committed if committed is not None else first[driver.ensure_aiokafka_TP(tp)]
+        for tp, kafka_tp in kafka_tps.items():
+            committed = await consumer.committed(kafka_tp)
+            resume[tp] = first[kafka_tp] if committed is None else committed
         return resume
 
 
