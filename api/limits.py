@@ -1,7 +1,6 @@
 """Per-token rate limits for the intake routes: a token bucket per caller, in this API process."""
 
 import math
-import time
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -31,7 +30,7 @@ class TokenBuckets:
 async def intake_quota(request: Request) -> None:
     """Refuse with 429 and Retry-After when the caller's token is over its intake rate."""
     buckets: TokenBuckets = request.app.state.intake_buckets
-    wait = buckets.take(token_digest(request) or "anonymous", time.monotonic())
+    wait = buckets.take(token_digest(request) or "anonymous", request.app.state.clock())
     if wait:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,

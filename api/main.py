@@ -1,5 +1,7 @@
 """The FastAPI application: wiring of settings, Redis, the Kafka publisher and the routes."""
 
+import time
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 
@@ -20,8 +22,8 @@ from schemas.departments import load_departments
 STATIC = resources.files("api") / "static"
 
 
-def create_app(settings: ApiSettings) -> FastAPI:
-    """Build the API for the given settings."""
+def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotonic) -> FastAPI:
+    """Build the API for the given settings; `clock` (monotonic seconds) drives the rate limits."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -30,6 +32,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         app.state.departments = load_departments(settings.departments)
         app.state.redis = Redis.from_url(settings.redis)
         app.state.intake_buckets = TokenBuckets(settings.intake_rate_per_s, settings.intake_burst)
+        app.state.clock = clock
         app.state.publisher = Publisher(settings.kafka, settings.produce_timeout_s)
         await app.state.publisher.start()
         try:
