@@ -7,7 +7,7 @@ import orjson
 
 
 def _worker(args: argparse.Namespace) -> None:
-    from streams.worker import run_worker
+    from streams.plumbing.worker import run_worker
 
     run_worker()
 
@@ -24,7 +24,7 @@ def _api(args: argparse.Namespace) -> None:
 
 def _topics(args: argparse.Namespace) -> None:
     from streams.config import WorkerSettings
-    from streams.topics import ensure_topics, topic_names
+    from streams.plumbing.topics import ensure_topics, topic_names
 
     settings = WorkerSettings()
     asyncio.run(ensure_topics(settings))
@@ -34,7 +34,7 @@ def _topics(args: argparse.Namespace) -> None:
 def _simulate(args: argparse.Namespace) -> None:
     from api.config import ApiSettings
     from schemas.departments import load_departments
-    from streams.simulate import act_as_officers, send_traffic
+    from streams.devtools.simulate import act_as_officers, send_traffic
 
     settings = ApiSettings()
     tokens = orjson.loads(settings.tokens_file.read_bytes())
@@ -51,15 +51,15 @@ def _simulate(args: argparse.Namespace) -> None:
 
 
 def _broker_proxy(args: argparse.Namespace) -> None:
-    from streams.broker_proxy import serve
-    from streams.dev import host_port
+    from streams.devtools.broker_proxy import serve
+    from streams.devtools.dev import host_port
 
     asyncio.run(serve(*host_port(args.listen, 9092), *host_port(args.upstream, 9092)))
 
 
 def _rebuild(args: argparse.Namespace) -> None:
     from streams.config import WorkerSettings
-    from streams.rebuild import rebuild_read_model
+    from streams.plumbing.rebuild import rebuild_read_model
 
     settings = WorkerSettings()
     target = args.redis or settings.redis
@@ -68,7 +68,7 @@ def _rebuild(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
-    from streams.bench.run import BenchSettings, report, run_bench
+    from streams.devtools.bench.run import BenchSettings, report, run_bench
 
     result = run_bench(BenchSettings.for_run(args.quick, args.workers))
     if args.json:
@@ -79,7 +79,7 @@ def _bench(args: argparse.Namespace) -> None:
 
 
 def _dev(args: argparse.Namespace) -> None:
-    from streams.dev import run_dev
+    from streams.devtools.dev import run_dev
 
     run_dev(demo=args.demo)
 

@@ -10,8 +10,8 @@ from api.auth import Officer, Principal, Reader
 from api.store import get_case, list_cases, mark_accepted
 from schemas import topics
 from schemas.case import Case, CaseCommand, Outcome, Priority, Stage, Tier
-from streams.clock import SystemClock
-from streams.workflow import refusal
+from streams.rules.clock import SystemClock
+from streams.rules.workflow import refusal
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 PAGE_LIMIT_MAX = 500

@@ -14,7 +14,7 @@ from api.metrics import intake_accepted
 from api.store import event_result, mark_accepted
 from schemas import readmodel, topics
 from schemas.intake import DEPARTMENT_PATTERN, DepartmentChange, HospitalAdmission, HotlineCall, InputEvent, stamp
-from streams.clock import SystemClock
+from streams.rules.clock import SystemClock
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["intake"])

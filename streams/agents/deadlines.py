@@ -4,9 +4,9 @@ from datetime import datetime
 
 from schemas import topics
 from schemas.case import CaseCommand
-from streams.app import app, case_commands, clock, household_state, households, settings
-from streams.cases import DEADLINES
-from streams.deadline_queue import DeadlineQueue
+from streams.plumbing.app import app, case_commands, clock, household_state, households, settings
+from streams.rules.cases import DEADLINES
+from streams.rules.deadline_queue import DeadlineQueue
 
 queue = DeadlineQueue()
 

@@ -17,10 +17,10 @@ from schemas import topics
 from schemas.case import Signal
 from schemas.departments import load_departments
 from schemas.intake import MemberAdded
-from streams.app import app, dead_letter_on_failure, new_effects, outbox, persons, settings
-from streams.effects import Effects
-from streams.metrics import SOURCES, events_in
-from streams.normalise import fallback_household, offset_event_id, parse_input, pseudonym, signal_from_event, time_of
+from streams.plumbing.app import app, dead_letter_on_failure, new_effects, outbox, persons, settings
+from streams.plumbing.effects import Effects
+from streams.plumbing.metrics import SOURCES, events_in
+from streams.rules.normalise import fallback_household, offset_event_id, parse_input, pseudonym, signal_from_event, time_of
 
 log = logging.getLogger(__name__)
 SECRET = settings.pseudonym_secret.encode()

@@ -14,16 +14,16 @@ from faust.types import TP
 from schemas import topics
 from schemas.case import CaseCommand, Signal
 from streams.agents.deadlines import queue
-from streams.app import app, dead_letter_on_failure, household_state, households, new_effects, policy, settings, topic
-from streams.cases import Outcome, apply_signal, apply_tick
-from streams.deadlines import next_transition_at
-from streams.effects import Effects
-from streams.household import HouseholdState
-from streams.ledger import STALLED_AFTER_S, Ledger, admit
-from streams.metrics import observe
-from streams.normalise import RejectedInput, parse, time_of
-from streams.notifications import notifications_for
-from streams.workflow import apply_command
+from streams.plumbing.app import app, dead_letter_on_failure, household_state, households, new_effects, policy, settings, topic
+from streams.plumbing.effects import Effects
+from streams.plumbing.ledger import STALLED_AFTER_S, Ledger, admit
+from streams.plumbing.metrics import observe
+from streams.rules.cases import Outcome, apply_signal, apply_tick
+from streams.rules.deadlines import next_transition_at
+from streams.rules.household import HouseholdState
+from streams.rules.normalise import RejectedInput, parse, time_of
+from streams.rules.notifications import notifications_for
+from streams.rules.workflow import apply_command
 
 log = logging.getLogger(__name__)
 ledger = Ledger()
@@ -92,7 +92,7 @@ async def triage(stream):
     """Score signals, open or update cases, apply deadline ticks and officers' commands, a batch at a time.
 
     Each partition's messages are taken in offset order from its committed offset, and offsets are
-    committed only after the batch's effects are written (streams.ledger explains why not Faust's acks).
+    committed only after the batch's effects are written (streams.plumbing.ledger explains why not Faust's acks).
     """
     async for batch in stream.take_events(settings.batch_size, within=settings.batch_wait_s):
         await learn_partitions({event.message.tp for event in batch})

@@ -16,7 +16,7 @@ import orjson
 import psutil
 import pytest
 
-from streams.dev import DEV_ROLES
+from streams.devtools.dev import DEV_ROLES
 from tests.factories import call_body, id_number
 from tests.integration.helpers import processed
 

@@ -18,12 +18,12 @@ from redis import Redis
 
 from schemas import readmodel, topics
 from schemas.departments import BUNDLED, load_departments
-from streams.bench.stack import BenchStack, bench_stack
-from streams.bench.throughput import processed, produce
 from streams.config import WorkerSettings
-from streams.generator import Generator
-from streams.log import log_end_offsets, read_log
-from streams.rebuild import rebuild_read_model
+from streams.devtools.bench.stack import BenchStack, bench_stack
+from streams.devtools.bench.throughput import processed, produce
+from streams.devtools.generator import Generator
+from streams.plumbing.log import log_end_offsets, read_log
+from streams.plumbing.rebuild import rebuild_read_model
 from tests.integration.helpers import committed_offsets
 
 pytestmark = pytest.mark.integration

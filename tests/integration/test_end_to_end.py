@@ -12,7 +12,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from schemas.ids import check_digit
-from streams.normalise import offset_event_id
+from streams.rules.normalise import offset_event_id
 from tests.factories import call_body, id_number
 from tests.integration.helpers import eventually, processed
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 from api.config import ApiSettings
 from api.main import create_app
-from streams.log import read_log
+from streams.plumbing.log import read_log
 from tests.factories import call_body, id_number
 from tests.integration.helpers import processed
 

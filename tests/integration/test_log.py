@@ -7,7 +7,7 @@ import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from streams.log import log_end_offsets, read_log
+from streams.plumbing.log import log_end_offsets, read_log
 
 pytestmark = pytest.mark.integration
 

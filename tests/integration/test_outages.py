@@ -16,10 +16,10 @@ from redis import Redis
 
 from schemas import readmodel, topics
 from schemas.departments import BUNDLED, load_departments
-from streams.bench.api import api_server
-from streams.bench.stack import bench_stack
-from streams.bench.timers import calls, produce_calls
-from streams.generator import Generator
+from streams.devtools.bench.api import api_server
+from streams.devtools.bench.stack import bench_stack
+from streams.devtools.bench.timers import calls, produce_calls
+from streams.devtools.generator import Generator
 from tests.integration.helpers import committed_offsets
 
 pytestmark = pytest.mark.integration

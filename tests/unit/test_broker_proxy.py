@@ -1,6 +1,6 @@
 import struct
 
-from streams.broker_proxy import read_uvarint, without_trailing_tags
+from streams.devtools.broker_proxy import read_uvarint, without_trailing_tags
 
 # The tagged fields Tansu appends to ApiVersions v3: SupportedFeatures (empty), FinalizedFeaturesEpoch (-1),
 # FinalizedFeatures (empty), ZkMigrationReady (false), as captured from the embedded broker.

@@ -2,10 +2,10 @@ from datetime import UTC, datetime, timedelta
 
 from schemas.case import CaseEventType, Priority, Tier
 from schemas.intake import HouseholdFlags
-from streams.cases import apply_signal, apply_tick, case_id_for
-from streams.clock import FakeClock
-from streams.household import HouseholdState
-from streams.policy import load_policy
+from streams.policies import load_policy
+from streams.rules.cases import apply_signal, apply_tick, case_id_for
+from streams.rules.clock import FakeClock
+from streams.rules.household import HouseholdState
 from tests.factories import department_signal, hospital_signal, signal
 
 DEFAULT = load_policy("default")

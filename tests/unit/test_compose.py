@@ -6,7 +6,7 @@ import yaml
 
 from api.config import ApiSettings
 from streams.config import WorkerSettings
-from streams.dev import DevSettings
+from streams.devtools.dev import DevSettings
 
 DOCKER = Path(__file__).parents[2] / "docker"
 COMPOSE = yaml.safe_load((DOCKER / "docker-compose.yml").read_text())

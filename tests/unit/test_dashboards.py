@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-import streams.app  # noqa: F401  (registers Faust's own sensors in the worker registry)
+import streams.plumbing.app  # noqa: F401  (registers Faust's own sensors in the worker registry)
 from api.metrics import ReadModelCollector
 from api.metrics import registry as api_registry
-from streams.metrics import registry as worker_registry
+from streams.plumbing.metrics import registry as worker_registry
 
 DASHBOARDS = Path(__file__).parents[2] / "dashboards"
 SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_count", "_sum", "_created"), "gauge": ("",)}

@@ -1,4 +1,4 @@
-from streams.deadline_queue import DeadlineQueue
+from streams.rules.deadline_queue import DeadlineQueue
 
 
 def test_pops_only_due_keys_in_time_order():

@@ -2,9 +2,9 @@ from datetime import UTC, datetime, timedelta
 
 from schemas.case import Case, Colour, Deadline, Priority, SubjectView, Tier
 from schemas.intake import Area
-from streams.clock import FakeClock
-from streams.deadlines import colour_of, deadlines_for, next_transition_at, required_tier, tighten
-from streams.policy import load_policy
+from streams.policies import load_policy
+from streams.rules.clock import FakeClock
+from streams.rules.deadlines import colour_of, deadlines_for, next_transition_at, required_tier, tighten
 from tests.factories import AREA
 
 POLICY = load_policy("default")

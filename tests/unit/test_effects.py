@@ -6,8 +6,8 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from streams.effects import Effects, partition_for
-from streams.household import HouseholdState
+from streams.plumbing.effects import Effects, partition_for
+from streams.rules.household import HouseholdState
 
 
 class FakeOutbox:
@@ -48,7 +48,7 @@ def test_partition_matches_the_default_partitioner(key):
 
 
 def test_commit_writes_read_model_then_outputs_then_changelog_retrying_redis(monkeypatch):
-    monkeypatch.setattr("streams.effects.RETRY_MAX_S", 0.01)
+    monkeypatch.setattr("streams.plumbing.effects.RETRY_MAX_S", 0.01)
     log: list = []
     effects = Effects(FakeOutbox(log), FlakyReadModel(log, failures=2))
     table = FakeTable()

@@ -3,8 +3,8 @@ from collections import Counter, defaultdict
 import orjson
 
 from schemas.departments import load_departments
-from streams.generator import GRIDS, TOWNS, VILLAGES, Generator
-from streams.normalise import parse_input
+from streams.devtools.generator import GRIDS, TOWNS, VILLAGES, Generator
+from streams.rules.normalise import parse_input
 
 DEPARTMENTS = load_departments("bundled")
 

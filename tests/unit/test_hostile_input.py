@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from schemas import topics
 from schemas.departments import BUNDLED, load_departments
 from schemas.intake import InputEvent
-from streams.normalise import MAX_EVENT_BYTES, RejectedInput, parse, parse_input
+from streams.rules.normalise import MAX_EVENT_BYTES, RejectedInput, parse, parse_input
 from tests.factories import admission_body, call_body, change_body
 
 DEPARTMENTS = load_departments(BUNDLED)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from faust.types import TP
 
-from streams.ledger import STALLED_AFTER_S, Ledger, admit
+from streams.plumbing.ledger import STALLED_AFTER_S, Ledger, admit
 
 A, B = TP("aid.signals", 0), TP("aid.signals", 1)
 

@@ -6,7 +6,7 @@ import pytest
 from schemas import topics
 from schemas.departments import load_departments
 from schemas.intake import HotlineCall
-from streams.normalise import RejectedInput, dead_letter, offset_event_id, parse, parse_input, signal_from_event
+from streams.rules.normalise import RejectedInput, dead_letter, offset_event_id, parse, parse_input, signal_from_event
 from tests.factories import admission_body, call_body, change_body
 
 SECRET = b"test"

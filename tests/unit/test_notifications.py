@@ -1,10 +1,10 @@
 from datetime import UTC, datetime, timedelta
 
 from schemas.case import Tier
-from streams.cases import apply_signal, apply_tick
-from streams.household import HouseholdState
-from streams.notifications import notifications_for
-from streams.policy import load_policy
+from streams.policies import load_policy
+from streams.rules.cases import apply_signal, apply_tick
+from streams.rules.household import HouseholdState
+from streams.rules.notifications import notifications_for
 from tests.factories import signal
 
 FAST = load_policy("fast")

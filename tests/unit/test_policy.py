@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from schemas.case import Priority
-from streams.policy import BUNDLED, load_policy
+from streams.policies import BUNDLED, load_policy
 
 
 @pytest.mark.parametrize("name", BUNDLED)

@@ -4,9 +4,9 @@ import pytest
 
 from schemas.case import Priority
 from schemas.intake import DEPARTMENT_CHANGE_TYPES, AdmissionType, CallCategory
-from streams.household import HouseholdState, Member, remember
-from streams.policy import load_policy
-from streams.scoring import household_urgency, own_factors, priority_for
+from streams.policies import load_policy
+from streams.rules.household import HouseholdState, Member, remember
+from streams.rules.scoring import household_urgency, own_factors, priority_for
 from tests.factories import department_signal, hospital_signal, signal
 
 POLICY = load_policy("default")

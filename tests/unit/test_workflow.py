@@ -3,10 +3,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from schemas.case import CaseCommand, Outcome, Stage
-from streams.cases import apply_signal, apply_tick
-from streams.household import HouseholdState
-from streams.policy import load_policy
-from streams.workflow import add_working_days, apply_command, refusal
+from streams.policies import load_policy
+from streams.rules.cases import apply_signal, apply_tick
+from streams.rules.household import HouseholdState
+from streams.rules.workflow import add_working_days, apply_command, refusal
 from tests.factories import signal
 
 DEFAULT = load_policy("default")

@@ -5,9 +5,9 @@ import os
 from dataclasses import asdict, dataclass
 
 from schemas.departments import BUNDLED, load_departments
-from streams.bench import api, throughput, timers
-from streams.bench.stack import bench_stack
 from streams.config import WorkerSettings
+from streams.devtools.bench import api, throughput, timers
+from streams.devtools.bench.stack import bench_stack
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from schemas.departments import Departments
-from streams.generator import Generator
+from streams.devtools.generator import Generator
 
 API_ROUTES = {"hotline.calls": ("/v1/hotline/calls", "operator"), "hospital.admissions": ("/v1/hospital/admissions", "hospital")}
 

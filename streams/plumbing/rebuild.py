@@ -4,8 +4,8 @@ from redis.asyncio import Redis
 
 from schemas import readmodel, topics
 from streams.config import WorkerSettings
-from streams.log import read_log
-from streams.readmodel import ReadModelWriter
+from streams.plumbing.log import read_log
+from streams.plumbing.readmodel import ReadModelWriter
 
 REPLAYED = (topics.CASE_EVENTS, topics.DEADLETTER)
 KEPT = readmodel.PREFIX + "idem:"  # idempotency keys are the API's own memory, not a projection

@@ -7,8 +7,8 @@ vulnerability, plus decaying points for other recent events that corroborate it.
 from datetime import datetime
 
 from schemas.case import Factor, Priority, Signal, Urgency
-from streams.household import HouseholdState, RecentSignal, dependency_ratio, vulnerability
-from streams.policy import Policy
+from streams.rules.household import HouseholdState, RecentSignal, dependency_ratio, vulnerability
+from streams.rules.policy import Policy
 
 
 def _out_of_pocket_factor(cost_yuan: float, self_pay_share: float, policy: Policy) -> list[Factor]:

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from schemas.case import Case, CaseEvent, CaseEventType, Colour, Factor, Priority, Signal, Urgency, earliest_unmet
-from streams.deadlines import colour_of, deadlines_for, higher_tier, required_tier, tighten
-from streams.household import HouseholdState, remember
-from streams.policy import Policy
-from streams.scoring import household_urgency, own_factors
+from streams.rules.deadlines import colour_of, deadlines_for, higher_tier, required_tier, tighten
+from streams.rules.household import HouseholdState, remember
+from streams.rules.policy import Policy
+from streams.rules.scoring import household_urgency, own_factors
 
 TRIAGE = "system:triage"
 DEADLINES = "system:deadlines"

@@ -4,7 +4,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from schemas import topics
 from schemas.case import CaseEvent, CaseEventType
-from streams.normalise import RejectedInput
+from streams.rules.normalise import RejectedInput
 
 registry = CollectorRegistry()
 SOURCES = {topics.HOTLINE_CALLS: "hotline", topics.HOSPITAL_ADMISSIONS: "hospital", topics.DEPARTMENT_CHANGES: "department"}

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from schemas.settings import ConnectionSettings
 from streams.config import WorkerSettings
-from streams.topics import ensure_topics
+from streams.plumbing.topics import ensure_topics
 
 DEV_ROLES = ("operator", "officer", "admin", "hospital", "department:civil-affairs", "metrics")
 PR_SET_PDEATHSIG = 1

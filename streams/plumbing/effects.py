@@ -25,8 +25,8 @@ from pydantic import BaseModel
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from streams.metrics import produce_errors, projection_errors
-from streams.readmodel import ReadModelWriter
+from streams.plumbing.metrics import produce_errors, projection_errors
+from streams.plumbing.readmodel import ReadModelWriter
 
 log = logging.getLogger(__name__)
 RETRY_MAX_S = 5.0

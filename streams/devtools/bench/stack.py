@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from streams.config import WorkerSettings
-from streams.dev import Supervisor, free_port, start_broker, start_redis, wait_for_port
-from streams.topics import ensure_topics
+from streams.devtools.dev import Supervisor, free_port, start_broker, start_redis, wait_for_port
+from streams.plumbing.topics import ensure_topics
 
 HOST = "127.0.0.1"
 

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 
 from schemas.case import TIER_ORDER, Case, Colour, Deadline, Priority, Tier, earliest_unmet
-from streams.policy import Policy
+from streams.rules.policy import Policy
 
 ACKNOWLEDGE = "acknowledge"
 

@@ -2,7 +2,7 @@
 
 from schemas.case import Case, CaseEvent, CaseEventType, Tier
 from schemas.notification import Notification
-from streams.policy import Policy
+from streams.rules.policy import Policy
 
 NOTIFIED = {CaseEventType.OPENED: "opened", CaseEventType.STATUS_CHANGED: "status_changed", CaseEventType.ESCALATED: "escalated"}
 

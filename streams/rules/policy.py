@@ -1,8 +1,5 @@
-"""The urgency and deadline policy: weights, thresholds and windows loaded from a TOML file."""
+"""The urgency and deadline policy: weights, thresholds and windows (loaded from TOML by streams.policies)."""
 
-import tomllib
-from importlib import resources
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -72,29 +69,3 @@ class Policy(_Strict):
     grant_claimed: float = Field(description="added (negative) when a college grant is already claimed")
     vulnerability: VulnerabilityPolicy
     compounding: CompoundingPolicy
-
-
-BUNDLED = ("default", "fast", "demo")
-
-
-def _read(name_or_path: str) -> dict:
-    if name_or_path in BUNDLED:
-        return tomllib.loads(resources.files("streams.policies").joinpath(f"{name_or_path}.toml").read_text(encoding="utf-8"))
-    return tomllib.loads(Path(name_or_path).read_text(encoding="utf-8"))
-
-
-def _merge(base: dict, override: dict) -> dict:
-    """Override's values replace base's, table by table."""
-    merged = dict(base)
-    for key, value in override.items():
-        merged[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-    return merged
-
-
-def load_policy(name_or_path: str) -> Policy:
-    """Load a bundled policy by name (default, fast, demo) or a policy file by path; `extends` names a base policy."""
-    data = _read(name_or_path)
-    base = data.pop("extends", None)
-    if base is not None:
-        data = _merge(_read(base), data)
-    return Policy.model_validate(data)

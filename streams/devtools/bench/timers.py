@@ -15,12 +15,12 @@ from schemas.case import Case
 from schemas.departments import Departments
 from schemas.intake import CallCategory
 from streams.agents.deadlines import due_commands
-from streams.bench.stack import BenchStack
-from streams.bench.throughput import processed, produce
-from streams.deadline_queue import DeadlineQueue
-from streams.deadlines import next_transition_at
-from streams.generator import Generator
-from streams.policy import load_policy
+from streams.devtools.bench.stack import BenchStack
+from streams.devtools.bench.throughput import processed, produce
+from streams.devtools.generator import Generator
+from streams.policies import load_policy
+from streams.rules.deadline_queue import DeadlineQueue
+from streams.rules.deadlines import next_transition_at
 
 POLICY = load_policy("default")
 # A call category that opens a P2 case (30-minute acknowledgement, yellow after 15 minutes).

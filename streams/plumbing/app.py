@@ -13,16 +13,16 @@ from redis.asyncio import Redis
 
 from schemas import topics
 from schemas.ids import mask_id_numbers_in
-from streams import metrics
-from streams.clock import SystemClock
 from streams.config import settings
-from streams.effects import Effects, Outbox
-from streams.household import HouseholdState
-from streams.metrics import reason_kind, validation_failures
-from streams.normalise import RejectedInput, dead_letter, event_id_in, time_of
-from streams.policy import load_policy
-from streams.readmodel import ReadModelWriter
-from streams.transport import App
+from streams.plumbing import metrics
+from streams.plumbing.effects import Effects, Outbox
+from streams.plumbing.metrics import reason_kind, validation_failures
+from streams.plumbing.readmodel import ReadModelWriter
+from streams.plumbing.transport import App
+from streams.policies import load_policy
+from streams.rules.clock import SystemClock
+from streams.rules.household import HouseholdState
+from streams.rules.normalise import RejectedInput, dead_letter, event_id_in, time_of
 
 log = logging.getLogger(__name__)
 

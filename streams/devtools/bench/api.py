@@ -12,9 +12,9 @@ import orjson
 
 from schemas.departments import Departments
 from schemas.intake import CallCategory
-from streams.bench.stack import HOST, BenchStack
-from streams.dev import wait_for_port, write_dev_tokens
-from streams.generator import Generator
+from streams.devtools.bench.stack import HOST, BenchStack
+from streams.devtools.dev import wait_for_port, write_dev_tokens
+from streams.devtools.generator import Generator
 
 CONTENT_LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
 # Categories whose calls always open or join a case, so each one becomes visible on a case.

@@ -3,10 +3,10 @@
 from datetime import datetime, timedelta, timezone
 
 from schemas.case import TRANSITIONS, AidType, Case, CaseCommand, CaseEventType, Deadline, Stage
-from streams.cases import Outcome, household_event, reevaluate, step
-from streams.deadlines import ACKNOWLEDGE, deadlines_for
-from streams.household import HouseholdState
-from streams.policy import Policy
+from streams.rules.cases import Outcome, household_event, reevaluate, step
+from streams.rules.deadlines import ACKNOWLEDGE, deadlines_for
+from streams.rules.household import HouseholdState
+from streams.rules.policy import Policy
 
 CHINA = timezone(timedelta(hours=8))
 CLOSED_CASES_KEPT = 5

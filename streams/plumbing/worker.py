@@ -7,7 +7,7 @@ import mode.loop
 from prometheus_client import start_http_server
 
 from streams.config import settings
-from streams.metrics import registry
+from streams.plumbing.metrics import registry
 
 
 def run_faust(app: faust.App) -> None:
@@ -23,7 +23,7 @@ def run_faust(app: faust.App) -> None:
 def run_worker() -> None:
     """Run the RapidAid worker with its Prometheus endpoint."""
     from streams.agents import deadlines, intake, triage  # noqa: F401  (registers the agents)
-    from streams.app import app
+    from streams.plumbing.app import app
 
     start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
     # The tables keep a model per household; with the default thresholds the cyclic collector

@@ -1,5 +1,5 @@
 """Faust's aiokafka transport with a configurable fetch wait, true end offsets for table recovery, and
-explicit offsets for topics whose acks are off (see streams.ledger).
+explicit offsets for topics whose acks are off (see streams.plumbing.ledger).
 
 Faust hard-codes fetch_max_wait_ms=1500. Tansu does not answer a long-polling fetch early when
 data arrives on one of several partitions, so every agent hop would wait up to 1.5 s; a short wait
@@ -12,7 +12,7 @@ import faust
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP
 
-from streams.log import log_end_offsets
+from streams.plumbing.log import log_end_offsets
 
 
 class ConsumerThread(driver.AIOKafkaConsumerThread):
@@ -24,7 +24,7 @@ class ConsumerThread(driver.AIOKafkaConsumerThread):
         return consumer
 
     async def _highwaters(self, partitions):
-        """End offsets for table recovery, read from the log itself (see streams.log)."""
+        """End offsets for table recovery, read from the log itself (see streams.plumbing.log)."""
         return await log_end_offsets(driver.server_list(self.transport.url, self.transport.default_port), partitions)
 
     async def resume_offsets(self, partitions: Iterable[TP]) -> dict[TP, int]:

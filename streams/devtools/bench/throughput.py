@@ -13,9 +13,9 @@ from redis import Redis
 from schemas import readmodel, topics
 from schemas.departments import Departments
 from schemas.intake import HospitalAdmission, HotlineCall, stamp
-from streams.bench.stack import BenchStack
-from streams.clock import SystemClock
-from streams.generator import Generator
+from streams.devtools.bench.stack import BenchStack
+from streams.devtools.generator import Generator
+from streams.rules.clock import SystemClock
 
 API_MODELS = {topics.HOTLINE_CALLS: HotlineCall, topics.HOSPITAL_ADMISSIONS: HospitalAdmission}
 BURST_EVERY = 200
@@ -77,7 +77,7 @@ def faust_floor(stack: BenchStack, expected: int, workdir: Path, timeout_s: floa
     ports = stack.free_ports(2)
     floor = stack.start_module(
         "floor",
-        "streams.bench.floor",
+        "streams.devtools.bench.floor",
         app_id=stack.env.get("RAPIDAID_APP_ID", "bench-floor"),
         bench_events=str(expected),
         bench_result=str(result),

@@ -8,9 +8,9 @@ from prometheus_client import CollectorRegistry
 from pydantic import Field
 
 from schemas import topics
-from streams.app import create_app
 from streams.config import WorkerSettings
-from streams.worker import run_faust
+from streams.plumbing.app import create_app
+from streams.plumbing.worker import run_faust
 
 
 class FloorSettings(WorkerSettings):

@@ -1,0 +1,1 @@
+"""Development tools: the embedded launcher, the broker proxy, the traffic generator, simulate and bench."""
