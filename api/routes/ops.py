@@ -11,6 +11,7 @@ from api.auth import Admin, Reader, Scraper
 from api.metrics import read_model, registry
 from api.store import recent_deadletters, stats
 from schemas.intake import HospitalAdmission, HotlineCall, department_change
+from schemas.messages import LANGUAGES, messages
 from schemas.readmodel import DEADLETTERS_KEPT
 
 router = APIRouter(tags=["operations"])
@@ -78,3 +79,11 @@ async def get_schema(name: str) -> JSONResponse:
     if schema is None:
         return JSONResponse({"detail": f"no schema {name!r}; known: {', '.join(SCHEMAS)}"}, status_code=404)
     return JSONResponse(schema)
+
+
+@router.get("/v1/messages/{language}")
+async def get_messages(language: str) -> JSONResponse:
+    """The message catalogue of one language (zh-CN, en), for the pages to render every text from."""
+    if language not in LANGUAGES:
+        return JSONResponse({"detail": f"no catalogue {language!r}; known: {', '.join(LANGUAGES)}"}, status_code=404)
+    return JSONResponse(messages(language), headers={"Cache-Control": "max-age=300"})

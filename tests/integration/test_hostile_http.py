@@ -40,6 +40,7 @@ ACCESS = {
     ("GET", "/metrics"): {"metrics"},
     ("GET", "/v1/stats"): {"operator", "officer", "hospital", "department"},
     ("GET", "/v1/me"): {"operator", "officer", "hospital", "department"},
+    ("GET", "/v1/messages/zh-CN"): {"public"},
     ("GET", "/v1/deadletter"): set(),
     ("GET", "/v1/schemas/hotline-call"): {"public"},
 }
@@ -114,6 +115,7 @@ def _template(path: str) -> str:
         ("civil-affairs", "{dept}"),
         ("/E1", "/{event_id}"),
         ("hotline-call", "{name}"),
+        ("zh-CN", "{language}"),
     ):
         path = path.replace(concrete, name)
     return path
