@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
-from schemas.intake import Area, HouseholdFlags
+from schemas.intake import Area, FreeText, HouseholdFlags
 
 
 class Priority(StrEnum):
@@ -53,6 +53,8 @@ class Signal(BaseModel):
     household_id: str
     person_key: str = Field(description="pseudonymous key of the subject (keyed hash of the ID number)")
     caller_key: str | None = Field(default=None, description="pseudonymous key of the caller's phone")
+    caller_phone: str | None = Field(default=None, description="the caller's phone, for the area's officers to call back")
+    reporter: str | None = Field(default=None, description="who reported it: the hospital's or department's name, the operator")
     subject: SubjectView
     subject_age: int = Field(description="age of the subject when it happened, from the ID number")
     area: Area
@@ -60,6 +62,20 @@ class Signal(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict, description="the fields particular to this kind of event")
     occurred_at: datetime
     reported_at: datetime
+
+
+class Report(BaseModel):
+    """What one signal said, as the officer reads it: the source, when, who, the words, the particulars."""
+
+    event_id: str
+    source: Literal["hotline", "hospital", "department"]
+    kind: str = Field(description="call category, admission type or department change type")
+    reported_at: datetime
+    received_at: datetime
+    reporter: str | None = None
+    text: str = Field(default="", description="what the caller said (ID numbers masked)")
+    phone: str | None = Field(default=None, description="the caller's phone: in full for the area's officers, masked for others")
+    details: dict[str, Any] = Field(default_factory=dict)
 
 
 class Factor(BaseModel):
@@ -167,6 +183,8 @@ class Case(BaseModel):
     deadlines: dict[str, Deadline]
     red_since: datetime | None = None
     signal_ids: list[str] = Field(default_factory=list)
+    reports: list[Report] = Field(default_factory=list, description="the first report and the latest ones, oldest first")
+    reports_total: int = Field(default=0, description="how many reports the case has had (more than are kept)")
     stage: Stage = Stage.OPENED
     assignee: str | None = None
     outcome: Outcome | None = None
@@ -234,9 +252,9 @@ class CaseCommand(BaseModel):
     actor: str = Field(description="who: system:deadlines or the officer's role")
     command_id: str | None = Field(default=None, description="id to follow the command by at GET /v1/events/{command_id}")
     case_id: str | None = None
-    assignee: str | None = Field(default=None, max_length=100)
+    assignee: FreeText | None = Field(default=None, max_length=100)
     outcome: Outcome | None = Field(default=None, description="aid given (deliver) or how the case ended (close)")
-    text: str | None = Field(default=None, max_length=2000, description="a note, or the reason for reopening")
+    text: FreeText | None = Field(default=None, max_length=2000, description="a note, or the reason for reopening")
 
 
 class DeadLetter(BaseModel):

@@ -55,9 +55,18 @@ def age_on(value: str, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
-_ID_LIKE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+# 15-digit (first generation) to 18-character numbers, also typed with spaces or dashes between digits: 11-digit
+# mobile numbers stay readable, anything as long as an ID number is masked.
+_ID_LIKE = re.compile(r"(?<![0-9])(?:[0-9][ -]?){14,17}[0-9Xx](?![0-9])")
 
 
 def mask_id_numbers_in(text: str) -> str:
     """Mask everything in free text that looks like a resident ID number."""
     return _ID_LIKE.sub(lambda match: mask_id_number(match.group()), text)
+
+
+def mask_phone(value: str) -> str:
+    """Mask a phone number for readers who need not call it back: keep the first 3 and last 4 digits."""
+    if len(value) <= 7:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]

@@ -6,9 +6,11 @@ from typing import Annotated, Literal, TypeVar, Union, get_args
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
-from schemas.ids import normalise_id_number
+from schemas.ids import mask_id_numbers_in, normalise_id_number
 
 EventId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+# Words people type (a caller's account, a note): an ID number typed into them is masked before it is stored or shown.
+FreeText = Annotated[str, AfterValidator(mask_id_numbers_in)]
 IdNumber = Annotated[str, AfterValidator(normalise_id_number), Field(description="18-character resident ID number (GB 11643 check digit)")]
 
 
@@ -85,7 +87,7 @@ class HotlineCall(InputEvent):
 
     caller_phone: str = Field(pattern=r"^\+?\d{5,20}$")
     category: CallCategory
-    description: str = Field(default="", max_length=2000)
+    description: FreeText = Field(default="", max_length=2000, description="what the caller said, in their words")
 
 
 class AdmissionType(StrEnum):

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Officer, Principal, Reader
 from api.store import get_case, list_cases, mark_accepted
+from api.views import case_for
 from schemas import topics
 from schemas.case import Case, CaseCommand, Outcome, Priority, Stage, Tier
 from streams.rules.clock import SystemClock
@@ -41,7 +42,7 @@ async def get_cases(
         field, area = principal.area_scope
         filters[field] = area
     items, total = await list_cases(request.app.state.redis, state == "closed", filters, offset, limit)
-    return {"items": items, "total": total, "offset": offset, "limit": limit}
+    return {"items": [case_for(principal, case) for case in items], "total": total, "offset": offset, "limit": limit}
 
 
 async def visible_case(request: Request, principal: Principal, case_id: str) -> dict:
@@ -51,7 +52,7 @@ async def visible_case(request: Request, principal: Principal, case_id: str) -> 
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id!r}")
     if not principal.may_see(case):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"case {case_id} is outside the area of {principal.role!r}")
-    return case
+    return case_for(principal, case)
 
 
 @router.get("/{case_id}")

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from schemas.case import Case, CaseEvent, CaseEventType, Colour, Factor, Priority, Signal, Urgency, earliest_unmet
+from schemas.case import Case, CaseEvent, CaseEventType, Colour, Factor, Priority, Report, Signal, Urgency, earliest_unmet
 from streams.rules.deadlines import colour_of, deadlines_for, higher_tier, required_tier, tighten
 from streams.rules.household import HouseholdState, remember
 from streams.rules.policy import Policy
@@ -14,6 +14,8 @@ from streams.rules.scoring import household_urgency, own_factors
 TRIAGE = "system:triage"
 DEADLINES = "system:deadlines"
 PRIORITY_RANK = {Priority.P1: 3, Priority.P2: 2, Priority.P3: 1}
+# Every case event carries the whole case, so a household called about all day keeps its first report and the latest.
+REPORTS_KEPT = 20
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,34 @@ def household_event(state: HouseholdState, kind: CaseEventType, now: datetime, a
 
 def _signal_summary(signal: Signal, urgency: Urgency) -> dict[str, Any]:
     """What a case event says about the signal that caused it."""
-    return {"source": signal.source, "kind": signal.kind, "score": urgency.score, "reported_at": signal.reported_at}
+    summary = {"source": signal.source, "kind": signal.kind, "score": urgency.score, "reported_at": signal.reported_at}
+    if signal.reporter:
+        summary["reporter"] = signal.reporter
+    if signal.details.get("description"):
+        summary["text"] = signal.details["description"]
+    return summary
+
+
+def report_of(signal: Signal, now: datetime) -> Report:
+    """What the signal said, for the officer to read on the case."""
+    details = dict(signal.details)
+    return Report(
+        event_id=signal.event_id,
+        source=signal.source,
+        kind=signal.kind,
+        reported_at=signal.reported_at,
+        received_at=now,
+        reporter=signal.reporter,
+        text=details.pop("description", ""),
+        phone=signal.caller_phone,
+        details=details,
+    )
+
+
+def with_report(reports: list[Report], report: Report) -> list[Report]:
+    """The case's reports with a new one, keeping the first and the latest REPORTS_KEPT - 1."""
+    reports = [*reports, report]
+    return reports if len(reports) <= REPORTS_KEPT else [reports[0], *reports[-(REPORTS_KEPT - 1) :]]
 
 
 def _open(signal: Signal, urgency: Urgency, now: datetime, policy: Policy) -> Case:
@@ -78,6 +107,8 @@ def _open(signal: Signal, urgency: Urgency, now: datetime, policy: Policy) -> Ca
         opened_at=now,
         deadlines=deadlines_for(urgency.priority, now, policy),
         signal_ids=[signal.event_id],
+        reports=[report_of(signal, now)],
+        reports_total=1,
     )
 
 
@@ -122,6 +153,8 @@ def _absorb(
         signal.event_id,
         _signal_summary(signal, urgency),
         signal_ids=[*case.signal_ids, signal.event_id],
+        reports=with_report(case.reports, report_of(signal, now)),
+        reports_total=case.reports_total + 1,
         factors=case.factors + lowering,
     )
     events = [attached]

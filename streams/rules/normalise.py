@@ -114,6 +114,13 @@ def source_and_kind(event: InputEvent) -> tuple[str, str]:
 _NOT_DETAILS = set(InputEvent.model_fields) | {"caller_phone", "category", "admission_type", "type"}
 
 
+def _reporter(event: InputEvent) -> str | None:
+    """Who sent the event, as a person reads it: the hospital's name or the department; hotline calls name no one yet."""
+    if isinstance(event, HospitalAdmission):
+        return event.hospital.name
+    return getattr(event, "department", None)
+
+
 def signal_from_event(event: InputEvent, household_id: str, event_id: str, now: datetime, secret: bytes) -> Signal:
     """The normalised signal of an input event, routed to the given household."""
     event = stamp(event, event_id, now)
@@ -129,6 +136,8 @@ def signal_from_event(event: InputEvent, household_id: str, event_id: str, now: 
         subject_age=age_on(event.subject.id_number, event.occurred_at.date()),
         area=event.area,
         flags=event.flags,
+        caller_phone=event.caller_phone if isinstance(event, HotlineCall) else None,
+        reporter=_reporter(event),
         details=event.model_dump(mode="json", exclude=_NOT_DETAILS),
         occurred_at=event.occurred_at,
         reported_at=event.reported_at,

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 from schemas.case import CaseEventType, Priority, Tier
 from schemas.intake import HouseholdFlags
 from streams.policies import load_policy
-from streams.rules.cases import apply_signal, apply_tick, case_id_for
+from streams.rules.cases import REPORTS_KEPT, apply_signal, apply_tick, case_id_for
 from streams.rules.clock import FakeClock
 from streams.rules.household import HouseholdState
 from tests.factories import department_signal, hospital_signal, signal
@@ -209,3 +209,32 @@ def test_tick_without_change_emits_nothing():
 def test_tick_without_a_case_does_nothing():
     state = HouseholdState(household_id="H1")
     assert apply_tick(state, START, DEFAULT).state is state
+
+
+def test_the_callers_words_and_phone_reach_the_case_and_each_later_report_joins_it():
+    call = signal(START, description="7岁男孩独自在家两天，邻居听见哭声").model_copy(update={"caller_phone": "13800001111"})
+    opened = apply_signal(HouseholdState(household_id="H1"), call, START, DEFAULT)
+    (report,) = opened.state.open_case.reports
+    assert (report.source, report.kind, report.text, report.phone) == (
+        "hotline",
+        "medical_emergency",
+        call.details["description"],
+        "13800001111",
+    )
+    assert report.received_at == START and report.details == {}
+    later = START + timedelta(hours=1)
+    admission = hospital_signal(later, "h1").model_copy(update={"reporter": "安丘市人民医院"})
+    attached = apply_signal(opened.state, admission, later, DEFAULT)
+    case = attached.state.open_case
+    assert [r.event_id for r in case.reports] == ["e1", "h1"] and case.reports_total == 2
+    assert case.reports[1].reporter == "安丘市人民医院" and case.reports[1].details["estimated_cost_yuan"] == 40000
+
+
+def test_a_case_keeps_its_first_report_and_the_latest_when_called_about_all_day():
+    state = apply_signal(HouseholdState(household_id="H1"), signal(START), START, DEFAULT).state
+    for n in range(1, REPORTS_KEPT + 5):
+        at = START + timedelta(minutes=11 * n)
+        state = apply_signal(state, signal(at, event_id=f"e{n + 1}", caller_key=f"caller-{n}"), at, DEFAULT).state
+    reports = state.open_case.reports
+    assert len(reports) == REPORTS_KEPT and state.open_case.reports_total == REPORTS_KEPT + 5
+    assert reports[0].event_id == "e1" and reports[-1].event_id == f"e{REPORTS_KEPT + 5}"

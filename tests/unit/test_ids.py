@@ -1,6 +1,6 @@
 import pytest
 
-from schemas.ids import check_digit, id_number_error, mask_id_number, normalise_id_number
+from schemas.ids import check_digit, id_number_error, mask_id_number, mask_id_numbers_in, mask_phone, normalise_id_number
 
 
 @pytest.mark.parametrize("valid", ["370784198001011234", "11010519491231002X", "11010519491231002x", "440306200002290017"])
@@ -35,3 +35,15 @@ def test_normalise_uppercases_x_and_rejects_bad():
 def test_mask_keeps_first_and_last_four():
     assert mask_id_number("370784198001011234") == "3707**********1234"
     assert mask_id_number("1234") == "****"
+
+
+def test_free_text_masks_id_numbers_however_they_are_typed():
+    text = "孩子身份证370784198001011234，老人 370784 19400101 1235，旧证370784400101123，手机13800001111"
+    masked = mask_id_numbers_in(text)
+    assert "198001011234" not in masked and "19400101" not in masked and "400101123" not in masked
+    assert "3707**********1234" in masked
+    assert "13800001111" in masked  # a mobile number is not an ID number
+
+
+def test_a_phone_is_masked_to_its_first_three_and_last_four_digits():
+    assert mask_phone("13800001111") == "138****1111"
