@@ -19,6 +19,7 @@ class ApiSettings(ConnectionSettings):
     max_body_bytes: int = Field(default=65536, gt=0, description="largest request body accepted (413 above it)")
     max_json_depth: int = Field(default=16, gt=0, description="deepest JSON nesting accepted in a request body (422 deeper)")
     intake_rate_per_s: float = Field(default=100.0, gt=0, description="intake requests per second allowed per token (429 above it)")
+    live_connections_per_token: int = Field(default=10, gt=0, description="open /v1/live connections allowed per token (429 above it)")
     intake_burst: int = Field(default=200, gt=0, description="intake requests a token may send at once before the rate applies")
 
 

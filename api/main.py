@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from api.auth import TokenRegistry
 from api.config import ApiSettings
 from api.limits import TokenBuckets
+from api.live import LiveHub
 from api.middleware import BodyLimits, RequestMetrics
 from api.publisher import Publisher
 from api.routes import cases, intake, live, ops
@@ -34,10 +35,13 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
         app.state.intake_buckets = TokenBuckets(settings.intake_rate_per_s, settings.intake_burst)
         app.state.clock = clock
         app.state.publisher = Publisher(settings.kafka, settings.produce_timeout_s)
+        app.state.live = LiveHub(settings.redis, settings.live_connections_per_token)
         await app.state.publisher.start()
+        await app.state.live.start()
         try:
             yield
         finally:
+            await app.state.live.stop()
             await app.state.publisher.stop()
             await app.state.redis.aclose()
 

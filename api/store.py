@@ -1,7 +1,5 @@
 """Reads of the Redis read model; the API never writes case state."""
 
-from collections.abc import AsyncIterator
-
 import orjson
 from redis.asyncio import Redis
 
@@ -90,17 +88,6 @@ async def stats(redis: Redis) -> dict:
         "open_by_tier": {t.value: n for t, n in zip(Tier, tiers, strict=True)},
         "counters": {k.decode(): int(v) for k, v in sorted(counters.items())},
     }
-
-
-async def live_updates(redis: Redis, last_id: str, block_ms: int = 2000) -> AsyncIterator[tuple[str, bytes]]:
-    """Entries of the live stream after last_id ('$' for only new ones), forever."""
-    # Each blocking read must end before redis-py's socket timeout (5 s by default), or an idle feed breaks.
-    while True:
-        batches = await redis.xread({readmodel.LIVE_STREAM: last_id}, count=500, block=block_ms)
-        for _, entries in batches:
-            for entry_id, fields in entries:
-                last_id = entry_id.decode()
-                yield last_id, fields[b"data"]
 
 
 async def recent_deadletters(redis: Redis, limit: int) -> list[dict]:
