@@ -12,28 +12,59 @@ import orjson
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
-from api.views import masked_case
+from api.auth import Principal
+from api.views import calls_back, masked_case
 from schemas import readmodel
 
 log = logging.getLogger(__name__)
+KEEP_ALIVE = b": keep-alive\n\n"
+
+
+def _frame(entry_id: str, data: bytes) -> bytes:
+    return b"event: case\ndata: " + data + b"\nid: " + entry_id.encode() + b"\n\n"
 
 
 @dataclass(eq=False)
 class Entry:
-    """One live update, decoded at most once however many clients receive it."""
+    """One live update, decoded and framed at most once however many clients receive it."""
 
     entry_id: str
     data: bytes
 
     @cached_property
-    def update(self) -> dict:
-        """The update as sent: {"type", "case"}."""
-        return orjson.loads(self.data)
+    def case(self) -> dict:
+        """The case the update carries."""
+        return orjson.loads(self.data)["case"]
 
     @cached_property
-    def masked(self) -> bytes:
-        """The update with the caller's phone masked, for readers who do not call back."""
-        return orjson.dumps({**self.update, "case": masked_case(self.update["case"])})
+    def frame(self) -> bytes:
+        """The update as a Server-Sent Event."""
+        return _frame(self.entry_id, self.data)
+
+    @cached_property
+    def masked_frame(self) -> bytes:
+        """The update as a Server-Sent Event with the caller's phone masked, for readers who do not call back."""
+        update = orjson.loads(self.data)
+        return _frame(self.entry_id, orjson.dumps({**update, "case": masked_case(update["case"])}))
+
+
+class Batch:
+    """Entries read together, sent to each client as one chunk, built once per role however many clients hold it."""
+
+    def __init__(self, entries: list[Entry]) -> None:
+        self.entries = entries
+        self._chunks: dict[str, bytes] = {}
+
+    def chunk(self, principal: Principal) -> bytes:
+        """What of the batch this reader may see, as Server-Sent Events (a reader's view depends on its role alone)."""
+        chunk = self._chunks.get(principal.role)
+        if chunk is None:
+            chunk = self._chunks[principal.role] = b"".join(
+                entry.frame if calls_back(principal, entry.case) else entry.masked_frame
+                for entry in self.entries
+                if principal.may_see(entry.case)
+            )
+        return chunk
 
 
 def _entries(raw: list) -> list[Entry]:
@@ -48,15 +79,15 @@ def _after(entry_id: str, last_id: str) -> bool:
 
 
 class LiveHub:
-    """Reads the live stream once and hands each entry to every subscriber's bounded queue."""
+    """Reads the live stream once and hands each batch of entries to every subscriber's bounded queue."""
 
-    def __init__(self, redis_url: str, per_token: int, queue_size: int = 1000, block_ms: int = 2000) -> None:
+    def __init__(self, redis_url: str, per_token: int, queue_batches: int = 200, block_ms: int = 2000) -> None:
         # A connection of its own: a blocking XREAD must never take one of the pool that serves reads.
         self._redis = Redis.from_url(redis_url, single_connection_client=True)
         # Resumes read their backlog through a few connections, waiting their turn rather than failing.
         self._backlog = Redis(connection_pool=BlockingConnectionPool.from_url(redis_url, max_connections=4, timeout=10))
         self.per_token = per_token
-        self.queue_size = queue_size
+        self.queue_batches = queue_batches
         self.block_ms = block_ms
         self._queues: set[asyncio.Queue] = set()
         self._per_token: Counter[str] = Counter()
@@ -68,7 +99,7 @@ class LiveHub:
         return len(self._queues)
 
     async def start(self) -> None:
-        """Start reading the stream from its current end."""
+        """Start reading the stream from its newest entry."""
         self._task = asyncio.create_task(self._read(), name="live-hub")
 
     async def stop(self) -> None:
@@ -95,16 +126,15 @@ class LiveHub:
             entries = [entry for _, raw in batches for entry in _entries(raw)]
             if entries:
                 last_id = entries[-1].entry_id
-                self._deliver(entries)
+                self._deliver(Batch(entries))
 
-    def _deliver(self, entries: list[Entry]) -> None:
+    def _deliver(self, batch: Batch) -> None:
         for queue in list(self._queues):
-            for entry in entries:
-                if queue.qsize() >= self.queue_size:  # this far behind: end its feed; it resumes with Last-Event-ID
-                    queue.put_nowait(None)
-                    self._queues.discard(queue)
-                    break
-                queue.put_nowait(entry)
+            if queue.qsize() >= self.queue_batches:  # this far behind: end its feed; it resumes with Last-Event-ID
+                queue.put_nowait(None)
+                self._queues.discard(queue)
+            else:
+                queue.put_nowait(batch)
 
     def has_room(self, token: str) -> bool:
         """Whether the token may open another live connection."""
@@ -112,10 +142,9 @@ class LiveHub:
 
     @asynccontextmanager
     async def subscription(self, token: str):
-        """A queue of new entries for one client, counted against its token."""
+        """A queue of new batches for one client, counted against its token."""
         self._per_token[token] += 1
-        # One slot is kept for the end-of-feed marker put when the client falls too far behind.
-        queue: asyncio.Queue = asyncio.Queue(self.queue_size + 1)
+        queue: asyncio.Queue = asyncio.Queue(self.queue_batches + 1)  # the last slot holds the end-of-feed marker
         self._queues.add(queue)
         try:
             yield queue
@@ -125,14 +154,26 @@ class LiveHub:
             if not self._per_token[token]:
                 del self._per_token[token]
 
-    async def updates(self, token: str, last_id: str | None) -> AsyncIterator[Entry]:
-        """Entries after last_id (or from now), then live ones, until the client falls too far behind."""
+    async def batches(self, token: str, last_id: str | None, keep_alive_s: float = 15) -> AsyncIterator[Batch | None]:
+        """Batches of entries after last_id (or from now), then live ones; None when idle for keep_alive_s."""
         async with self.subscription(token) as queue:
             if last_id:
                 # Subscribed first, so nothing falls between the backlog read and the live entries.
-                for entry in _entries(await self._backlog.xrange(readmodel.LIVE_STREAM, f"({last_id}", "+")):
-                    last_id = entry.entry_id
-                    yield entry
-            while (entry := await queue.get()) is not None:
-                if last_id is None or _after(entry.entry_id, last_id):
-                    yield entry
+                backlog = _entries(await self._backlog.xrange(readmodel.LIVE_STREAM, f"({last_id}", "+"))
+                if backlog:
+                    last_id = backlog[-1].entry_id
+                    yield Batch(backlog)
+            while True:
+                try:
+                    batch = await asyncio.wait_for(queue.get(), keep_alive_s)
+                except TimeoutError:
+                    yield None
+                    continue
+                if batch is None:
+                    return
+                if last_id is not None:  # until the live entries have passed the backlog
+                    newer = [entry for entry in batch.entries if _after(entry.entry_id, last_id)]
+                    if not newer:
+                        continue
+                    batch, last_id = (batch if len(newer) == len(batch.entries) else Batch(newer)), None
+                yield batch

@@ -19,6 +19,8 @@ FIGURES = {
     "api_requests_per_s",
     "api_ratio",
     "recovery_s",
+    "sse_clients",
+    "sse_lag_p99_ms",
 }
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 from schemas.departments import BUNDLED, load_departments
 from streams.config import WorkerSettings
-from streams.devtools.bench import api, throughput, timers
+from streams.devtools.bench import api, live, throughput, timers
 from streams.devtools.bench.stack import bench_stack
 
 
@@ -25,6 +25,9 @@ class BenchSettings:
     e2e_seconds: float
     api_connections: int
     api_seconds: float
+    sse_clients: int
+    sse_rate_per_s: float
+    sse_seconds: float
     tick_interval_s: float
     seed: int = 7
 
@@ -44,6 +47,9 @@ class BenchSettings:
             e2e_seconds=6 if quick else 30,
             api_connections=32,
             api_seconds=3 if quick else 10,
+            sse_clients=100 if quick else 500,
+            sse_rate_per_s=100,
+            sse_seconds=4 if quick else 20,
             tick_interval_s=worker.tick_interval_s,
         )
 
@@ -65,8 +71,19 @@ def run_bench(settings: BenchSettings) -> dict:
         )
     with bench_stack(settings.partitions) as stack:
         worker_process = stack.start_worker("e2e-worker", "bench-e2e")
-        with api.api_server(stack) as (url, tokens):
+        with api.api_server(stack, live_connections_per_token=str(settings.sse_clients)) as (url, tokens):
             latencies = asyncio.run(api.e2e_latency_ms(url, tokens, departments, settings.e2e_rate_per_s, settings.e2e_seconds))
+            sse_lag_p99_ms, sse_updates = asyncio.run(
+                live.live_lag_ms(
+                    url,
+                    tokens["officer"],
+                    tokens["operator"],
+                    departments,
+                    settings.sse_clients,
+                    settings.sse_rate_per_s,
+                    settings.sse_seconds,
+                )
+            )
             stack.stop(worker_process)  # the request rates measure the API alone
             intake_per_s, noop_per_s = api.api_rates(url, tokens, departments, settings.api_connections, settings.api_seconds)
     return {
@@ -82,12 +99,15 @@ def run_bench(settings: BenchSettings) -> dict:
         "api_requests_per_s": round(intake_per_s),
         "api_ratio": round(intake_per_s / noop_per_s, 3),
         "recovery_s": round(scale["recovery_s"], 2),
+        "sse_clients": settings.sse_clients,
+        "sse_lag_p99_ms": round(sse_lag_p99_ms, 1),
         "settings": {
             **asdict(settings),
             "produce_events_per_s": round(produce_per_s),
             "open_cases_at_recovery": scale["open_cases"],
             "lateness_probes_measured": scale["lateness_probes"],
             "e2e_calls": len(latencies),
+            "sse_updates_received": sse_updates,
             "noop_requests_per_s": round(noop_per_s),
             "event_loop": worker.event_loop,
             "batch_size": worker.batch_size,
@@ -106,6 +126,7 @@ TARGETS = {
     "escalation_lateness_p99_ms": ("<=", 1000),
     "api_ratio": (">=", 0.5),
     "recovery_s": ("<=", 30),
+    "sse_lag_p99_ms": ("<=", 1000),
 }
 
 
