@@ -72,8 +72,8 @@ class Register:
         self.served_json = orjson.dumps(self.served())
         self.etag = '"' + hashlib.sha256(self.served_json).hexdigest()[:32] + '"'
 
-    def _at(self, level: Level, code: str | None) -> Place | None:
-        place = self.places.get(code) if code is not None else None
+    def _at(self, level: Level, code: str) -> Place | None:
+        place = self.places.get(code)
         return place if place is not None and place.level == level else None
 
     def town(self, code: str) -> Place | None:
