@@ -17,8 +17,9 @@ from api.limits import TokenBuckets
 from api.live import LiveHub
 from api.middleware import BodyLimits, RequestMetrics
 from api.publisher import Publisher
-from api.routes import cases, intake, live, ops
+from api.routes import cases, intake, live, ops, register
 from schemas.departments import load_departments
+from schemas.register import load_register
 
 STATIC = resources.files("api") / "static"
 
@@ -31,6 +32,7 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
         app.state.settings = settings
         app.state.tokens = TokenRegistry.from_file(settings.tokens_file)
         app.state.departments = load_departments(settings.departments)
+        app.state.register = load_register(settings.county_register)
         app.state.redis = Redis.from_url(settings.redis)
         app.state.intake_buckets = TokenBuckets(settings.intake_rate_per_s, settings.intake_burst)
         app.state.clock = clock
@@ -48,7 +50,7 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
     app = FastAPI(
         title="RapidAid", version="0.1.0", lifespan=lifespan, description="Rapid-response emergency aid: intake, cases, live board."
     )
-    for module in (intake, cases, live, ops):
+    for module in (intake, cases, live, ops, register):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 

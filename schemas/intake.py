@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal, TypeVar, Union, get_args
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from schemas.ids import mask_id_numbers_in, normalise_id_number
 
@@ -21,19 +21,15 @@ class WireModel(BaseModel):
 
 
 class Area(WireModel):
-    """Where the emergency is (not where the person is registered): town, village, grid codes."""
+    """Where the emergency is (not where the person is registered): town, village, grid codes.
+
+    Whether the codes exist and nest (village in its town, grid in its village) is the county register's to say
+    (schemas.register), checked by the API and the intake agent.
+    """
 
     town: str = Field(pattern=r"^\d{9}$", description="9-digit town (乡镇/街道) code")
     village: str = Field(pattern=r"^\d{12}$", description="12-digit village (村/社区) code")
     grid: str | None = Field(default=None, pattern=r"^\d{12}-\d{2,4}$", description="grid code: village code, dash, grid number")
-
-    @model_validator(mode="after")
-    def _nested_codes(self) -> "Area":
-        if not self.village.startswith(self.town):
-            raise ValueError("village code must start with its town code")
-        if self.grid and not self.grid.startswith(self.village):
-            raise ValueError("grid code must start with its village code")
-        return self
 
 
 class Subject(WireModel):

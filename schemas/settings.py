@@ -13,4 +13,10 @@ class ConnectionSettings(BaseSettings):
     redis: str = Field(default="redis://127.0.0.1:6379/0", description="Redis URL of the read model")
     partitions: int = Field(default=4, ge=1, le=1024, description="partition count of every RapidAid topic")
     departments: str = Field(default="bundled", description="department → allowed change types: 'bundled' or a TOML file path")
+    # Not `register`: that name is taken by pydantic's model machinery, hence the alias keeping the variable RAPIDAID_REGISTER.
+    county_register: str = Field(
+        default="bundled",
+        validation_alias="RAPIDAID_REGISTER",
+        description="county register of towns, villages and grids: 'bundled' (Anqiu) or a CSV file path",
+    )
     event_result_ttl_s: int = Field(default=30 * 86400, description="how long an intake event's result stays readable")

@@ -34,12 +34,14 @@ def _topics(args: argparse.Namespace) -> None:
 def _simulate(args: argparse.Namespace) -> None:
     from api.config import ApiSettings
     from schemas.departments import load_departments
+    from schemas.register import load_register
     from streams.devtools.simulate import act_as_officers, send_traffic
 
     settings = ApiSettings()
     tokens = orjson.loads(settings.tokens_file.read_bytes())
     departments = load_departments(settings.departments)
-    traffic = send_traffic(args.url, settings.kafka, tokens, departments, args.rate, args.count, args.seed, args.burst_every)
+    register = load_register(settings.county_register)
+    traffic = send_traffic(args.url, settings.kafka, tokens, departments, register, args.rate, args.count, args.seed, args.burst_every)
 
     async def run() -> None:
         if args.officers:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import uuid_utils
 from fastapi import APIRouter, Header, HTTPException, Path, Request, status
+from fastapi.exceptions import RequestValidationError
 from redis.exceptions import RedisError
 
 from api.auth import DepartmentRole, HospitalRole, Operator, Principal, Reader
@@ -14,6 +15,7 @@ from api.metrics import intake_accepted
 from api.store import event_result, mark_accepted
 from schemas import readmodel, topics
 from schemas.intake import DEPARTMENT_PATTERN, DepartmentChange, HospitalAdmission, HotlineCall, InputEvent, stamp
+from schemas.messages import language_from, say
 from streams.rules.clock import SystemClock
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
 async def accept(request: Request, principal: Principal, idempotency_key: str | None, topic: str, source: str, event: InputEvent) -> dict:
     """Write a validated event to its topic keyed by subject, once per Idempotency-Key; answer with its event id."""
     state = request.app.state
+    refuse_unknown_places(request, event)
     event_id = event.event_id or str(uuid_utils.uuid7())
     if idempotency_key:
         key = readmodel.idempotency_key(principal.role, idempotency_key)
@@ -45,6 +48,18 @@ async def accept(request: Request, principal: Principal, idempotency_key: str | 
         # The event is in Kafka: answering 503 now would invite a duplicate; only the "accepted" note is missing.
         log.warning("event %s accepted but not marked in the read model: %r", event_id, error)
     return {"event_id": event_id}
+
+
+def refuse_unknown_places(request: Request, event: InputEvent) -> None:
+    """422 naming the area field when the county register does not know the place, shaped like every other 422."""
+    refusal = request.app.state.register.refusal(event.area)
+    if refusal is None:
+        return
+    field, key, params = refusal
+    parent, name = field.split(".")
+    language = language_from(request.headers.get("accept-language"))
+    error = {"type": "register", "loc": ("body", parent, name), "msg": say(key, language, **params), "input": getattr(event.area, name)}
+    raise RequestValidationError([error])
 
 
 @router.post("/hotline/calls", status_code=status.HTTP_202_ACCEPTED)

@@ -1,7 +1,8 @@
 """Realistic synthetic traffic: a county's three-tier network, households that recur, three sources, bursts.
 
-Shaped like seed 000 (Anqiu): 14 towns, 898 villages and communities, 5,628 grids. Households are
-drawn with a heavy tail, so some are reported again by other sources within days and compound.
+The network is the county register's (the bundled one is shaped like seed 000, Anqiu: 14 towns, 898
+villages and communities, 5,628 grids), so demo traffic names real places. Households are drawn with
+a heavy tail, so some are reported again by other sources within days and compound.
 """
 
 import random
@@ -12,9 +13,8 @@ from datetime import date, timedelta
 from schemas.departments import Departments
 from schemas.ids import check_digit
 from schemas.intake import AdmissionType, CallCategory, Diagnosis
+from schemas.register import Register, load_register
 
-COUNTY = "370784"
-TOWNS, VILLAGES, GRIDS = 14, 898, 5628
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂"
 RECURRING_SHARE = 0.3  # events about a household reported in the recent past
@@ -44,28 +44,19 @@ CHANGE_WEIGHTS = {
 }
 
 
-def split(total: int, parts: int, rng: random.Random) -> list[int]:
-    """total items spread over parts, each part at least one."""
-    cuts = sorted(rng.sample(range(1, total), parts - 1))
-    return [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=True)]
-
-
 @dataclass(frozen=True)
 class Network:
-    """Towns → villages → grids, with codes nested as the schemas require."""
+    """Towns → villages → grids, by code, as the county register lists them."""
 
     villages: dict[str, list[str]]
     grids: dict[str, list[str]]
 
     @classmethod
-    def build(cls, rng: random.Random) -> "Network":
-        """The county's network with the seed's counts."""
-        towns = [f"{COUNTY}{101 + n:03d}" for n in range(TOWNS)]
-        villages = {
-            town: [f"{town}{200 + n:03d}" for n in range(count)] for town, count in zip(towns, split(VILLAGES, TOWNS, rng), strict=True)
-        }
-        all_villages = [v for vs in villages.values() for v in vs]
-        grids = {v: [f"{v}-{n + 1:02d}" for n in range(count)] for v, count in zip(all_villages, split(GRIDS, VILLAGES, rng), strict=True)}
+    def of(cls, register: Register) -> "Network":
+        """The register's towns, their villages and the villages' grids."""
+        towns = [town for town in register.children[register.county.code] if register.children[town.code]]
+        villages = {town.code: [village.code for village in register.children[town.code]] for town in towns}
+        grids = {code: [grid.code for grid in register.children[code]] for codes in villages.values() for code in codes}
         return cls(villages, grids)
 
 
@@ -85,7 +76,7 @@ class Household:
     household_id: str
     town: str
     village: str
-    grid: str
+    grid: str | None
     members: list[Person]
     registry_sent: bool = False  # True also for households the registry feed never covers
 
@@ -97,6 +88,7 @@ class Generator:
     departments: Departments
     seed: int | None = None
     households: int = 20000
+    register: Register = field(default_factory=load_register)
     rng: random.Random = field(init=False)
     network: Network = field(init=False)
     pool: list[Household] = field(init=False, default_factory=list)
@@ -104,12 +96,12 @@ class Generator:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
-        self.network = Network.build(self.rng)
+        self.network = Network.of(self.register)
 
     def person(self, years: tuple[int, int]) -> Person:
         """A person of the county born within the years."""
         born = date(years[0], 1, 1) + timedelta(days=self.rng.randrange((years[1] - years[0]) * 365))
-        first17 = f"{COUNTY}{born:%Y%m%d}{self.rng.randrange(1000):03d}"
+        first17 = f"{self.register.county.code}{born:%Y%m%d}{self.rng.randrange(1000):03d}"
         name = self.rng.choice(SURNAMES) + "".join(self.rng.choices(GIVEN, k=self.rng.choice((1, 2))))
         return Person(first17 + check_digit(first17), name, born)
 
@@ -138,7 +130,7 @@ class Generator:
             home_id,
             town,
             village,
-            self.rng.choice(self.network.grids[village]),
+            self.rng.choice(self.network.grids[village]) if self.network.grids[village] else None,
             adults + children + elderly,
             registry_sent=self.rng.random() > REGISTRY_SHARE,
         )
@@ -185,7 +177,7 @@ class Generator:
         diagnosis = self.rng.choice(list(Diagnosis))
         body = {
             **self._base(home, self.rng.choice(home.members)),
-            "hospital": {"code": f"H{home.town[-3:]}", "name": "镇卫生院"},
+            "hospital": {"code": f"H{home.town[-3:]}", "name": f"{self.register.name_of(home.town)}卫生院"},
             "admission_type": kind.value,
             "diagnosis_category": diagnosis.value,
             "estimated_cost_yuan": round(self.rng.lognormvariate(9.5, 1.0)),

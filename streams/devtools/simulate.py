@@ -12,6 +12,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from schemas.departments import Departments
+from schemas.register import Register
 from streams.devtools.generator import Generator
 
 API_ROUTES = {"hotline.calls": ("/v1/hotline/calls", "operator"), "hospital.admissions": ("/v1/hospital/admissions", "hospital")}
@@ -22,13 +23,14 @@ async def send_traffic(
     kafka: str,
     tokens: dict[str, str],
     departments: Departments,
+    register: Register,
     rate: float,
     count: int | None,
     seed: int | None = None,
     burst_every: int = 0,
 ) -> dict[str, int]:
     """Send about `rate` events per second until `count` (forever if None); every `burst_every` events a town has a disaster."""
-    generator = Generator(departments, seed=seed)
+    generator = Generator(departments, seed=seed, register=register)
     rng = random.Random(seed)
     sent: dict[str, int] = {}
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")

@@ -16,6 +16,8 @@ from schemas.case import DeadLetter, Signal, SubjectView
 from schemas.departments import Departments
 from schemas.ids import age_on, mask_id_number
 from schemas.intake import DEPARTMENT_CHANGE_TYPES, HospitalAdmission, HotlineCall, InputEvent, department_change, stamp
+from schemas.messages import say
+from schemas.register import Register
 
 M = TypeVar("M", bound=BaseModel)
 MAX_EVENT_BYTES = 65536  # the API's request body limit, applied to producers writing straight to Kafka too
@@ -88,17 +90,22 @@ def time_of(timestamp_ms: int) -> datetime:
     return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
 
 
-def parse_input(topic: str, raw: bytes, departments: Departments) -> InputEvent:
-    """Validate an event from one of the three input topics, including who may send which change."""
+def parse_input(topic: str, raw: bytes, departments: Departments, register: Register) -> InputEvent:
+    """Validate an event from one of the three input topics: its schema, who may send which change, and its place in the register."""
     if topic == topics.HOTLINE_CALLS:
-        return parse(HotlineCall.model_validate, raw)
-    if topic == topics.HOSPITAL_ADMISSIONS:
-        return parse(HospitalAdmission.model_validate, raw)
-    change = parse(department_change.validate_python, raw)
-    refusal = departments.refusal(change.department, change.type)
-    if refusal:
-        raise RejectedInput(f"type: {refusal}", "type", change.event_id)
-    return change
+        event = parse(HotlineCall.model_validate, raw)
+    elif topic == topics.HOSPITAL_ADMISSIONS:
+        event = parse(HospitalAdmission.model_validate, raw)
+    else:
+        event = parse(department_change.validate_python, raw)
+        refusal = departments.refusal(event.department, event.type)
+        if refusal:
+            raise RejectedInput(f"type: {refusal}", "type", event.event_id)
+    place_refusal = register.refusal(event.area)
+    if place_refusal:
+        field, key, params = place_refusal
+        raise RejectedInput(f"{field}: {say(key, **params)}", field, event.event_id)
+    return event
 
 
 def source_and_kind(event: InputEvent) -> tuple[str, str]:

@@ -43,6 +43,7 @@ ACCESS = {
     ("GET", "/v1/messages/zh-CN"): {"public"},
     ("GET", "/v1/deadletter"): set(),
     ("GET", "/v1/schemas/hotline-call"): {"public"},
+    ("GET", "/v1/register"): {"public"},
 }
 ROLES = ("operator", "officer", "admin", "hospital", "department:civil-affairs", "metrics", None)
 

@@ -37,7 +37,11 @@ def test_workers_and_api_wait_for_topics_and_redis():
 
 
 def test_every_rapidaid_variable_is_a_setting():
-    known = {f"RAPIDAID_{field.upper()}" for cls in (WorkerSettings, ApiSettings, DevSettings) for field in cls.model_fields}
+    known = {
+        (info.validation_alias or f"RAPIDAID_{name}").upper()
+        for cls in (WorkerSettings, ApiSettings, DevSettings)
+        for name, info in cls.model_fields.items()
+    }
     used = {key for service in SERVICES.values() for key in service.get("environment", {}) if key.startswith("RAPIDAID_")}
     assert used and used <= known, used - known
 

@@ -3,19 +3,33 @@ from collections import Counter, defaultdict
 import orjson
 
 from schemas.departments import load_departments
-from streams.devtools.generator import GRIDS, TOWNS, VILLAGES, Generator
+from schemas.register import load_register, parse_register
+from streams.devtools.generator import Generator
 from streams.rules.normalise import parse_input
 
 DEPARTMENTS = load_departments("bundled")
+REGISTER = load_register()
 
 
-def test_the_network_has_the_seeds_shape():
+def test_the_network_is_the_registers_with_the_seeds_shape():
     network = Generator(DEPARTMENTS, seed=1).network
-    assert len(network.villages) == TOWNS
-    assert sum(len(v) for v in network.villages.values()) == VILLAGES
-    assert sum(len(g) for g in network.grids.values()) == GRIDS
-    assert all(v.startswith(town) for town, vs in network.villages.items() for v in vs)
-    assert all(g.startswith(v) for v, gs in network.grids.items() for g in gs)
+    assert [REGISTER.name_of(town) for town in network.villages][:5] == ["景芝镇", "柘山镇", "金冢子镇", "官庄镇", "石堆镇"]
+    assert (len(network.villages), sum(len(v) for v in network.villages.values()), len(network.grids)) == (14, 898, 898)
+    assert sum(len(g) for g in network.grids.values()) == 5628
+    assert all(REGISTER.village(v).parent == town for town, vs in network.villages.items() for v in vs)
+    assert all(REGISTER.grid(g).parent == v for v, gs in network.grids.items() for g in gs)
+
+
+def test_a_replaced_register_drives_the_traffic(tmp_path):
+    small = parse_register(
+        "code,name,level,parent,urban_rural\n"
+        "370705000000,奎文区,county,,\n"
+        "370705001000,东关街道,town,370705000000,\n"
+        "370705001001,东苑社区,village,370705001000,111\n"
+    )
+    generator = Generator(DEPARTMENTS, seed=4, register=small)
+    areas = {orjson.dumps(body["area"]) for _, (_, body) in zip(range(50), generator, strict=False)}
+    assert areas == {orjson.dumps({"town": "370705001", "village": "370705001001", "grid": None})}
 
 
 def test_every_event_is_valid_on_its_topic_and_households_recur_across_sources():
@@ -24,7 +38,7 @@ def test_every_event_is_valid_on_its_topic_and_households_recur_across_sources()
     topics = Counter()
     registered: set[str] = set()
     for _, (topic, body) in zip(range(3000), generator, strict=False):
-        event = parse_input(topic, orjson.dumps(body), DEPARTMENTS)  # raises if invalid or not allowed
+        event = parse_input(topic, orjson.dumps(body), DEPARTMENTS, REGISTER)  # raises if invalid or not allowed
         topics[topic] += 1
         if getattr(event, "type", None) == "household.member_added":
             registered.add(event.subject.id_number)

@@ -9,10 +9,12 @@ from hypothesis import strategies as st
 from schemas import topics
 from schemas.departments import BUNDLED, load_departments
 from schemas.intake import InputEvent
+from schemas.register import load_register
 from streams.rules.normalise import MAX_EVENT_BYTES, RejectedInput, parse, parse_input
 from tests.factories import admission_body, call_body, change_body
 
 DEPARTMENTS = load_departments(BUNDLED)
+REGISTER = load_register()
 VALID = {
     topics.HOTLINE_CALLS: call_body(),
     topics.HOSPITAL_ADMISSIONS: admission_body(),
@@ -31,7 +33,7 @@ def outcome(topic: str, raw: bytes) -> InputEvent | RejectedInput:
     """parse_input's result, or the rejection it raised; any other exception fails the test."""
     tried["count"] += 1
     try:
-        return parse_input(topic, raw, DEPARTMENTS)
+        return parse_input(topic, raw, DEPARTMENTS, REGISTER)
     except RejectedInput as rejected:
         assert rejected.reason
         return rejected

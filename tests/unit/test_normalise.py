@@ -6,16 +6,18 @@ import pytest
 from schemas import topics
 from schemas.departments import load_departments
 from schemas.intake import HotlineCall
+from schemas.register import load_register
 from streams.rules.normalise import RejectedInput, dead_letter, offset_event_id, parse, parse_input, signal_from_event
 from tests.factories import admission_body, call_body, change_body
 
 SECRET = b"test"
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 DEPARTMENTS = load_departments("bundled")
+REGISTER = load_register()
 
 
 def test_valid_call_becomes_a_masked_signal_with_age():
-    call = parse_input(topics.HOTLINE_CALLS, orjson.dumps(call_body(event_id="ev-1")), DEPARTMENTS)
+    call = parse_input(topics.HOTLINE_CALLS, orjson.dumps(call_body(event_id="ev-1")), DEPARTMENTS, REGISTER)
     signal = signal_from_event(call, "H1", "fallback", NOW, SECRET)
     assert (signal.event_id, signal.source, signal.kind, signal.household_id) == ("ev-1", "hotline", "medical_emergency", "H1")
     assert signal.subject.id_masked == "3707**********1234"
@@ -26,12 +28,15 @@ def test_valid_call_becomes_a_masked_signal_with_age():
 
 
 def test_admission_and_change_carry_their_own_details():
-    admission = parse_input(topics.HOSPITAL_ADMISSIONS, orjson.dumps(admission_body()), DEPARTMENTS)
+    admission = parse_input(topics.HOSPITAL_ADMISSIONS, orjson.dumps(admission_body()), DEPARTMENTS, REGISTER)
     signal = signal_from_event(admission, "H1", "a", NOW, SECRET)
     assert (signal.source, signal.kind, signal.caller_key) == ("hospital", "icu", None)
     assert signal.details["estimated_cost_yuan"] == 40000 and signal.details["hospital"]["code"] == "AQ-PH-1"
     change = parse_input(
-        topics.DEPARTMENT_CHANGES, orjson.dumps(change_body("household.member_died", "civil-affairs", breadwinner=True)), DEPARTMENTS
+        topics.DEPARTMENT_CHANGES,
+        orjson.dumps(change_body("household.member_died", "civil-affairs", breadwinner=True)),
+        DEPARTMENTS,
+        REGISTER,
     )
     signal = signal_from_event(change, "H1", "b", NOW, SECRET)
     assert (signal.source, signal.kind) == ("department", "household.member_died")
@@ -41,7 +46,7 @@ def test_admission_and_change_carry_their_own_details():
 def test_the_same_person_gets_the_same_key_across_sources():
     call = signal_from_event(parse(HotlineCall.model_validate, orjson.dumps(call_body())), "H", "a", NOW, SECRET)
     admission = signal_from_event(
-        parse_input(topics.HOSPITAL_ADMISSIONS, orjson.dumps(admission_body()), DEPARTMENTS), "H", "b", NOW, SECRET
+        parse_input(topics.HOSPITAL_ADMISSIONS, orjson.dumps(admission_body()), DEPARTMENTS, REGISTER), "H", "b", NOW, SECRET
     )
     assert call.person_key == admission.person_key
 
@@ -60,9 +65,25 @@ def test_the_same_person_gets_the_same_key_across_sources():
         (topics.HOTLINE_CALLS, orjson.dumps(call_body(category="alien_invasion")), "category", "medical_emergency"),
         (
             topics.HOTLINE_CALLS,
-            orjson.dumps(call_body(area={"town": "370784101", "village": "370784999201"})),
-            "area",
-            "start with its town",
+            orjson.dumps(call_body(area={"town": "370784999", "village": "370784999201"})),
+            "area.town",
+            "370784999 不在本县区划名录中",
+        ),
+        (
+            topics.HOSPITAL_ADMISSIONS,
+            orjson.dumps(admission_body(area={"town": "370784101", "village": "370784107201"})),
+            "area.village",
+            "属于兴安街道，不属于景芝镇",
+        ),
+        (
+            topics.DEPARTMENT_CHANGES,
+            orjson.dumps(
+                change_body(
+                    "lowincome.enrolled", "civil-affairs", area={"town": "370784101", "village": "370784101201", "grid": "370784101201-99"}
+                )
+            ),
+            "area.grid",
+            "网格代码 370784101201-99 不在景芝村的网格名录中",
         ),
         (topics.HOTLINE_CALLS, orjson.dumps({**call_body(), "surprise": 1}), "surprise", "Extra inputs"),
         (topics.HOSPITAL_ADMISSIONS, orjson.dumps(admission_body(self_pay_share=1.5)), "self_pay_share", "less than or equal to 1"),
@@ -85,7 +106,7 @@ def test_the_same_person_gets_the_same_key_across_sources():
 )
 def test_bad_inputs_are_rejected_naming_the_field(topic, raw, field, reason):
     with pytest.raises(RejectedInput) as caught:
-        parse_input(topic, raw, DEPARTMENTS)
+        parse_input(topic, raw, DEPARTMENTS, REGISTER)
     assert caught.value.field == field
     assert reason in caught.value.reason
 
