@@ -60,8 +60,9 @@ class Signal(BaseModel):
     area: Area
     flags: HouseholdFlags
     details: dict[str, Any] = Field(default_factory=dict, description="the fields particular to this kind of event")
-    occurred_at: datetime
-    reported_at: datetime
+    occurred_at: datetime = Field(description="when it happened, as the sender says (never after reported_at)")
+    reported_at: datetime = Field(description="when it was reported, as the sender says (a clock ahead of ours is not believed)")
+    received_at: datetime = Field(description="when RapidAid received it: deadlines and windows count from here")
 
 
 class Report(BaseModel):
@@ -70,6 +71,7 @@ class Report(BaseModel):
     event_id: str
     source: Literal["hotline", "hospital", "department"]
     kind: str = Field(description="call category, admission type or department change type")
+    occurred_at: datetime
     reported_at: datetime
     received_at: datetime
     reporter: str | None = None

@@ -44,9 +44,15 @@ def mask_id_number(value: str) -> str:
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
 
 
+EARLIEST_BIRTH_YEAR = 1880  # no one alive was born earlier; year 0001 or 1000 is a typing error, not a person
+
+
 def birth_date(value: str) -> date:
-    """The birth date encoded in a valid ID number."""
-    return date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    """The birth date encoded in a valid ID number; ValueError for one no living person can have."""
+    born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    if born.year < EARLIEST_BIRTH_YEAR:
+        raise ValueError(f"birth year {born.year} is before {EARLIEST_BIRTH_YEAR}")
+    return born
 
 
 def age_on(value: str, day: date) -> int:

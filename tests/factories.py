@@ -83,6 +83,7 @@ def signal(
         details=details,
         occurred_at=at,
         reported_at=at,
+        received_at=at,
     )
 
 

@@ -8,6 +8,7 @@ recognises by event id.
 """
 
 import logging
+from datetime import datetime
 
 import mode
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -18,10 +19,10 @@ from schemas.case import Signal
 from schemas.departments import load_departments
 from schemas.intake import MemberAdded
 from schemas.register import load_register
-from streams.plumbing.app import app, dead_letter_on_failure, new_effects, outbox, persons, settings
+from streams.plumbing.app import app, clock, dead_letter_on_failure, new_effects, outbox, persons, settings
 from streams.plumbing.effects import Effects
 from streams.plumbing.metrics import SOURCES, events_in
-from streams.rules.normalise import fallback_household, offset_event_id, parse_input, pseudonym, signal_from_event, time_of
+from streams.rules.normalise import fallback_household, offset_event_id, parse_input, pseudonym, signal_from_event
 
 log = logging.getLogger(__name__)
 SECRET = settings.pseudonym_secret.encode()
@@ -29,7 +30,7 @@ DEPARTMENTS = load_departments(settings.departments)
 REGISTER = load_register(settings.county_register)
 
 
-def to_signal(record: ConsumerRecord, effects: Effects) -> Signal:
+def to_signal(record: ConsumerRecord, received: datetime, effects: Effects) -> Signal:
     """Validate an input event and normalise it into a signal for the subject's household.
 
     The household is the one the event names, else the one the registry last placed the person in
@@ -41,15 +42,21 @@ def to_signal(record: ConsumerRecord, effects: Effects) -> Signal:
         effects.set(persons, person_key, event.household_id, record.partition)
     household_id = event.household_id or persons.get(person_key) or fallback_household(person_key)
     event_id = offset_event_id(record.topic, record.partition, record.offset)
-    return signal_from_event(event, household_id, event_id, time_of(record.timestamp), SECRET)
+    return signal_from_event(event, household_id, event_id, received, SECRET)
 
 
 def intake_one(record: ConsumerRecord, effects: Effects) -> None:
-    """Forward one input event as a signal (stamped with the input's time), or dead-letter it."""
+    """Forward one input event as a signal stamped with the time intake received it, or dead-letter it.
+
+    The record's own timestamp is the producer's to set, so it decides nothing: the receipt time is stamped into
+    the signal (and its record), and triage's rules run at it, so a replay of the signal repeats exactly.
+    """
     events_in.labels(SOURCES[record.topic]).inc()
-    with dead_letter_on_failure(record, record.timestamp, effects):
-        signal = to_signal(record, effects)
-        effects.send(topics.SIGNALS, signal.household_id.encode(), signal.model_dump_json().encode(), record.timestamp)
+    received = clock.now()
+    received_ms = round(received.timestamp() * 1000)
+    with dead_letter_on_failure(record, received_ms, effects):
+        signal = to_signal(record, received, effects)
+        effects.send(topics.SIGNALS, signal.household_id.encode(), signal.model_dump_json().encode(), received_ms)
 
 
 class Intake(mode.Service):

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from schemas.case import Case, CaseEvent, CaseEventType, Colour, Factor, Priority, Report, Signal, Urgency, earliest_unmet
+from schemas.case import TIER_ORDER, Case, CaseEvent, CaseEventType, Colour, Factor, Priority, Report, Signal, Urgency, earliest_unmet
 from streams.rules.deadlines import colour_of, deadlines_for, higher_tier, required_tier, tighten
 from streams.rules.household import HouseholdState, remember
 from streams.rules.policy import Policy
@@ -57,7 +57,14 @@ def household_event(state: HouseholdState, kind: CaseEventType, now: datetime, a
 
 def _signal_summary(signal: Signal, urgency: Urgency) -> dict[str, Any]:
     """What a case event says about the signal that caused it."""
-    summary = {"source": signal.source, "kind": signal.kind, "score": urgency.score, "reported_at": signal.reported_at}
+    summary = {
+        "source": signal.source,
+        "kind": signal.kind,
+        "score": urgency.score,
+        "occurred_at": signal.occurred_at,
+        "reported_at": signal.reported_at,
+        "received_at": signal.received_at,
+    }
     if signal.reporter:
         summary["reporter"] = signal.reporter
     if signal.details.get("description"):
@@ -72,8 +79,9 @@ def report_of(signal: Signal, now: datetime) -> Report:
         event_id=signal.event_id,
         source=signal.source,
         kind=signal.kind,
+        occurred_at=signal.occurred_at,
         reported_at=signal.reported_at,
-        received_at=now,
+        received_at=signal.received_at,
         reporter=signal.reporter,
         text=details.pop("description", ""),
         phone=signal.caller_phone,
@@ -123,10 +131,11 @@ def reevaluate(case: Case, now: datetime, policy: Policy, actor: str, event_id: 
         change = {"from": case.status, "to": colour, "deadline": deadline_name}
         case, event = step(case, CaseEventType.STATUS_CHANGED, now, actor, event_id, change, status=colour, red_since=red_since)
         events.append(event)
-    tier = required_tier(case, colour, case.red_since, now, policy)
-    if tier != case.tier:
-        change = {"from": case.tier, "to": tier, "reason": f"{colour} on {deadline_name}"}
-        case, event = step(case, CaseEventType.ESCALATED, now, actor, event_id, change, tier=tier)
+    required = required_tier(case, colour, case.red_since, now, policy)
+    # One rung at a time, each its own event and notice, even when several fall due together.
+    for rung in TIER_ORDER[TIER_ORDER.index(case.tier) + 1 : TIER_ORDER.index(required) + 1]:
+        change = {"from": case.tier, "to": rung, "reason": f"{colour} on {deadline_name}"}
+        case, event = step(case, CaseEventType.ESCALATED, now, actor, event_id, change, tier=rung)
         events.append(event)
     return case, events
 

@@ -97,12 +97,10 @@ def _programme_after(programme: str | None, signal: Signal) -> str | None:
     return programme
 
 
-def is_repeat(signal: Signal, earlier: list[RecentSignal], window_s: float) -> bool:
-    """True when the same caller already reported the same person within the window."""
+def is_repeat(signal: Signal, earlier: list[RecentSignal], now: datetime, window_s: float) -> bool:
+    """True when the same caller already reported the same person within the window before now."""
     return signal.caller_key is not None and any(
-        r.caller_key == signal.caller_key
-        and r.person_key == signal.person_key
-        and abs((signal.occurred_at - r.at).total_seconds()) <= window_s
+        r.caller_key == signal.caller_key and r.person_key == signal.person_key and abs((now - r.at).total_seconds()) <= window_s
         for r in earlier
     )
 
@@ -110,18 +108,22 @@ def is_repeat(signal: Signal, earlier: list[RecentSignal], window_s: float) -> b
 def remember(
     state: HouseholdState, signal: Signal, own: list[Factor], now: datetime, window_s: float, repeat_window_s: float
 ) -> HouseholdState:
-    """The state with the signal's facts applied and the signal kept; signals older than the window are dropped."""
+    """The state with the signal's facts applied and the signal kept at now; signals older than the window are dropped.
+
+    Signals are kept at the time RapidAid received them: a producer's clock, or a replayed month-old record,
+    must neither hide a signal from the window nor stretch the window.
+    """
     horizon = now - timedelta(seconds=window_s)
     recent = [r for r in state.recent if r.at >= horizon]
     kept = RecentSignal(
         event_id=signal.event_id,
         source=signal.source,
         kind=signal.kind,
-        at=signal.occurred_at,
+        at=now,
         person_key=signal.person_key,
         caller_key=signal.caller_key,
         factors=own,
-        repeat=is_repeat(signal, recent, repeat_window_s),
+        repeat=is_repeat(signal, recent, now, repeat_window_s),
     )
     member = state.members.get(signal.person_key, Member(age=signal.subject_age))
     assets = [*state.assets, signal.kind] if signal.kind.startswith("asset.") else state.assets

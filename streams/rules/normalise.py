@@ -14,12 +14,14 @@ from pydantic import BaseModel, ValidationError
 from schemas import topics
 from schemas.case import DeadLetter, Signal, SubjectView
 from schemas.departments import Departments
-from schemas.ids import age_on, mask_id_number
+from schemas.ids import age_on, birth_date, mask_id_number
 from schemas.intake import DEPARTMENT_CHANGE_TYPES, HospitalAdmission, HotlineCall, InputEvent, department_change, stamp
 from schemas.messages import say
 from schemas.register import Register
 
 M = TypeVar("M", bound=BaseModel)
+# How far a sender's clock may run ahead of ours before its times are taken as the time of receipt.
+FUTURE_SKEW_S = 300
 MAX_EVENT_BYTES = 65536  # the API's request body limit, applied to producers writing straight to Kafka too
 
 
@@ -128,9 +130,24 @@ def _reporter(event: InputEvent) -> str | None:
     return getattr(event, "department", None)
 
 
-def signal_from_event(event: InputEvent, household_id: str, event_id: str, now: datetime, secret: bytes) -> Signal:
-    """The normalised signal of an input event, routed to the given household."""
-    event = stamp(event, event_id, now)
+def _not_after(at: datetime, received: datetime, skew_s: float) -> datetime:
+    """A sender's time, or the receipt time when the sender's clock runs ahead of it by more than the skew allowed."""
+    return received if (at - received).total_seconds() > skew_s else at
+
+
+def signal_from_event(
+    event: InputEvent, household_id: str, event_id: str, received: datetime, secret: bytes, skew_s: float = FUTURE_SKEW_S
+) -> Signal:
+    """The normalised signal of an input event received at `received`, routed to the given household.
+
+    The sender's times are kept as reported (a month-old record stays a month old) unless they lie in the future;
+    everything downstream counts from `received`.
+    """
+    event = stamp(event, event_id, received)
+    reported_at = _not_after(event.reported_at, received, skew_s)
+    occurred_at = min(_not_after(event.occurred_at, received, skew_s), reported_at)
+    if birth_date(event.subject.id_number) > occurred_at.date():
+        raise RejectedInput(f"resident ID number's birth date is after the event ({occurred_at.date()})", "subject.id_number")
     source, kind = source_and_kind(event)
     return Signal(
         event_id=event.event_id,
@@ -140,14 +157,15 @@ def signal_from_event(event: InputEvent, household_id: str, event_id: str, now: 
         person_key=pseudonym(event.subject.id_number, secret),
         caller_key=pseudonym(event.caller_phone, secret) if isinstance(event, HotlineCall) else None,
         subject=SubjectView(id_masked=mask_id_number(event.subject.id_number), name=event.subject.name),
-        subject_age=age_on(event.subject.id_number, event.occurred_at.date()),
+        subject_age=age_on(event.subject.id_number, occurred_at.date()),
         area=event.area,
         flags=event.flags,
         caller_phone=event.caller_phone if isinstance(event, HotlineCall) else None,
         reporter=_reporter(event),
         details=event.model_dump(mode="json", exclude=_NOT_DETAILS),
-        occurred_at=event.occurred_at,
-        reported_at=event.reported_at,
+        occurred_at=occurred_at,
+        reported_at=reported_at,
+        received_at=received,
     )
 
 

@@ -6,6 +6,7 @@ from streams.policies import load_policy
 from streams.rules.cases import REPORTS_KEPT, apply_signal, apply_tick, case_id_for
 from streams.rules.clock import FakeClock
 from streams.rules.household import HouseholdState
+from streams.rules.notifications import notifications_for
 from tests.factories import department_signal, hospital_signal, signal
 
 DEFAULT = load_policy("default")
@@ -238,3 +239,21 @@ def test_a_case_keeps_its_first_report_and_the_latest_when_called_about_all_day(
     reports = state.open_case.reports
     assert len(reports) == REPORTS_KEPT and state.open_case.reports_total == REPORTS_KEPT + 5
     assert reports[0].event_id == "e1" and reports[-1].event_id == f"e{REPORTS_KEPT + 5}"
+
+
+def test_escalation_climbs_one_rung_at_a_time_each_rung_its_own_event_and_notice():
+    state = apply_signal(HouseholdState(household_id="H1"), signal(START), START, FAST).state
+    assert state.open_case.tier is Tier.VILLAGE
+    # The worker was away: by the next tick the case is long red, due at leadership.
+    outcome = apply_tick(state, START + timedelta(hours=1), FAST)
+    escalations = [(e.data["from"], e.data["to"]) for e in outcome.events if e.type is CaseEventType.ESCALATED]
+    assert escalations == [("village", "town"), ("town", "city"), ("city", "leadership")]
+    notices = [n for e in outcome.events for n in notifications_for(e, FAST)]
+    assert [n.tier for n in notices if n.kind == "escalated"] == [Tier.TOWN, Tier.CITY, Tier.LEADERSHIP]
+
+
+def test_an_old_record_opens_a_case_whose_deadlines_count_from_receipt():
+    old = signal(START - timedelta(days=30)).model_copy(update={"received_at": START})
+    case = apply_signal(HouseholdState(household_id="H1"), old, START, DEFAULT).state.open_case
+    assert case.status == "green" and case.opened_at == START and case.due_at == START + timedelta(minutes=30)
+    assert case.reports[0].occurred_at == START - timedelta(days=30)

@@ -8,7 +8,7 @@ from schemas.departments import load_departments
 from schemas.intake import HotlineCall
 from schemas.register import load_register
 from streams.rules.normalise import RejectedInput, dead_letter, offset_event_id, parse, parse_input, signal_from_event
-from tests.factories import admission_body, call_body, change_body
+from tests.factories import admission_body, call_body, change_body, id_number
 
 SECRET = b"test"
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -123,3 +123,45 @@ def test_dead_letter_prefers_the_inputs_own_event_id():
     with pytest.raises(RejectedInput) as caught:
         parse(HotlineCall.model_validate, orjson.dumps(call_body(event_id="mine", category="nope")))
     assert dead_letter(caught.value, "hotline.calls", 0, 0, None, b"{}", NOW).event_id == "mine"
+
+
+def _call(**times) -> HotlineCall:
+    return parse_input(topics.HOTLINE_CALLS, orjson.dumps(call_body(**times)), DEPARTMENTS, REGISTER)
+
+
+def test_a_month_old_record_keeps_its_age_and_is_received_now():
+    signal = signal_from_event(
+        _call(occurred_at="2026-10-20T08:00:00+08:00", reported_at="2026-10-21T08:00:00+08:00"), "H", "a", NOW, SECRET
+    )
+    assert signal.occurred_at.date().isoformat() == "2026-10-20" and signal.reported_at.day == 21
+    assert signal.received_at == NOW
+
+
+def test_a_sender_clock_ahead_of_ours_is_not_believed():
+    tomorrow = "2026-11-23T08:00:00+00:00"
+    signal = signal_from_event(_call(occurred_at=tomorrow, reported_at=tomorrow), "H", "a", NOW, SECRET)
+    assert signal.occurred_at == signal.reported_at == signal.received_at == NOW
+    slightly_ahead = "2026-11-22T08:02:00+00:00"  # within the skew a sender's clock may have
+    assert signal_from_event(_call(reported_at=slightly_ahead), "H", "a", NOW, SECRET).reported_at.minute == 2
+    occurred_after_report = signal_from_event(
+        _call(occurred_at=slightly_ahead, reported_at="2026-11-22T07:00:00+00:00"), "H", "a", NOW, SECRET
+    )
+    assert occurred_after_report.occurred_at == occurred_after_report.reported_at
+
+
+def test_ages_are_taken_at_the_events_date_and_impossible_birth_dates_refused():
+    child = call_body(subject={"id_number": id_number(5, born="20190305"), "name": "王小明"}, occurred_at="2026-03-04T08:00:00+08:00")
+    signal = signal_from_event(parse_input(topics.HOTLINE_CALLS, orjson.dumps(child), DEPARTMENTS, REGISTER), "H", "a", NOW, SECRET)
+    assert signal.subject_age == 6  # the day before the seventh birthday
+    unborn = call_body(subject={"id_number": id_number(5, born="20261201"), "name": "未生"})
+    with pytest.raises(RejectedInput) as refused:
+        signal_from_event(parse_input(topics.HOTLINE_CALLS, orjson.dumps(unborn), DEPARTMENTS, REGISTER), "H", "a", NOW, SECRET)
+    assert refused.value.field == "subject.id_number"
+    for year in ("0001", "1000"):
+        with pytest.raises(RejectedInput):
+            parse_input(
+                topics.HOTLINE_CALLS,
+                orjson.dumps(call_body(subject={"id_number": id_number(5, born=f"{year}0101"), "name": "甲"})),
+                DEPARTMENTS,
+                REGISTER,
+            )

@@ -14,8 +14,9 @@ NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 
 def scored(state: HouseholdState, *signals, now=NOW):
-    for s in signals:
-        state = remember(state, s, own_factors(s, POLICY), now, POLICY.compounding.window_s, POLICY.compounding.repeat_call_window_s)
+    for s in signals:  # each remembered when it was received
+        window, repeat_window = POLICY.compounding.window_s, POLICY.compounding.repeat_call_window_s
+        state = remember(state, s, own_factors(s, POLICY), s.received_at, window, repeat_window)
     return state, household_urgency(state, now, POLICY)
 
 
