@@ -36,16 +36,17 @@ def bench_events(count: int, departments: Departments, seed: int) -> list[Record
     return records
 
 
-async def produce(kafka: str, records: list[Record], timestamps_ms: list[int] | None = None) -> float:
-    """Write the records with acks=all, with the given record times if any; return events per second."""
+async def produce(kafka: str, records: list[Record], spread_s: float = 0) -> float:
+    """Write the records with acks=all, evenly over spread_s seconds (at once by default); return events per second."""
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", linger_ms=5, max_batch_size=256 * 1024)
     await producer.start()
     try:
         started = time.perf_counter()
-        sent = [
-            await producer.send(topic, value, key=key, timestamp_ms=timestamps_ms[n] if timestamps_ms else None)
-            for n, (topic, key, value) in enumerate(records)
-        ]
+        sent = []
+        for n, (topic, key, value) in enumerate(records):
+            if spread_s:
+                await asyncio.sleep(max(0.0, started + spread_s * n / len(records) - time.perf_counter()))
+            sent.append(await producer.send(topic, value, key=key))
         await asyncio.gather(*sent)
         return len(records) / (time.perf_counter() - started)
     finally:

@@ -21,10 +21,12 @@ from streams.devtools.generator import Generator
 from streams.policies import load_policy
 from streams.rules.deadline_queue import DeadlineQueue
 from streams.rules.deadlines import next_transition_at
+from streams.rules.policy import Policy
 
-POLICY = load_policy("default")
-# A call category that opens a P2 case (30-minute acknowledgement, yellow after 15 minutes).
-PROBE_CATEGORY = CallCategory.NO_FOOD_OR_SHELTER
+# A call category that opens a standard-track lead (P3); the bench policy gives leads a 10 s acknowledgement,
+# so a probe turns yellow 5 s after it opens while the open emergency cases keep their 15- and 30-minute windows.
+PROBE_CATEGORY = CallCategory.LOSS_OF_INCOME
+PROBE_POLICY = 'extends = "default"\nversion = "bench-probes"\n\n[tracks.P3]\nacknowledge_s = 10\n'
 APP_ID = "bench-deadlines"
 
 
@@ -53,9 +55,9 @@ def calls(generator: Generator, count: int, category: CallCategory | None = None
     return made
 
 
-async def produce_calls(kafka: str, bodies: list[tuple[bytes, dict]], timestamps_ms: list[int] | None = None) -> None:
-    """Write calls straight to hotline.calls, with the given record times if any."""
-    await produce(kafka, [(topics.HOTLINE_CALLS, key, orjson.dumps(body)) for key, body in bodies], timestamps_ms)
+async def produce_calls(kafka: str, bodies: list[tuple[bytes, dict]], spread_s: float = 0) -> None:
+    """Write calls straight to hotline.calls, evenly over spread_s seconds."""
+    await produce(kafka, [(topics.HOTLINE_CALLS, key, orjson.dumps(body)) for key, body in bodies], spread_s)
 
 
 def wait_processed(redis: Redis, expected: int, timeout_s: float) -> None:
@@ -67,27 +69,20 @@ def wait_processed(redis: Redis, expected: int, timeout_s: float) -> None:
         time.sleep(0.05)
 
 
-async def lateness_ms(stack: BenchStack, generator: Generator, probes: int, window_s: float, lead_s: float) -> list[float]:
-    """Open probe cases whose first colour change falls due over the window; how late each change is emitted.
-
-    The probes' record times are set in the past, so (rules running at the record's time) their
-    yellow threshold arrives lead_s to lead_s + window_s from now, while the other open cases wait.
-    """
+async def lateness_ms(stack: BenchStack, generator: Generator, probes: int, window_s: float, policy: Policy) -> list[float]:
+    """Open probe leads over the window, each turning yellow seconds after it opens; how late each change is emitted."""
     consumer = AIOKafkaConsumer(topics.CASE_EVENTS, bootstrap_servers=stack.kafka, auto_offset_reset="latest", fetch_max_wait_ms=20)
     await consumer.start()
     try:
         await consumer.seek_to_end()
-        acknowledge_s = POLICY.tracks["P2"].acknowledge_s * POLICY.yellow_at
-        now_ms = time.time() * 1000
-        times = [int(now_ms + (lead_s + window_s * n / probes - acknowledge_s) * 1000) for n in range(probes)]
         bodies = calls(generator, probes, PROBE_CATEGORY)
         for n, (_, body) in enumerate(bodies):
             body["event_id"] = f"bench-probe-{n}"
-        await produce_calls(stack.kafka, bodies, times)
+        sending = asyncio.create_task(produce_calls(stack.kafka, bodies, spread_s=window_s))
         pending: dict[str, datetime] = {}
         late: list[float] = []
         reached = 0
-        deadline = time.monotonic() + lead_s + window_s + 30
+        deadline = time.monotonic() + policy.tracks["P3"].acknowledge_s + window_s + 30
         while reached < probes or pending:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{reached} of {probes} probes reached a case, {len(pending)} colour changes never seen")
@@ -96,13 +91,16 @@ async def lateness_ms(stack: BenchStack, generator: Generator, probes: int, wind
                     event = orjson.loads(record.value)
                     if str(event["event_id"]).startswith("bench-probe-") and event["type"] in ("opened", "signal_attached"):
                         reached += 1  # a probe about a person already reported joins that case instead
-                    if event["type"] == "opened" and str(event["event_id"]).startswith("bench-probe-"):
-                        transition = next_transition_at(Case.model_validate(event["case"]), POLICY)
-                        # A probe scored into another priority has its threshold elsewhere; only timely ones count.
-                        if transition and transition.timestamp() * 1000 > record.timestamp:
-                            pending[event["case_id"]] = transition
+                    # A probe that scored into an emergency (a vulnerable household) turns yellow in minutes: not counted.
+                    if (
+                        event["type"] == "opened"
+                        and str(event["event_id"]).startswith("bench-probe-")
+                        and event["case"]["priority"] == "P3"
+                    ):
+                        pending[event["case_id"]] = next_transition_at(Case.model_validate(event["case"]), policy)
                     elif event["type"] == "status_changed" and event["case_id"] in pending:
                         late.append(record.timestamp - pending.pop(event["case_id"]).timestamp() * 1000)
+        await sending
         return late
     finally:
         await consumer.stop()
@@ -114,15 +112,17 @@ def open_cases_scenario(stack: BenchStack, departments: Departments, open_cases:
     asyncio.run(stack.ensure_topics(APP_ID))
     redis = Redis.from_url(stack.redis)
     asyncio.run(produce_calls(stack.kafka, calls(generator, open_cases, CallCategory.MEDICAL_EMERGENCY)))
-    worker = stack.start_worker("deadlines-worker", APP_ID)
+    policy_file = stack.supervisor.log_dir / "bench-probes.toml"
+    policy_file.write_text(PROBE_POLICY, encoding="utf-8")
+    worker = stack.start_worker("deadlines-worker", APP_ID, policy=str(policy_file))
     try:
         wait_processed(redis, open_cases, timeout_s=60 + open_cases / 500)
-        late = asyncio.run(lateness_ms(stack, generator, probes, window_s, lead_s=5))
+        late = asyncio.run(lateness_ms(stack, generator, probes, window_s, load_policy(str(policy_file))))
     finally:
         stack.stop(worker)
     open_now = redis.zcard(readmodel.OPEN_CASES)
     restarted = time.perf_counter()
-    worker = stack.start_worker("deadlines-worker-restarted", APP_ID)
+    worker = stack.start_worker("deadlines-worker-restarted", APP_ID, policy=str(policy_file))
     try:
         probe = calls(generator, 1)
         probe[0][1]["event_id"] = "bench-recovery-probe"
