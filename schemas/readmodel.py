@@ -38,3 +38,18 @@ def event_key(event_id: str) -> str:
 def idempotency_key(principal: str, key: str) -> str:
     """The event id an Idempotency-Key already produced for this client."""
     return f"{PREFIX}idem:{principal}:{key}"
+
+
+# Each worker's readiness report (hash field = worker id): the partitions it holds and can process now.
+WORKERS = PREFIX + "workers"
+WORKER_REPORT_TTL_S = 5.0
+# Which topics each consumer group of the worker must hold every partition of before a call can be processed.
+WORKER_GROUPS = {"triage": ("aid.signals", "aid.case-commands"), "intake": ("hotline.calls", "hospital.admissions", "department.changes")}
+
+
+def uncovered(reports: list[dict], partitions: int, now: float) -> list[str]:
+    """The 'topic:partition's no fresh worker report holds, per what each group must hold (empty: ready)."""
+    held = {tp for report in reports if now - report["at"] <= WORKER_REPORT_TTL_S for tps in report["groups"].values() for tp in tps}
+    return [
+        f"{topic}:{p}" for topics in WORKER_GROUPS.values() for topic in topics for p in range(partitions) if f"{topic}:{p}" not in held
+    ]

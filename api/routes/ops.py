@@ -1,8 +1,10 @@
 """Operations routes: health, readiness, metrics, stats and published schemas."""
 
 import asyncio
+import time
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -10,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from api.auth import Admin, Reader, Scraper
 from api.metrics import read_model, registry
 from api.store import recent_deadletters, stats
+from schemas import readmodel
 from schemas.intake import HospitalAdmission, HotlineCall, department_change
 from schemas.messages import LANGUAGES, messages
 from schemas.readmodel import DEADLETTERS_KEPT
@@ -30,16 +33,21 @@ async def healthz() -> dict:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Ready when both Kafka and Redis answer; 503 naming what is down otherwise."""
+    """Ready when Kafka and Redis answer and the workers hold every partition and can process a call; 503 naming what is not."""
     state = request.app.state
     try:
         async with asyncio.timeout(1):
-            redis_ok = bool(await state.redis.ping())
+            reports = [orjson.loads(report) for report in await state.redis.hvals(readmodel.WORKERS)]
+        redis_ok = True
     except Exception:
-        redis_ok = False
-    checks = {"kafka": await state.publisher.ready(), "redis": redis_ok}
+        redis_ok, reports = False, []
+    missing = readmodel.uncovered(reports, state.settings.partitions, time.time()) if redis_ok else []
+    checks = {"kafka": await state.publisher.ready(), "redis": redis_ok, "workers": redis_ok and not missing}
     code = status.HTTP_200_OK if all(checks.values()) else status.HTTP_503_SERVICE_UNAVAILABLE
-    return JSONResponse({"ready": code == status.HTTP_200_OK, "checks": checks}, status_code=code)
+    body = {"ready": code == status.HTTP_200_OK, "checks": checks}
+    if missing:
+        body["partitions_not_held"] = missing
+    return JSONResponse(body, status_code=code)
 
 
 @router.get("/metrics")

@@ -19,7 +19,7 @@ from schemas.case import Signal
 from schemas.departments import load_departments
 from schemas.intake import MemberAdded
 from schemas.register import load_register
-from streams.plumbing.app import app, clock, dead_letter_on_failure, new_effects, outbox, persons, settings
+from streams.plumbing.app import app, clock, dead_letter_on_failure, new_effects, outbox, persons, readiness, settings
 from streams.plumbing.effects import Effects
 from streams.plumbing.metrics import SOURCES, events_in
 from streams.rules.normalise import fallback_household, offset_event_id, parse_input, pseudonym, signal_from_event
@@ -75,6 +75,7 @@ class Intake(mode.Service):
             heartbeat_interval_ms=int(min(3.0, settings.session_timeout_s / 3) * 1000),
         )
         await self.consumer.start()
+        readiness.holds("intake", self.consumer.assignment)
 
     async def on_stop(self) -> None:
         await self.consumer.stop()
@@ -99,4 +100,4 @@ class Intake(mode.Service):
                 log.warning("intake offsets not committed (%s); the batch will be read again", error)
 
 
-app.service(Intake)
+app.early_service(Intake())  # its group joins while the tables recover

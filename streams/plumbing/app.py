@@ -17,6 +17,7 @@ from streams.config import settings
 from streams.plumbing import metrics
 from streams.plumbing.effects import Effects, Outbox
 from streams.plumbing.metrics import reason_kind, validation_failures
+from streams.plumbing.readiness import Readiness
 from streams.plumbing.readmodel import ReadModelWriter
 from streams.plumbing.transport import App
 from streams.policies import load_policy
@@ -100,6 +101,8 @@ class OutboxService(mode.Service):
 
 
 app.service(OutboxService)
+readiness = app.early_service(Readiness(app, Redis.from_url(settings.redis)))
+readiness.holds("triage", lambda: app.consumer.assignment())
 
 
 def new_effects() -> Effects:

@@ -9,6 +9,7 @@ keeps end-to-end latency in tens of milliseconds at the cost of a few idle fetch
 from collections.abc import Iterable, Mapping
 
 import faust
+import mode
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP
 
@@ -64,9 +65,22 @@ class Transport(driver.Transport):
 
 
 class App(faust.App):
-    """A Faust app on Transport, with fetch_max_wait_ms as a setting."""
+    """A Faust app on Transport, with fetch_max_wait_ms as a setting and services started with the app itself."""
 
     fetch_max_wait_ms = 1500
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.early_services: list[mode.ServiceT] = []
+
     def _new_transport(self):
         return Transport(self.conf.broker_consumer, self)
+
+    def early_service(self, service: mode.ServiceT) -> mode.ServiceT:
+        """Start a service with the app, not (as app.service does) after table recovery: a consumer group of its own
+        then joins while the tables recover, instead of after."""
+        self.early_services.append(service)
+        return service
+
+    def on_init_dependencies(self):
+        return [*super().on_init_dependencies(), *self.early_services]
