@@ -71,7 +71,8 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
             swagger_js_url="/docs-assets/swagger-ui-bundle.js",
             swagger_css_url="/docs-assets/swagger-ui.css",
             swagger_favicon_url="/docs-assets/favicon.png",
-            swagger_ui_parameters={"persistAuthorization": True},
+            # No validator badge: Swagger UI would fetch it from the internet.
+            swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
         )
 
     @app.get("/redoc", include_in_schema=False)
