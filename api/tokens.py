@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Annotated
 
 import orjson
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
 from api.auth import Principal, digest, normalise_role
 from schemas.messages import say
@@ -39,7 +40,7 @@ class Person(BaseModel):
     """A named holder of one token, kept by the token's digest."""
 
     name: str = Field(min_length=1, max_length=NAME_MAX)
-    role: str
+    role: Annotated[str, AfterValidator(normalise_role)]
     digest: str = Field(pattern=r"^[0-9a-f]{64}$")
     created_at: datetime
     revoked_at: datetime | None = None
@@ -66,11 +67,15 @@ def read_people(path: Path) -> list[Person]:
 def _write_people(path: Path, people: list[Person]) -> None:
     # A reader (the API) sees the old file or the new one, never half of one.
     with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.", delete=False) as temporary:
-        temporary.write(PeopleFile(people=people).model_dump_json(indent=2).encode())
-        temporary.flush()
-        os.fsync(temporary.fileno())
-    os.chmod(temporary.name, 0o600)
-    os.replace(temporary.name, path)
+        try:
+            temporary.write(PeopleFile(people=people).model_dump_json(indent=2).encode())
+            temporary.flush()
+            os.fsync(temporary.fileno())
+            os.chmod(temporary.name, 0o600)
+            os.replace(temporary.name, path)
+        except BaseException:
+            os.unlink(temporary.name)
+            raise
 
 
 @contextmanager
