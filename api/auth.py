@@ -2,11 +2,10 @@
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated
 
-import orjson
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 BASE_ROLES = ("operator", "hospital", "admin", "metrics")
 OFFICER_TIERS = ("village", "town", "city", "leadership")
@@ -14,9 +13,10 @@ OFFICER_TIERS = ("village", "town", "city", "leadership")
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a role such as operator, admin, department:civil-affairs or officer:town:370784101."""
+    """Who is calling: the person a token belongs to, and their role (operator, admin, department:civil-affairs, officer:town:370784101)."""
 
     role: str
+    name: str | None = None
 
     @property
     def kind(self) -> str:
@@ -37,7 +37,8 @@ class Principal:
         return scope is None or case["area"][scope[0]] == scope[1]
 
 
-def _digest(token: str) -> str:
+def digest(token: str) -> str:
+    """The SHA-256 hex digest of a token: all that is ever stored of it."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -56,23 +57,6 @@ def normalise_role(name: str) -> str:
     raise ValueError(f"unknown role {name!r} in tokens file")
 
 
-class TokenRegistry:
-    """Known tokens, kept only as SHA-256 digests."""
-
-    def __init__(self, tokens_by_role: dict[str, str]) -> None:
-        self._roles = {_digest(token): normalise_role(role) for role, token in tokens_by_role.items()}
-
-    @classmethod
-    def from_file(cls, path: Path) -> "TokenRegistry":
-        """Load a JSON object of role → token."""
-        return cls(orjson.loads(path.read_bytes()) if path.exists() else {})
-
-    def principal(self, token: str) -> Principal | None:
-        """The principal a token belongs to, if any."""
-        role = self._roles.get(_digest(token))
-        return Principal(role) if role else None
-
-
 def bearer_token(request: Request) -> str | None:
     """The token from the Authorization header, or from ?token= (EventSource cannot send headers)."""
     header = request.headers.get("authorization", "")
@@ -82,11 +66,16 @@ def bearer_token(request: Request) -> str | None:
     return request.query_params.get("token")
 
 
+# Declares bearer auth in the OpenAPI spec, so /docs has an Authorize button; the token itself is read by
+# bearer_token, which also takes ?token=.
+bearer_scheme = HTTPBearer(auto_error=False, description="a token from `rapidaid tokens add` (or the development tokens file)")
+
+
 def require(*kinds: str):
     """A dependency admitting only principals whose role kind is listed (admin always passes)."""
 
     # async so FastAPI runs it on the event loop: a sync dependency costs a thread-pool hop per request.
-    async def check(request: Request) -> Principal:
+    async def check(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None) -> Principal:
         token = bearer_token(request)
         principal = request.app.state.tokens.principal(token) if token else None
         if principal is None:
@@ -112,4 +101,4 @@ Scraper = require("metrics")
 def token_digest(request: Request) -> str | None:
     """The SHA-256 digest of the caller's bearer token (what rate limits are kept by)."""
     token = bearer_token(request)
-    return _digest(token) if token else None
+    return digest(token) if token else None

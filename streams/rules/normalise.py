@@ -124,10 +124,12 @@ _NOT_DETAILS = set(InputEvent.model_fields) | {"caller_phone", "category", "admi
 
 
 def _reporter(event: InputEvent) -> str | None:
-    """Who sent the event, as a person reads it: the hospital's name or the department; hotline calls name no one yet."""
+    """Who sent the event, as a person reads it: the hospital's name, the department, or the operator who took the call."""
     if isinstance(event, HospitalAdmission):
         return event.hospital.name
-    return getattr(event, "department", None)
+    if isinstance(event, HotlineCall):
+        return event.reported_by
+    return event.department
 
 
 def _not_after(at: datetime, received: datetime, skew_s: float) -> datetime:

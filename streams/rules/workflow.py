@@ -117,7 +117,14 @@ def _store(state: HouseholdState, case: Case) -> HouseholdState:
 
 
 def apply_command(state: HouseholdState, command: CaseCommand, now: datetime, policy: Policy) -> Outcome:
-    """Apply an officer's command, or record on the case why it was refused."""
+    """Apply an officer's command, or record on the case why it was refused; every event it causes names the officer."""
+    outcome = _apply(state, command, now, policy)
+    if command.actor_name is None:
+        return outcome
+    return Outcome(outcome.state, [event.model_copy(update={"actor_name": command.actor_name}) for event in outcome.events])
+
+
+def _apply(state: HouseholdState, command: CaseCommand, now: datetime, policy: Policy) -> Outcome:
     case = _find(state, command.case_id)
     reason = refusal(case, command, state)
     if reason and case is None:

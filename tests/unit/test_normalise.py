@@ -5,7 +5,7 @@ import pytest
 
 from schemas import topics
 from schemas.departments import load_departments
-from schemas.intake import HotlineCall
+from schemas.intake import HotlineCall, stamp
 from schemas.register import load_register
 from streams.rules.normalise import RejectedInput, dead_letter, offset_event_id, parse, parse_input, signal_from_event
 from tests.factories import admission_body, call_body, change_body, id_number
@@ -165,3 +165,10 @@ def test_ages_are_taken_at_the_events_date_and_impossible_birth_dates_refused():
                 DEPARTMENTS,
                 REGISTER,
             )
+
+
+def test_the_operator_who_took_a_call_is_its_signals_reporter():
+    call = parse_input(topics.HOTLINE_CALLS, orjson.dumps(call_body(reported_by="话务员小刘")), DEPARTMENTS, REGISTER)
+    signal = signal_from_event(call, "H1", "e", NOW, SECRET)
+    assert signal.reporter == "话务员小刘" and "reported_by" not in signal.details
+    assert stamp(call, "e", NOW, "王芳").reported_by == "王芳"  # the API's word on who sent it beats the sender's

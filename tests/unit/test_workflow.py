@@ -123,3 +123,17 @@ def test_notes_are_allowed_at_any_stage():
     assert [e.type.value for e in noted.events] == ["note_added"]
     assert noted.events[0].data["text"] == "neighbour has the children"
     assert noted.state.open_case.stage is Stage.OPENED
+
+
+def test_every_event_a_command_causes_names_the_officer_and_time_names_no_one():
+    state = opened(FAST)
+    signed = command(state, "acknowledge").model_copy(update={"actor_name": "张伟"})
+    outcome = apply_command(state, signed, START + timedelta(seconds=4), FAST)
+    assert [(e.type.value, e.actor, e.actor_name) for e in outcome.events] == [
+        ("acknowledged", "officer:city:*", "张伟"),
+        ("status_changed", "officer:city:*", "张伟"),
+    ]
+    refused = apply_command(outcome.state, signed, START + timedelta(seconds=5), FAST)
+    assert [(e.type.value, e.actor_name) for e in refused.events] == [("command_rejected", "张伟")]
+    later = apply_tick(outcome.state, START + timedelta(seconds=7), FAST)
+    assert [(e.type.value, e.actor_name) for e in later.events] == [("status_changed", None), ("escalated", None)]
