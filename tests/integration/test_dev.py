@@ -1,11 +1,18 @@
-"""`rapidaid dev` as a new user meets it: a taken port gives one clear line."""
+"""`rapidaid dev` as a new user meets it: a taken port gives one clear line; "up" means a call can be processed."""
 
+import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
 
+import httpx
+import orjson
+
+from tests.factories import call_body
 from tests.integration.conftest import free_port
+from tests.integration.helpers import processed
 
 
 def test_a_taken_port_gives_one_clear_line(tmp_path):
@@ -25,3 +32,39 @@ def test_a_taken_port_gives_one_clear_line(tmp_path):
     assert done.stdout == ""
     hint = "stop what holds it or choose another port with RAPIDAID_* settings"
     assert done.stderr.strip().splitlines() == [f"rapidaid dev: port {taken} on 127.0.0.1 (API) is already in use; {hint}"]
+
+
+def _dev_env(tmp_path) -> dict[str, str]:
+    kafka, redis, api, worker, metrics = (free_port() for _ in range(5))
+    return {
+        **os.environ,
+        "RAPIDAID_KAFKA": f"127.0.0.1:{kafka}",
+        "RAPIDAID_REDIS": f"redis://127.0.0.1:{redis}/0",
+        "RAPIDAID_PORT": str(api),
+        "RAPIDAID_WORKER_PORT": str(worker),
+        "RAPIDAID_METRICS_PORT": str(metrics),
+        "RAPIDAID_DATA_DIR": str(tmp_path),
+        "RAPIDAID_SESSION_TIMEOUT_S": "6",
+    }
+
+
+def test_up_means_a_call_can_be_processed(tmp_path):
+    env = _dev_env(tmp_path)
+    launcher = subprocess.Popen([sys.executable, "-m", "streams", "dev"], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        for line in launcher.stdout:
+            if line.startswith("RapidAid is up"):
+                break
+        else:
+            raise AssertionError(f"rapidaid dev exited with {launcher.wait()} before it was up")
+        # At the moment the launcher says so, the worker holds every partition of both groups, and /readyz agrees.
+        assert "Can process calls" in (tmp_path / "logs" / "worker.log").read_text()
+        api = f"http://127.0.0.1:{env['RAPIDAID_PORT']}"
+        assert httpx.get(f"{api}/readyz").json()["checks"]["workers"] is True
+        token = orjson.loads((tmp_path / "dev-tokens.json").read_bytes())["operator"]
+        headers = {"Authorization": f"Bearer {token}"}
+        event_id = httpx.post(f"{api}/v1/hotline/calls", json=call_body(), headers=headers).json()["event_id"]
+        assert asyncio.run(processed(httpx.AsyncClient(base_url=api, headers=headers), event_id))["state"] == "processed"
+    finally:
+        launcher.send_signal(signal.SIGTERM)
+        launcher.wait(30)
