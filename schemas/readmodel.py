@@ -7,6 +7,10 @@ OPEN_CASES = PREFIX + "cases:open"
 CLOSED_CASES = PREFIX + "cases:closed"
 DEADLETTERS = PREFIX + "deadletters"
 DEADLETTERS_KEPT = 1000
+# Present only while the read model holds everything the log holds: a Redis that restarted empty lacks it, so
+# projections refuse to write, readiness says no, and a worker rebuilds from the log before anything moves on.
+COMPLETE = PREFIX + "complete"
+REBUILDING = PREFIX + "rebuilding"  # held by the one worker rebuilding
 INDEXED_FIELDS = ("status", "tier", "priority", "town", "village", "track", "stage")
 
 

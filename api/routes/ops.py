@@ -33,16 +33,21 @@ async def healthz() -> dict:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Ready when Kafka and Redis answer and the workers hold every partition and can process a call; 503 naming what is not."""
+    """Ready when Kafka and Redis answer, the read model is complete and the workers hold every partition; 503 naming what is not."""
     state = request.app.state
     try:
-        async with asyncio.timeout(1):
-            reports = [orjson.loads(report) for report in await state.redis.hvals(readmodel.WORKERS)]
-        redis_ok = True
+        async with asyncio.timeout(1), state.redis.pipeline(transaction=False) as pipe:
+            raw_reports, complete = await pipe.hvals(readmodel.WORKERS).exists(readmodel.COMPLETE).execute()
+        redis_ok, reports = True, [orjson.loads(report) for report in raw_reports]
     except Exception:
-        redis_ok, reports = False, []
+        redis_ok, reports, complete = False, [], 0
     missing = readmodel.uncovered(reports, state.settings.partitions, time.time()) if redis_ok else []
-    checks = {"kafka": await state.publisher.ready(), "redis": redis_ok, "workers": redis_ok and not missing}
+    checks = {
+        "kafka": await state.publisher.ready(),
+        "redis": redis_ok,
+        "read_model": bool(complete),  # false while a worker rebuilds it from the log
+        "workers": redis_ok and not missing,
+    }
     code = status.HTTP_200_OK if all(checks.values()) else status.HTTP_503_SERVICE_UNAVAILABLE
     body = {"ready": code == status.HTTP_200_OK, "checks": checks}
     if missing:

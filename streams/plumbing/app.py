@@ -19,6 +19,7 @@ from streams.plumbing.effects import Effects, Outbox
 from streams.plumbing.metrics import reason_kind, validation_failures
 from streams.plumbing.readiness import Readiness
 from streams.plumbing.readmodel import ReadModelWriter
+from streams.plumbing.rebuild import ReadModelGuard
 from streams.plumbing.transport import App
 from streams.policies import load_policy
 from streams.rules.clock import SystemClock
@@ -102,6 +103,7 @@ class OutboxService(mode.Service):
 
 app.service(OutboxService)
 readiness = app.early_service(Readiness(app, Redis.from_url(settings.redis)))
+app.early_service(ReadModelGuard(Redis.from_url(settings.redis), settings, readiness.worker_id))
 readiness.holds("triage", lambda: app.consumer.assignment())
 
 

@@ -26,11 +26,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from streams.plumbing.metrics import produce_errors, projection_errors
-from streams.plumbing.readmodel import ReadModelWriter
+from streams.plumbing.readmodel import ReadModelIncomplete, ReadModelWriter
 
 log = logging.getLogger(__name__)
 RETRY_MAX_S = 5.0
-REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError, ReadModelIncomplete)
 KAFKA_ERRORS = (KafkaError, OSError)
 
 

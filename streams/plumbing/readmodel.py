@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 # result state, urgency, reason, result ttl, N, then N index (field, value) pairs, then counters.
 _APPLY_CASE_EVENT = """
 local p = KEYS[1]
+if KEYS[2] ~= '' and redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
 local id = ARGV[1]
 local key = p .. 'case:' .. id
 local version = tonumber(ARGV[2])
@@ -55,6 +56,7 @@ return 1
 # dead-lettered) once: a replay finds the result already there and counts nothing.
 _RECORD_RESULT = """
 local p = KEYS[1]
+if KEYS[2] ~= '' and redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
 local result = p .. 'event:' .. ARGV[1]
 if redis.call('HGET', result, 'state') == ARGV[2] then return 0 end
 redis.call('HSET', result, 'state', ARGV[2], 'case_id', '', 'urgency', ARGV[3], 'reason', ARGV[4])
@@ -93,11 +95,19 @@ def case_event_counters(event: dict) -> list[str]:
     return counters
 
 
-class ReadModelWriter:
-    """Writes batches of aid.case-events and aid.deadletter records to Redis in one pipeline."""
+class ReadModelIncomplete(Exception):
+    """The read model lacks its completeness mark (a Redis that came back empty): it must be rebuilt first."""
 
-    def __init__(self, redis: Redis, result_ttl_s: int, live_length: int) -> None:
+
+class ReadModelWriter:
+    """Writes batches of aid.case-events and aid.deadletter records to Redis in one pipeline.
+
+    A guarded writer (the worker's) writes only into a complete read model; the rebuild's writer is not guarded.
+    """
+
+    def __init__(self, redis: Redis, result_ttl_s: int, live_length: int, guarded: bool = True) -> None:
         self.redis = redis
+        self.guard = readmodel.COMPLETE if guarded else ""
         self.result_ttl_s = result_ttl_s
         self.live_length = live_length
         self._apply_case_event = redis.register_script(_APPLY_CASE_EVENT)
@@ -119,7 +129,8 @@ class ReadModelWriter:
                 # Only a foreign producer writes these topics wrongly; skipping keeps the read model moving.
                 log.error("unreadable record on %s skipped: %r", topic, error)
                 pipe.hincrby(readmodel.STATS, f"projection_errors:{topic}", 1)
-        await pipe.execute()
+        if -1 in await pipe.execute():
+            raise ReadModelIncomplete("the read model is being rebuilt from the log")
 
     async def _case_event(self, pipe, event: dict) -> None:
         case = event["case"]
@@ -129,7 +140,7 @@ class ReadModelWriter:
         timeline_entry["actor_name"] = event.get("actor_name")
         indexed = [value for field in readmodel.INDEXED_FIELDS for value in (field, readmodel.index_value(case, field))]
         await self._apply_case_event(
-            keys=[readmodel.PREFIX],
+            keys=[readmodel.PREFIX, self.guard],
             args=[
                 case["case_id"],
                 event["version"],
@@ -152,7 +163,7 @@ class ReadModelWriter:
 
     async def _result_only(self, pipe, event: dict) -> None:
         await self._record_result(
-            keys=[readmodel.PREFIX],
+            keys=[readmodel.PREFIX, self.guard],
             args=[
                 event["event_id"],
                 _result_state(event),
@@ -168,7 +179,7 @@ class ReadModelWriter:
 
     async def _dead_letter(self, pipe, letter: dict, raw: bytes) -> None:
         await self._record_result(
-            keys=[readmodel.PREFIX],
+            keys=[readmodel.PREFIX, self.guard],
             args=[
                 letter["event_id"],
                 "rejected",

@@ -9,6 +9,7 @@ import os
 import signal
 import time
 from contextlib import contextmanager
+from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from schemas.departments import BUNDLED, load_departments
 from streams.devtools.bench.api import api_server
 from streams.devtools.bench.stack import bench_stack
 from streams.devtools.bench.timers import calls, produce_calls
+from streams.devtools.dev import start_redis
 from streams.devtools.generator import Generator
 from tests.integration.helpers import committed_offsets
 
@@ -104,3 +106,44 @@ def test_broker_outage_answers_503_never_202_and_the_worker_resumes():
             event_id = accepted.json()["event_id"]
             wait_until(lambda: processed(client, event_id), 90, "the worker to resume after the broker came back")
             print("broker frozen: 3 calls answered 503 with Retry-After; after it returned a new call was accepted and processed")
+
+
+def _view(client: httpx.Client, event_ids: list[str]) -> dict:
+    """What a reader sees: open cases with their timelines, the stats, and every event's result."""
+    cases = client.get("/v1/cases", params={"limit": 500}).json()["items"]
+    return {
+        "cases": {c["case_id"]: [e["version"] for e in client.get(f"/v1/cases/{c['case_id']}/timeline").json()["timeline"]] for c in cases},
+        "stats": client.get("/v1/stats").json(),
+        "events": {event_id: client.get(f"/v1/events/{event_id}").json()["state"] for event_id in event_ids},
+    }
+
+
+def test_a_redis_that_comes_back_empty_is_rebuilt_before_anything_moves_on():
+    generator = Generator(load_departments(BUNDLED), seed=43)
+    with bench_stack(PARTITIONS) as stack, api_server(stack) as (url, tokens):
+        stack.start_worker("worker", "outage-redis-lost")
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens['officer']}"}, timeout=10) as client:
+            operator = {"Authorization": f"Bearer {tokens['operator']}"}
+            event_ids = [
+                client.post("/v1/hotline/calls", json=body, headers=operator).json()["event_id"] for _, body in calls(generator, 30)
+            ]
+            wait_until(lambda: all(processed(client, e) for e in event_ids), 90, "the calls to be processed")
+            before = _view(client, event_ids)
+            assert len(before["cases"]) >= 10
+            # Redis dies and comes back empty on the same port (no persistence in the embedded stack).
+            redis_process = next(child for name, child in stack.supervisor.children if name == "redis")
+            redis_process.kill()
+            redis_process.wait()
+            redis_url = urlparse(stack.redis)
+            start_redis(stack.supervisor, redis_url.hostname, redis_url.port, stack.supervisor.log_dir, stack.env)
+            wait_until(lambda: client.get("/readyz").status_code == 200, 60, "the read model to be rebuilt and ready")
+            after = _view(client, event_ids)
+            during_the_loss = [
+                client.post("/v1/hotline/calls", json=body, headers=operator).json()["event_id"] for _, body in calls(generator, 5)
+            ]
+            wait_until(lambda: all(processed(client, e) for e in during_the_loss), 60, "new calls after the loss to be processed")
+    assert after["cases"] == before["cases"], "open cases or their timelines differ after the rebuild"
+    assert after["stats"]["open_cases"] == before["stats"]["open_cases"]
+    assert after["stats"]["counters"] == before["stats"]["counters"]
+    assert after["events"] == before["events"]
+    print(f"Redis lost: {len(before['cases'])} open cases, {len(event_ids)} events, all back after the automatic rebuild")
