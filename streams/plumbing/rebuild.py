@@ -65,8 +65,15 @@ class ReadModelGuard(mode.Service):
         self.settings = settings
         self.worker_id = worker_id
 
+    async def on_started(self) -> None:
+        await self.check()  # at once: a first start on an empty Redis must not wait for the timer
+
     @mode.Service.timer(1.0)
-    async def _check(self) -> None:
+    async def _every_second(self) -> None:
+        await self.check()
+
+    async def check(self) -> None:
+        """Rebuild the read model if it lacks its completeness mark and no other worker is rebuilding it."""
         try:
             if await self.redis.exists(readmodel.COMPLETE):
                 return

@@ -87,7 +87,7 @@ def test_redis_outage_holds_offsets_and_the_read_model_catches_up():
                 "every call sent during the outage to reach the read model",
             )
             assert done
-            assert client.get("/readyz").status_code == 200
+            wait_until(lambda: client.get("/readyz").status_code == 200, 10, "readiness within seconds of Redis returning")
             print(f"Redis frozen 30 s: committed offsets held at {before}; all {len(bodies)} calls projected after it returned")
 
 
