@@ -320,8 +320,17 @@ function touch(event) {
   // While an input method is composing (拼音 → 汉字), the half-typed letters are not the answer yet.
   if (!name || event.isComposing) return;
   event.target.dataset.touched = "1";
+  fillTownOfVillage(name);
   if (serverErrors[name] && serverErrors[name].value !== values()[name]) delete serverErrors[name];
   validate();
+}
+
+// A village named (or coded) before its town, when it is the only one of that name, brings its town along.
+function fillTownOfVillage(name) {
+  const town = form.elements["area.town"];
+  if (name !== "area.village" || town.value.trim()) return;
+  const village = places.get(values()["area.village"]);
+  if (village?.kind === "village") town.value = placeName(village.town);
 }
 
 function askForToken(text) {
