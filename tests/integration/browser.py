@@ -32,10 +32,16 @@ async def open_page(url: str | None, width: int = 1366, height: int = 768, langu
 
 
 async def raw_keys(page: Page) -> list[str]:
-    """Catalogue keys visible on the page instead of their texts (titles and placeholders included)."""
+    """Catalogue keys on the page instead of their texts: in any text node (scrolled out of view too), title or placeholder."""
     texts = await page.evaluate(
-        """() => [document.body.innerText, document.title,
-                  ...[...document.querySelectorAll('[title],[placeholder],[aria-label]')].flatMap(
-                      (e) => [e.title, e.placeholder ?? '', e.getAttribute('aria-label') ?? ''])]"""
+        """() => {
+          const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+          const texts = [document.title];
+          while (walker.nextNode()) texts.push(walker.currentNode.nodeValue);
+          for (const e of document.querySelectorAll("[title],[placeholder],[aria-label]")) {
+            texts.push(e.title, e.getAttribute("placeholder") ?? "", e.getAttribute("aria-label") ?? "");
+          }
+          return texts;
+        }"""
     )
     return [match for text in texts for match in RAW_KEY.findall(text or "")]

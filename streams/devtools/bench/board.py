@@ -14,21 +14,15 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from urllib.parse import unquote, urlsplit
 
-from schemas.case import Case, Deadline, Factor, Stage
+from schemas.case import Case, Deadline, Factor, Report, Stage
 from schemas.messages import LANGUAGES, messages
+from schemas.register import load_register
 from streams.devtools.browser import CHROMIUM, FLAGS
 
 ORIGIN = "http://board.test"
 STATIC = resources.files("api") / "static"
 PAGES = {"/": "board.html", "/intake": "intake.html"}
 TYPES = {"html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"}
-COUNTY = {"code": "370784", "name": "安丘市"}
-TOWN_NAMES = [
-    *("景芝镇", "兴安街道", "新安街道", "凌河街道", "官庄镇", "大盛镇", "石埠子镇"),
-    *("石堆镇", "柘山镇", "辉渠镇", "吾山镇", "金冢子镇", "白芬子镇", "经济开发区"),
-]
-VILLAGE_HEADS = ["东", "西", "南", "北", "前", "后", "大", "小", "王", "李", "张", "刘", "赵", "孙", "马"]
-VILLAGE_TAILS = ["家庄", "官庄", "河", "岭", "沟", "屯", "营", "店"]
 SAID = [
     "孩子一个人在家，大人住院了，没人管饭",
     "老人摔倒在院子里起不来，家里没别人",
@@ -39,36 +33,23 @@ SAID = [
 EMERGENCIES = ["medical_emergency", "child_unattended", "elderly_or_disabled_unattended", "no_food_or_shelter"]
 
 
-def canned_register(villages_per_town: int = 60) -> dict:
-    """A county register shaped like GET /v1/register: 14 towns, their villages and two grids each."""
-    towns = []
-    for t, town_name in enumerate(TOWN_NAMES):
-        town_code = f"{COUNTY['code']}{101 + t}"
-        names = [head + tail for tail in VILLAGE_TAILS for head in VILLAGE_HEADS][:villages_per_town]
-        villages = [
-            {
-                "code": f"{town_code}{201 + v}",
-                "name": f"{name}村",
-                "grids": [{"code": f"{town_code}{201 + v}-0{g}", "name": f"第{g}网格"} for g in (1, 2)],
-            }
-            for v, name in enumerate(names)
-        ]
-        towns.append({"code": town_code, "name": town_name, "villages": villages})
-    return {"county": COUNTY, "towns": towns}
+def canned_register() -> dict:
+    """The bundled county register as GET /v1/register serves it."""
+    return load_register().served()
 
 
-def _report(rng: random.Random, event_id: str, at: datetime) -> dict:
-    return {
-        "event_id": event_id,
-        "source": "hotline",
-        "kind": "call",
-        "reported_at": at.isoformat(),
-        "received_at": at.isoformat(),
-        "reporter": rng.choice(["王秀英", "李建国", "张桂兰", None]),
-        "text": rng.choice(SAID) + "\n（接线员补记：已电话回访）",
-        "phone": rng.choice(["13805361234", "138****1234"]),
-        "details": {},
-    }
+def _report(rng: random.Random, event_id: str, category: str, at: datetime) -> Report:
+    return Report(
+        event_id=event_id,
+        source="hotline",
+        kind=category,
+        occurred_at=at,
+        reported_at=at,
+        received_at=at,
+        reporter=rng.choice(["王秀英", "李建国", "张桂兰", None]),
+        text=rng.choice(SAID) + "\n（接线员补记：已电话回访）",
+        phone=rng.choice(["13805361234", "138****1234"]),
+    )
 
 
 def canned_case(rng: random.Random, serial: int, register: dict, now: datetime, status: str, track: str, priority: str) -> dict:
@@ -102,9 +83,9 @@ def canned_case(rng: random.Random, serial: int, register: dict, now: datetime, 
         deadlines={"acknowledge" if stage is Stage.OPENED else "aid": Deadline(started_at=opened, due_at=due)},
         stage=stage,
         assignee="景芝镇民政办" if stage is Stage.ASSIGNED else None,
+        reports=[_report(rng, f"E{serial:08d}-{n}", category, opened + timedelta(minutes=n)) for n in range(rng.randint(1, 2))],
     ).model_dump(mode="json")
     case["factors"][1]["params"] = {"count": 2}  # factor parameters, as the catalogue's factor labels fill them in
-    case["reports"] = [_report(rng, f"E{serial:08d}-{n}", opened + timedelta(minutes=n)) for n in range(rng.randint(1, 2))]
     return case
 
 
