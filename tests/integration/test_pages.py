@@ -138,7 +138,8 @@ async def test_officer_acknowledges_from_the_board_and_sees_a_refusal(stack):
         await card.locator(".timeline summary").click()
         acknowledged = card.locator('.timeline li[data-type="acknowledged"]')
         await acknowledged.wait_for(timeout=3000)
-        assert "受理 · 安丘市值班" in await acknowledged.inner_text()
+        # The officer's name (the dev token's here) with the role's place: "张伟（安丘市值班）".
+        assert "（安丘市值班）" in (await acknowledged.inner_text()).split(" 受理 · ", 1)[1]
 
 
 async def test_filters_hide_cards_outside_the_choice(stack):
