@@ -2,18 +2,24 @@
 
 const COLOURS = ["red", "yellow", "green"];
 const COLUMNS = [...COLOURS, "leads"];
+const PRIORITY_RANK = { P1: 0, P2: 1, P3: 2 };
 const docs = new Map(); // case_id -> newest case document held
-const cards = new Map(); // case_id -> card element
+const cards = new Map(); // case_id -> card element, built once and refilled on each update
 const versions = new Map(); // case_id -> newest version seen, kept after close so a late snapshot cannot revive it
 const touched = new Map(); // case_id -> live sequence number of its last live update
+const lists = Object.fromEntries(COLUMNS.map((column) => [column, []])); // column -> case ids in display order
+const columnOfCase = new Map(); // case_id -> the column its card sits in
+const pendingNotes = new Map(); // case_id -> notes sent but not yet on the timeline: [{commandId, text, failed}]
 let liveSeq = 0;
 let token = null;
+let me = { role: null, name: null };
+let liveState = "reconnecting";
 let source = null;
 let retryTimer = null;
 let retryDelay = 1000;
 let loaded = false; // the first snapshot must not flash every red card at once
 let clockSkew = 0; // server time minus browser time, so a wall display with a wrong clock still counts right
-
+let truncation = null; // {shown, total} when the snapshot holds fewer cases than are open
 
 function askForToken(message) {
   stopLive();
@@ -22,83 +28,221 @@ function askForToken(message) {
 }
 
 function setLiveState(state) {
+  liveState = state;
   const badge = $("#live-state");
-  badge.textContent = state;
+  badge.textContent = t(`board.live.${state}`);
   badge.className = `state ${state}`;
 }
+
+// ---- one card ----------------------------------------------------------------------------------
 
 function renderCountdown(card, doc, now) {
   const el = $(".countdown", card);
   const due = parseTime(doc.due_at);
-  const name = humanise(doc.due_deadline || "deadline");
   const overdue = due < now;
-  el.textContent = Number.isNaN(due) ? "deadlines met" : `${name} ${overdue ? "overdue" : "in"} ${formatSpan(due - now)}`;
+  let text = "";
+  if (!Number.isNaN(due)) text = t(overdue ? "board.countdown.overdue" : "board.countdown.left", { span: spanText(due - now) });
+  if (el.textContent !== text) el.textContent = text;
   el.classList.toggle("overdue", overdue);
 }
 
+const setText = (card, selector, text) => {
+  $(selector, card).textContent = text ?? "";
+};
+
+// The reports newest first; a case document without them (older worker) has none.
+const reportsOf = (doc) => [...(doc.reports ?? [])].sort((a, b) => parseTime(b.reported_at) - parseTime(a.reported_at));
+const firstLine = (text) => String(text ?? "").trim().split("\n", 1)[0];
+
 function fill(card, doc) {
-  const set = (selector, text) => { $(selector, card).textContent = text ?? ""; };
   card.dataset.caseId = doc.case_id;
   card.dataset.status = doc.status;
   card.dataset.tier = doc.tier;
   card.dataset.track = doc.track;
-  set(".priority", doc.priority);
-  $(".priority", card).dataset.priority = doc.priority;
-  $(".track", card).hidden = doc.track !== "standard";
-  set(".category", humanise(doc.category));
-  set(".name", doc.subject?.name);
-  set(".id-masked", doc.subject?.id_masked);
-  set(".tier", doc.tier);
-  set(".town", doc.area?.town);
-  set(".village", doc.area?.village);
-  set(".urgency", doc.urgency);
-  set(".case-id", doc.case_id);
+  card.dataset.stage = doc.stage ?? "";
+  card.dataset.priority = doc.priority;
+  const priority = $(".priority", card);
+  priority.textContent = doc.priority;
+  priority.dataset.priority = doc.priority;
+  priority.title = word("priority", doc.priority);
+  $(".lead-badge", card).hidden = doc.track !== "standard" || columnOf(doc) === "leads"; // the leads column says it already
+  setText(card, ".category", word("category", doc.category));
+  const village = $(".village", card);
+  village.textContent = placeName(doc.area?.village);
+  village.title = [placeName(doc.area?.town), placeName(doc.area?.village), doc.area?.village].filter(Boolean).join(" · ");
+  const due = parseTime(doc.due_at);
+  setText(card, ".due", Number.isNaN(due) ? t("common.deadlines_met") : t("board.due", { deadline: word("deadline", doc.due_deadline), clock: clockText(due) }));
+  setText(card, ".stage-text", stageText(doc));
+  const latest = reportsOf(doc)[0];
+  const said = $(".said", card);
+  said.textContent = latest?.text ? t("board.said", { text: firstLine(latest.text) }) : "";
+  said.title = latest ? reportHeading(latest) : "";
+  renderCountdown(card, doc, Date.now() + clockSkew);
+  if (isOpen(card)) fillDetails(card, doc);
+}
+
+function fillDetails(card, doc) {
+  setText(card, ".name", doc.subject?.name);
+  setText(card, ".id-masked", doc.subject?.id_masked);
+  setText(card, ".tier", t("board.at_tier", { tier: word("tier", doc.tier) }));
+  const grid = doc.area?.grid ? ` · ${placeName(doc.area.grid)}` : "";
+  const place = $(".place", card);
+  place.textContent = `${placeName(doc.area?.town)} · ${placeName(doc.area?.village)}${grid}`;
+  place.title = [doc.area?.town, doc.area?.village, doc.area?.grid].filter(Boolean).join(" · ");
+  setText(card, ".urgency", t("board.urgency", { score: doc.urgency }));
+  setText(card, ".case-id", doc.case_id);
   $(".factors", card).replaceChildren(
     ...(doc.factors ?? [])
       .filter((factor) => factor.applied !== false) // shown on the case page, not counted in the score
       .sort((a, b) => b.points - a.points)
-      .slice(0, 3)
       .map((factor) => {
         const item = document.createElement("li");
-        item.textContent = `${factor.code} ${formatPoints(factor.points)}`;
-        item.title = factor.detail ?? "";
+        item.textContent = factorText(factor);
+        item.title = factor.detail ? `${factor.code} — ${factor.detail}` : factor.code;
         return item;
       }),
   );
-  set(".stage-text", stageText(doc));
-  card.dataset.stage = doc.stage ?? "";
+  $(".reports", card).replaceChildren(...reportsOf(doc).map(reportItem));
   renderActions(card, doc);
-  renderCountdown(card, doc, Date.now() + clockSkew);
+  renderNotes(card);
 }
 
-// ---- stage and officers' actions ---------------------------------------------------------------
+function reportHeading(report) {
+  const parts = [word("source", report.source), clockText(parseTime(report.reported_at))];
+  if (report.reporter) parts.push(report.reporter);
+  return parts.join(" · ");
+}
+
+// A phone number as given: dialable when it is whole, as text when the reader only sees it masked.
+function phoneElement(phone) {
+  if (/^\+?\d{5,20}$/.test(phone)) {
+    const link = document.createElement("a");
+    link.href = `tel:${phone}`;
+    link.textContent = phone;
+    return link;
+  }
+  const text = document.createElement("span");
+  text.textContent = phone;
+  return text;
+}
+
+function reportItem(report) {
+  const item = document.createElement("li");
+  const head = document.createElement("div");
+  head.className = "report-head";
+  head.append(reportHeading(report));
+  if (report.phone) head.append(" · ☎ ", phoneElement(report.phone));
+  const text = document.createElement("div");
+  text.className = "report-text";
+  text.textContent = report.text || word("category", report.kind);
+  item.append(head, text);
+  return item;
+}
 
 function outcomeText(outcome) {
   const amount = outcome.amount_yuan != null ? ` ¥${outcome.amount_yuan}` : "";
   const referral = outcome.referral ? ` → ${outcome.referral}` : "";
-  return `${humanise(outcome.aid_type)}${amount}${referral}`;
+  return `${word("board.aid", outcome.aid_type)}${amount}${referral}`;
 }
 
 function stageText(doc) {
   if (!doc.stage) return "";
-  const parts = [doc.stage === "assigned" && doc.assignee ? `assigned to ${doc.assignee}` : humanise(doc.stage)];
-  if (doc.assignee && doc.stage !== "assigned") parts.push(`assigned to ${doc.assignee}`);
+  const assigned = doc.assignee ? t("board.assigned_to", { assignee: doc.assignee }) : null;
+  const parts = [doc.stage === "assigned" && assigned ? assigned : word("stage", doc.stage)];
+  if (assigned && doc.stage !== "assigned") parts.push(assigned);
   if (doc.outcome) parts.push(outcomeText(doc.outcome));
   return parts.join(" · ");
 }
 
+// ---- expanding a card: details, reports, actions, notes and timeline ---------------------------
+
+const isOpen = (card) => card.classList.contains("open");
+
+function toggle(card) {
+  const open = !isOpen(card);
+  card.classList.toggle("open", open);
+  $(".summary", card).setAttribute("aria-expanded", String(open));
+  $(".details", card).hidden = !open;
+  if (open) {
+    fillDetails(card, docs.get(card.dataset.caseId));
+    loadTimeline(card);
+  }
+}
+
+const timelineLoads = new Map(); // case_id -> the load in flight, so a burst of updates fetches once more at most
+
+async function loadTimeline(card) {
+  const caseId = card.dataset.caseId;
+  if (timelineLoads.has(caseId)) {
+    timelineLoads.set(caseId, "again");
+    return;
+  }
+  timelineLoads.set(caseId, "loading");
+  try {
+    const response = await api(`/v1/cases/${encodeURIComponent(caseId)}/timeline`);
+    if (response.ok) renderTimeline(card, (await response.json()).timeline ?? []);
+  } catch {
+    // The timeline is extra detail; the card itself stays current from the live stream.
+  } finally {
+    const again = timelineLoads.get(caseId) === "again";
+    timelineLoads.delete(caseId);
+    if (again && isOpen(card)) loadTimeline(card);
+  }
+}
+
+function eventDetail(event) {
+  const data = event.data ?? {};
+  if (event.type === "command_rejected") return reasonText(data);
+  if (event.type === "status_changed") return `${word("colour", data.from)} → ${word("colour", data.to)}`;
+  if (event.type === "escalated") return `${word("tier", data.from)} → ${word("tier", data.to)}`;
+  if (data.outcome) return outcomeText(data.outcome);
+  if (data.assignee) return t("board.assigned_to", { assignee: data.assignee });
+  return data.text ?? "";
+}
+
+function renderTimeline(card, timeline) {
+  card.timeline = timeline;
+  $(".timeline ol", card).replaceChildren(
+    ...timeline.map((event) => {
+      const item = document.createElement("li");
+      item.dataset.type = event.type;
+      const detail = eventDetail(event);
+      item.textContent = `${clockText(parseTime(event.at))} ${word("board.event", event.type)} · ${actorText(event.actor, event.actor_name)}${detail ? ` — ${detail}` : ""}`;
+      return item;
+    }),
+  );
+  // A note the timeline now holds is confirmed; drop its optimistic copy.
+  const recorded = new Set(timeline.filter((event) => event.type === "note_added").map((event) => event.data?.command_id));
+  const caseId = card.dataset.caseId;
+  pendingNotes.set(caseId, (pendingNotes.get(caseId) ?? []).filter((note) => !recorded.has(note.commandId)));
+  renderNotes(card);
+}
+
+function renderNotes(card) {
+  const fromTimeline = (card.timeline ?? [])
+    .filter((event) => event.type === "note_added")
+    .map((event) => ({ text: event.data?.text, who: actorText(event.actor, event.actor_name), at: parseTime(event.at) }));
+  const pending = pendingNotes.get(card.dataset.caseId) ?? [];
+  $(".notes", card).replaceChildren(
+    ...fromTimeline.map((note) => noteItem(`${clockText(note.at)} ${note.who}`, note.text, "")),
+    ...pending.map((note) => noteItem(t(note.failed ? "board.note.failed" : "board.note.sending"), note.text, note.failed ? "failed" : "sending")),
+  );
+}
+
+function noteItem(head, text, state) {
+  const item = document.createElement("li");
+  item.className = `note ${state}`;
+  const label = document.createElement("span");
+  label.className = "note-head";
+  label.textContent = head;
+  item.append(label, ` ${text ?? ""}`);
+  return item;
+}
+
+// ---- stage and officers' actions ---------------------------------------------------------------
+
 let canAct = false;
 const AID_TYPES = ["cash", "in_kind", "medical", "shelter", "care", "referral"];
-// Kept to one word each so a card's buttons fit on one line of a laptop's column; the title says more.
-const BUTTON_TITLES = {
-  acknowledge: "Acknowledge now: someone is on it (stops the acknowledgement clock)",
-  assign: "Assign to a person or unit…",
-  deliver: "Record the aid delivered…",
-  close: "Close with its outcome…",
-  reopen: "Reopen with a reason…",
-  note: "Add a note to the timeline…",
-};
-const SUBMIT_LABELS = { assign: "assign", deliver: "record delivery", close: "close case", reopen: "reopen case", note: "add note" };
 const ACTION_FIELDS = {
   acknowledge: [], // one click: the acknowledgement clock is the one that runs out first
   assign: ["assignee", "note"],
@@ -109,38 +253,45 @@ const ACTION_FIELDS = {
 };
 // show/need get the chosen aid type and the action: cash needs an amount, a referral needs the department.
 const FIELDS = {
-  assignee: { label: "assign to", need: () => true },
-  note: { label: "note (optional)" },
-  reason: { label: "why reopen", need: () => true },
-  text: { label: "note", need: () => true },
-  aid_type: { label: "aid given", need: () => true },
-  amount_yuan: { label: "amount (yuan)", show: (aid) => aid === "cash", need: () => true },
+  assignee: { need: () => true },
+  note: {},
+  reason: { need: () => true },
+  text: { need: () => true },
+  aid_type: { need: () => true },
+  amount_yuan: { show: (aid) => aid === "cash", need: () => true },
   // A closing officer may name a department alongside other aid; for a referral it is the whole outcome.
-  referral: { label: "referred to (department)", show: (aid, action) => action === "close" || aid === "referral", need: (aid) => aid === "referral" },
+  referral: { show: (aid, action) => action === "close" || aid === "referral", need: (aid) => aid === "referral" },
 };
 
 async function loadRole() {
-  const { role } = await whoAmI();
-  if (!role) return; // a refused token is reported by resync, which asks for another
-  canAct = role === "admin" || role.startsWith("officer:");
-  $("#change-token").textContent = role;
-  $("#change-token").title = `Signed in as ${role}. Click to use another access token.`;
-  for (const [caseId, card] of cards) renderActions(card, docs.get(caseId));
+  const answer = await whoAmI();
+  if (!answer.role) return; // a refused token is reported by resync, which asks for another
+  me = answer;
+  canAct = me.role === "admin" || me.role.startsWith("officer:");
+  renderRole();
+  for (const card of cards.values()) if (isOpen(card)) renderActions(card, docs.get(card.dataset.caseId), true);
 }
 
-function renderActions(card, doc) {
+function renderRole() {
+  if (!me.role) return;
+  $("#change-token").textContent = actorText(me.role, me.name);
+  $("#change-token").title = t("common.token.signed_in", { role: me.role });
+}
+
+// Only the actions the case's stage allows, as the case document lists them.
+function renderActions(card, doc, force = false) {
   const box = $(".actions", card);
-  const allowed = canAct ? doc.allowed_actions ?? [] : [];
-  if (box.dataset.allowed === allowed.join(",")) return; // keep an open form when nothing changed
+  const allowed = canAct ? (doc.allowed_actions ?? []).filter((action) => action in ACTION_FIELDS) : [];
+  if (!force && box.dataset.allowed === allowed.join(",")) return; // keep an open form when nothing changed
   box.dataset.allowed = allowed.join(",");
   $(".action-form", card).replaceChildren();
   box.replaceChildren(
-    ...allowed.filter((action) => action in ACTION_FIELDS).map((action) => {
+    ...allowed.map((action) => {
       const button = document.createElement("button");
       button.type = "button";
       button.dataset.action = action;
-      button.textContent = action;
-      button.title = BUTTON_TITLES[action];
+      button.textContent = t(`board.action.${action}`);
+      button.title = t(`board.action_title.${action}`);
       button.addEventListener("click", () => (ACTION_FIELDS[action].length ? openForm(card, action) : send(card, action, {})));
       return button;
     }),
@@ -149,12 +300,12 @@ function renderActions(card, doc) {
 
 function field(name, action) {
   const wrapper = document.createElement("label");
-  wrapper.append(name === "aid_type" && action === "close" ? "outcome: aid given" : FIELDS[name].label);
+  wrapper.append(t(name === "aid_type" && action === "close" ? "board.field.outcome" : `board.field.${name}`));
   let input;
   if (name === "aid_type") {
     input = document.createElement("select");
     // No default: a stray Enter must not record cash aid nobody chose.
-    input.append(new Option("— choose —", ""), ...AID_TYPES.map((type) => new Option(humanise(type), type)));
+    input.append(new Option(t("common.choose"), ""), ...AID_TYPES.map((type) => new Option(word("board.aid", type), type)));
   } else {
     input = document.createElement("input");
     input.autocomplete = "off";
@@ -170,7 +321,7 @@ function field(name, action) {
 function openForm(card, action) {
   const form = document.createElement("form");
   form.dataset.action = action;
-  form.setAttribute("aria-label", `${humanise(action)} case ${card.dataset.caseId}`);
+  form.setAttribute("aria-label", `${t(`board.action.${action}`)} ${card.dataset.caseId}`);
   const names = ACTION_FIELDS[action];
   form.append(...names.map((name) => field(name, action)));
   const sync = () => {
@@ -190,10 +341,10 @@ function openForm(card, action) {
   const submit = document.createElement("button");
   submit.type = "submit";
   submit.className = "primary";
-  submit.textContent = SUBMIT_LABELS[action];
+  submit.textContent = t(`board.submit.${action}`);
   const cancel = document.createElement("button");
   cancel.type = "button";
-  cancel.textContent = "cancel";
+  cancel.textContent = t("common.cancel");
   cancel.addEventListener("click", () => closeForm(card, action));
   form.append(submit, cancel);
   form.addEventListener("keydown", (event) => {
@@ -258,37 +409,56 @@ async function refresh(caseId) {
   renderCounts();
 }
 
+// A note shows on the card as soon as it is accepted, marked as sending until the timeline holds it.
+function noteSent(card, commandId, text) {
+  const caseId = card.dataset.caseId;
+  pendingNotes.set(caseId, [...(pendingNotes.get(caseId) ?? []), { commandId, text, failed: false }]);
+  $(".action-form", card).replaceChildren();
+  renderNotes(card);
+}
+
+function noteFailed(card, commandId) {
+  for (const note of pendingNotes.get(card.dataset.caseId) ?? []) if (note.commandId === commandId) note.failed = true;
+  renderNotes(card);
+}
+
 async function send(card, action, body) {
   const caseId = card.dataset.caseId;
+  const name = t(`board.action.${action}`);
   const controls = card.querySelectorAll(".actions button, .action-form button");
   controls.forEach((button) => { button.disabled = true; });
   card.setAttribute("aria-busy", "true");
   showRefusal(card, null);
-  showPending(card, `${humanise(action)}: sending…`);
+  showPending(card, t("board.sending", { action: name }));
   let waiting = null;
   try {
     const response = await api(`/v1/cases/${encodeURIComponent(caseId)}/${action === "note" ? "notes" : action}`, { json: body });
     const answer = await response.json().catch(() => ({}));
     if (response.status === 401) {
       showRefusal(card, explain(answer));
-      askForToken("The access token was not accepted (401). Enter a valid token.");
+      askForToken(t("common.token.rejected"));
       return;
     }
     if (response.status !== 202) {
       // 403 wrong tier or area, 404 unknown case, 409 not in this stage, 422 bad fields
+      showRefusal(card, `${t("board.refused", { action: name })}: ${explain(answer)}`);
       markInvalid(card, answer);
-      showRefusal(card, explain(answer));
       return;
     }
-    $(".action-form", card).replaceChildren();
-    showPending(card, `${humanise(action)}: accepted, waiting for the case agent…`);
-    // The API checked against the read model; the case agent decides, and may still refuse.
+    if (action === "note") noteSent(card, answer.command_id, body.text);
+    showPending(card, t("board.waiting", { action: name }));
+    // Accepted against the read model; the case agent decides, and may still refuse.
     const result = await outcomeOf(answer.command_id);
-    if (result.state === "rejected") showRefusal(card, result.reason || `${humanise(action)} was refused`);
-    else if (result.state === "pending") waiting = `${humanise(action)}: ${result.reason}`;
-    else await refresh(caseId);
+    if (result.state === "rejected") {
+      showRefusal(card, reasonText(result) || t("board.refused", { action: name }));
+      if (action === "note") noteFailed(card, answer.command_id);
+    } else if (result.state === "pending") {
+      waiting = `${name}: ${result.reason}`;
+    } else {
+      await refresh(caseId);
+    }
   } catch {
-    showRefusal(card, "the server could not be reached; try again");
+    showRefusal(card, t("common.error.offline"));
   } finally {
     showPending(card, waiting);
     card.removeAttribute("aria-busy");
@@ -299,14 +469,35 @@ async function send(card, action, body) {
 // ---- filters -----------------------------------------------------------------------------------
 
 const FILTERS = { tier: "#filter-tier", town: "#filter-town", priority: "#filter-priority", colour: "#filter-colour" };
+const FILTER_CHOICES = {
+  tier: () => ["village", "town", "city", "leadership"].map((tier) => [tier, word("tier", tier)]),
+  priority: () => ["P1", "P2", "P3"].map((priority) => [priority, word("priority", priority)]),
+  colour: () => COLOURS.map((colour) => [colour, word("colour", colour)]),
+  // The county's towns by name; without the register, the towns on the board now.
+  town: () => {
+    const codes = register?.towns?.map((town) => town.code) ?? [...new Set([...docs.values()].map((doc) => doc.area?.town).filter(Boolean))].sort();
+    return codes.map((code) => [code, placeName(code)]);
+  },
+};
+
+function renderFilterChoices(key) {
+  const select = $(FILTERS[key]);
+  const chosen = select.value || new URL(location.href).searchParams.get(key) || "";
+  const choices = FILTER_CHOICES[key]();
+  if (chosen && !choices.some(([value]) => value === chosen)) choices.push([chosen, placeName(chosen)]);
+  const signature = `${language}|${choices.map(([value]) => value).join(",")}`;
+  if (select.dataset.signature === signature) return;
+  select.dataset.signature = signature;
+  select.replaceChildren(new Option(t("board.filter.all"), ""), ...choices.map(([value, text]) => new Option(text, value)));
+  select.value = chosen;
+}
 
 function filterValues() {
-  return Object.fromEntries(Object.entries(FILTERS).map(([key, selector]) => [key, $(selector).value.trim()]));
+  return Object.fromEntries(Object.entries(FILTERS).map(([key, selector]) => [key, $(selector).value]));
 }
 
 function matchesFilters(doc, f = filterValues()) {
-  // Town matches by prefix, so a partly typed code already narrows the board.
-  return (!f.tier || doc.tier === f.tier) && (!f.town || String(doc.area?.town ?? "").startsWith(f.town))
+  return (!f.tier || doc.tier === f.tier) && (!f.town || doc.area?.town === f.town)
     && (!f.priority || doc.priority === f.priority) && (!f.colour || doc.status === f.colour);
 }
 
@@ -323,48 +514,71 @@ function applyFilters() {
   history.replaceState(history.state, "", url);
 }
 
-function restoreFilters() {
-  const params = new URL(location.href).searchParams;
-  for (const [key, selector] of Object.entries(FILTERS)) if (params.get(key)) $(selector).value = params.get(key);
-}
-
 for (const selector of Object.values(FILTERS)) $(selector).addEventListener("input", applyFilters);
 $("#filter-clear").addEventListener("click", () => {
   for (const selector of Object.values(FILTERS)) $(selector).value = "";
   applyFilters();
 });
 
-// The town choices offered are the towns on the board now.
-function renderTowns() {
-  const towns = [...new Set([...docs.values()].map((doc) => doc.area?.town).filter(Boolean))].sort();
-  const list = $("#towns");
-  if (list.dataset.towns === towns.join(",")) return;
-  list.dataset.towns = towns.join(",");
-  list.replaceChildren(...towns.map((town) => new Option(town, town)));
-}
+// ---- columns: cards kept in order, moved only when their case changes --------------------------
 
-function sortKey(doc) {
+// A red lead is as late as a red emergency case: it sits among the reds (with its 线索 badge) and counts there.
+const columnOf = (doc) => (doc.status === "red" || doc.track !== "standard" ? doc.status : "leads");
+const dueKey = (doc) => {
   const due = parseTime(doc.due_at);
   return Number.isNaN(due) ? Infinity : due;
+};
+
+// P1 first, then the least time left, then the case id so equal cases keep a stable order.
+function compare(a, b) {
+  return (PRIORITY_RANK[a.priority] ?? 9) - (PRIORITY_RANK[b.priority] ?? 9) || dueKey(a) - dueKey(b) || (a.case_id < b.case_id ? -1 : a.case_id > b.case_id ? 1 : 0);
 }
 
-const columnOf = (doc) => (doc.track === "standard" ? "leads" : doc.status);
+function insertionIndex(list, doc) {
+  let [low, high] = [0, list.length];
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (compare(docs.get(list[middle]), doc) < 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
 
-function place(card, doc) {
-  // Emergency cases sit in their colour's column; standard-track leads have a column of their own.
-  const column = $(`[data-column="${columnOf(doc)}"] .cards`);
-  const key = sortKey(doc);
-  const before = [...column.children].find((other) => {
-    if (other === card) return false;
-    const otherDoc = docs.get(other.dataset.caseId);
-    const otherKey = sortKey(otherDoc);
-    return otherKey > key || (otherKey === key && otherDoc.case_id > doc.case_id);
-  });
-  if (card.parentElement !== column || card.nextElementSibling !== (before ?? null)) {
-    // Moving a card blurs whatever had focus in it, such as an officer typing in an action form.
-    const focused = card.contains(document.activeElement) ? document.activeElement : null;
-    column.insertBefore(card, before ?? null);
-    focused?.focus();
+const container = (column) => $(`[data-column="${column}"] .cards`);
+
+function unlist(caseId) {
+  const column = columnOfCase.get(caseId);
+  if (!column) return;
+  lists[column].splice(lists[column].indexOf(caseId), 1);
+  columnOfCase.delete(caseId);
+}
+
+// Moving a card blurs whatever had focus in it, such as an officer typing in an action form.
+function keepingFocus(move) {
+  const focused = document.activeElement;
+  move();
+  if (focused && document.activeElement !== focused) focused.focus();
+}
+
+function position(card, doc, batch) {
+  unlist(doc.case_id);
+  const column = columnOf(doc);
+  const list = lists[column];
+  const index = insertionIndex(list, doc);
+  list.splice(index, 0, doc.case_id);
+  columnOfCase.set(doc.case_id, column);
+  if (batch) return; // the snapshot lays each column out once at the end
+  const next = cards.get(list[index + 1]) ?? null;
+  const box = container(column);
+  if (card.parentElement !== box || card.nextElementSibling !== next) keepingFocus(() => box.insertBefore(card, next));
+}
+
+function layOut() {
+  for (const column of COLUMNS) {
+    const box = container(column);
+    const wanted = lists[column].map((caseId) => cards.get(caseId));
+    const same = box.children.length === wanted.length && wanted.every((card, i) => box.children[i] === card);
+    if (!same) keepingFocus(() => box.replaceChildren(...wanted));
   }
 }
 
@@ -378,9 +592,19 @@ function remove(caseId) {
   cards.get(caseId)?.remove();
   cards.delete(caseId);
   docs.delete(caseId);
+  unlist(caseId);
+  pendingNotes.delete(caseId);
 }
 
-function upsert(doc) {
+function newCard() {
+  const card = $("#card-template").content.firstElementChild.cloneNode(true);
+  translatePage(card);
+  card.addEventListener("animationend", () => card.classList.remove("flash"));
+  $(".summary", card).addEventListener("click", () => toggle(card));
+  return card;
+}
+
+function upsert(doc, batch = false) {
   const held = docs.get(doc.case_id);
   if ((versions.get(doc.case_id) ?? -1) >= doc.version) return;
   versions.set(doc.case_id, doc.version);
@@ -390,35 +614,39 @@ function upsert(doc) {
   }
   let card = cards.get(doc.case_id);
   if (!card) {
-    card = $("#card-template").content.firstElementChild.cloneNode(true);
-    card.addEventListener("animationend", () => card.classList.remove("flash"));
+    card = newCard();
     cards.set(doc.case_id, card);
   }
   docs.set(doc.case_id, doc);
   fill(card, doc);
   card.hidden = !matchesFilters(doc);
-  place(card, doc);
+  position(card, doc, batch);
+  if (held && isOpen(card)) loadTimeline(card);
   if (doc.status === "red" && (held ? held.status !== "red" : loaded)) flash(card);
   if (location.hash === `#${doc.case_id}` && !card.classList.contains("target")) showTarget(card);
 }
 
-// The intake page links to /#<case id>: point that card out once it arrives.
+// The intake page links to /#<case id>: point that card out, opened, once it arrives.
 function showTarget(card) {
   card.classList.add("target");
+  if (!isOpen(card)) toggle(card);
   requestAnimationFrame(() => card.scrollIntoView({ block: "center" }));
 }
 
 function renderCounts() {
+  let shown = 0;
   for (const column of COLUMNS) {
-    $(`[data-count="${column}"]`).textContent = $(`[data-column="${column}"] .cards`).querySelectorAll(":scope > :not([hidden])").length;
+    const visible = lists[column].filter((caseId) => !cards.get(caseId).hidden).length;
+    shown += visible;
+    $(`[data-count="${column}"]`).textContent = visible;
   }
-  $("#total").textContent = cards.size;
   const filtered = Object.values(filterValues()).some(Boolean);
-  const shown = $("#shown");
-  shown.hidden = !filtered;
-  shown.textContent = ` · ${[...cards.values()].filter((card) => !card.hidden).length} shown`;
+  $("#total").textContent = filtered ? t("board.total_shown", { total: cards.size, shown }) : t("board.total", { total: cards.size });
+  $("#total").dataset.total = cards.size;
   $("#filter-clear").hidden = !filtered;
-  renderTowns();
+  $("#truncated").hidden = !truncation;
+  if (truncation) $("#truncated").textContent = t("board.truncated", truncation);
+  if (!register) renderFilterChoices("town");
 }
 
 async function resync() {
@@ -435,9 +663,7 @@ async function resync() {
     versions.clear();
     touched.clear();
     renderCounts();
-    askForToken(response.status === 401
-      ? "The access token was not accepted (401). Enter a valid token."
-      : "This token may not read cases (403). Enter another token.");
+    askForToken(t(response.status === 401 ? "common.token.rejected" : "board.token.forbidden"));
     return "denied";
   }
   if (!response.ok) return "error";
@@ -452,11 +678,10 @@ async function resync() {
     versions.delete(caseId);
     touched.delete(caseId);
   }
-  for (const doc of items) upsert(doc);
+  for (const doc of items) upsert(doc, true);
+  layOut();
   loaded = true;
-  const truncated = $("#truncated");
-  truncated.hidden = total <= items.length;
-  truncated.textContent = `showing first ${items.length} of ${total}`;
+  truncation = total > items.length ? { shown: items.length, total } : null;
   renderCounts();
   return "ok";
 }
@@ -501,26 +726,49 @@ function connect() {
   });
 }
 
-wireTokenForm((entered) => {
-  token = entered;
-  loadRole();
-  connect();
-  resync();
-});
+// Every text on the page again, in the language just chosen.
+function retranslate() {
+  for (const key of Object.keys(FILTERS)) renderFilterChoices(key);
+  setLiveState(liveState);
+  renderRole();
+  for (const [caseId, card] of cards) {
+    translatePage(card);
+    fill(card, docs.get(caseId));
+    if (isOpen(card)) {
+      renderActions(card, docs.get(caseId), true);
+      if (card.timeline) renderTimeline(card, card.timeline);
+    }
+  }
+  renderCounts();
+}
 
-$("#change-token").addEventListener("click", () => askForToken("Enter another access token."));
-
-setInterval(() => {
-  const now = Date.now() + clockSkew;
-  for (const [caseId, card] of cards) renderCountdown(card, docs.get(caseId), now);
-}, 1000);
-
-restoreFilters();
-token = takeToken();
-if (token) {
+function start() {
+  token = takeToken();
+  if (!token) return askForToken(t("common.token.enter_board"));
   loadRole();
   connect();
   resync(); // show the snapshot at once, even if the live stream is slow to open
-} else {
-  askForToken("Enter an access token to open the duty board.");
 }
+
+async function boot() {
+  await Promise.all([loadLanguage(language), loadRegister()]);
+  document.body.classList.remove("loading");
+  for (const key of Object.keys(FILTERS)) renderFilterChoices(key);
+  setLiveState(liveState);
+  renderCounts();
+  wireLanguageSwitch(retranslate);
+  wireTokenForm((entered) => {
+    token = entered;
+    loadRole();
+    connect();
+    resync();
+  });
+  $("#change-token").addEventListener("click", () => askForToken(t("common.token.another")));
+  setInterval(() => {
+    const now = Date.now() + clockSkew;
+    for (const [caseId, card] of cards) renderCountdown(card, docs.get(caseId), now);
+  }, 1000);
+  start();
+}
+
+boot();

@@ -2,8 +2,105 @@
 // Helpers shared by the duty board and the intake page (loaded first by both).
 
 const TOKEN_KEY = "rapidaid.token";
+const LANGUAGE_KEY = "rapidaid.language";
+const LANGUAGES = ["zh-CN", "en"];
 const $ = (selector, root = document) => root.querySelector(selector);
 const humanise = (code) => String(code ?? "").replaceAll("_", " ");
+
+// ---- message catalogue and language ------------------------------------------------------------
+
+let catalogue = {};
+let language = LANGUAGES.includes(localStorage.getItem(LANGUAGE_KEY)) ? localStorage.getItem(LANGUAGE_KEY) : "zh-CN";
+
+// The text of a catalogue key with its {params} filled in; fallback (or the key) when the catalogue lacks it.
+function t(key, params = {}, fallback = key) {
+  const template = catalogue[key];
+  if (template == null) return fallback;
+  return template.replace(/\{(\w+)\}/g, (whole, name) => (params[name] ?? whole));
+}
+
+// The word for a code of a catalogue section (stage, tier, category, ...), or the code itself when unknown.
+const word = (section, code) => (code == null || code === "" ? "" : t(`${section}.${code}`, {}, humanise(code)));
+
+// A factor as the officer reads it: "未成年子女 2 人 +10", or its code when the catalogue has no label yet.
+function factorText(factor) {
+  return `${t(`factor.${factor.code}`, factor.params ?? {}, factor.code)} ${formatPoints(factor.points)}`;
+}
+
+// Elements name their text by key: data-i18n (text), data-i18n-title, data-i18n-placeholder, data-i18n-label (aria-label).
+function translatePage(root = document) {
+  for (const element of root.querySelectorAll("[data-i18n]")) element.textContent = t(element.dataset.i18n);
+  for (const element of root.querySelectorAll("[data-i18n-title]")) element.title = t(element.dataset.i18nTitle);
+  for (const element of root.querySelectorAll("[data-i18n-placeholder]")) element.placeholder = t(element.dataset.i18nPlaceholder);
+  for (const element of root.querySelectorAll("[data-i18n-label]")) element.setAttribute("aria-label", t(element.dataset.i18nLabel));
+}
+
+async function loadLanguage(wanted) {
+  let response;
+  try {
+    response = await fetch(`/v1/messages/${wanted}`);
+  } catch {
+    response = null;
+  }
+  if (!response?.ok) return false; // keep the catalogue already shown
+  catalogue = await response.json();
+  language = wanted;
+  localStorage.setItem(LANGUAGE_KEY, wanted);
+  document.documentElement.lang = wanted;
+  translatePage();
+  return true;
+}
+
+// #language switches between 中文 and English; the page re-renders its own texts in onChange.
+function wireLanguageSwitch(onChange) {
+  $("#language").addEventListener("click", async () => {
+    if (await loadLanguage(language === "zh-CN" ? "en" : "zh-CN")) onChange();
+  });
+}
+
+// ---- county register: places by name ------------------------------------------------------------
+
+const places = new Map(); // code -> {code, name, kind, town?, village?} for the county, towns, villages and grids
+let register = null; // the register as served, or null while unknown (the pages then show codes)
+
+async function loadRegister() {
+  try {
+    const response = await fetch("/v1/register");
+    if (!response.ok) return null;
+    register = await response.json();
+  } catch {
+    return null;
+  }
+  if (register.county) places.set(register.county.code, { ...register.county, kind: "county" });
+  for (const town of register.towns ?? []) {
+    places.set(town.code, { code: town.code, name: town.name, kind: "town" });
+    for (const village of town.villages ?? []) {
+      places.set(village.code, { code: village.code, name: village.name, kind: "village", town: town.code });
+      for (const grid of village.grids ?? []) places.set(grid.code, { code: grid.code, name: grid.name, kind: "grid", village: village.code });
+    }
+  }
+  return register;
+}
+
+// The name of a town, village or grid code, or the code itself when the register does not know it.
+const placeName = (code) => places.get(code)?.name ?? code ?? "";
+
+// Who did something, as a person reads it: "张伟（官庄镇值班）", "12349 热线接线员", "系统（时限）".
+function actorText(role, name) {
+  const [kind, tier, area] = String(role ?? "").split(":");
+  let text;
+  if (kind === "officer") {
+    const place = area && area !== "*" ? placeName(area) : register?.county?.name;
+    text = tier === "leadership" || !place ? word("tier", tier) : t("common.role.officer", { place });
+  } else if (kind === "department") {
+    text = t("common.role.department", { name: tier ?? "" });
+  } else if (["operator", "admin", "system"].includes(kind)) {
+    text = t(`common.role.${kind}`);
+  } else {
+    text = role ?? "";
+  }
+  return name ? t("common.actor_named", { name, role: text }) : text;
+}
 
 // ---- token and API -----------------------------------------------------------------------------
 
@@ -39,7 +136,7 @@ function wireTokenForm(onToken) {
 }
 
 function api(path, options = {}) {
-  const headers = { Authorization: `Bearer ${localStorage.getItem(TOKEN_KEY)}`, ...(options.headers || {}) };
+  const headers = { Authorization: `Bearer ${localStorage.getItem(TOKEN_KEY)}`, "Accept-Language": language, ...(options.headers || {}) };
   if (options.json !== undefined) {
     headers["Content-Type"] = "application/json";
     return fetch(path, { method: "POST", ...options, headers, body: JSON.stringify(options.json) });
@@ -47,13 +144,14 @@ function api(path, options = {}) {
   return fetch(path, { cache: "no-store", ...options, headers });
 }
 
-// The caller's role, or null when the token is refused (status tells why) or /v1/me is unavailable.
+// The caller's role and name, or role null when the token is refused (status tells why) or /v1/me is unavailable.
 async function whoAmI() {
   try {
     const response = await api("/v1/me");
-    return { status: response.status, role: response.ok ? (await response.json()).role : null };
+    const me = response.ok ? await response.json() : {};
+    return { status: response.status, role: me.role ?? null, name: me.name ?? null };
   } catch {
-    return { status: 0, role: null };
+    return { status: 0, role: null, name: null };
   }
 }
 
@@ -65,8 +163,11 @@ function explain(body) {
   const detail = body && body.detail;
   if (Array.isArray(detail)) return detail.map((e) => (fieldPath(e.loc) ? `${fieldPath(e.loc)}: ${e.msg}` : e.msg)).join("; ");
   if (typeof detail === "string" && detail) return detail;
-  return "request refused";
+  return t("common.error.refused");
 }
+
+// Why the worker refused: the catalogue's sentence when the result names its key, else the reason as sent.
+const reasonText = (result) => (result.reason_key ? t(result.reason_key, result.reason_params ?? {}, result.reason) : result.reason) || "";
 
 // Follow a 202's event or command id until the worker has processed or rejected it.
 async function outcomeOf(id, timeoutMs = 15000) {
@@ -83,7 +184,7 @@ async function outcomeOf(id, timeoutMs = 15000) {
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return { state: "pending", reason: "still being processed; check again in a moment" };
+  return { state: "pending", reason: t("common.still_processing") };
 }
 
 // An Idempotency-Key; randomUUID exists only on https or localhost, and a desk on plain http still needs one.
@@ -107,36 +208,43 @@ function birthDateOf(value) {
 // Why the (possibly half-typed) value is not a valid ID number, or null. Mistakes that are already
 // certain (a letter, an impossible birth date) are reported before all 18 characters are in.
 function idNumberError(value) {
-  if (!value) return "required";
-  if (/[^\dXx]/.test(value) || /[Xx]./.test(value) || (/[Xx]/.test(value) && value.length < 18)) {
-    return "only digits, with X allowed as the last character";
-  }
+  if (!value) return t("common.id.required");
+  if (/[^\dXx]/.test(value) || /[Xx]./.test(value) || (/[Xx]/.test(value) && value.length < 18)) return t("common.id.characters");
   if (value.length >= 14) {
     const born = birthDateOf(value);
-    if (!born) return `has an impossible birth date (${value.slice(6, 10)}-${value.slice(10, 12)}-${value.slice(12, 14)})`;
-    if (born.getTime() > Date.now()) return "has a birth date in the future";
+    if (!born) return t("common.id.impossible_birth", { date: `${value.slice(6, 10)}-${value.slice(10, 12)}-${value.slice(12, 14)}` });
+    if (born.getTime() > Date.now()) return t("common.id.future_birth");
   }
-  if (value.length !== 18) return value.length < 18 ? `${value.length} of 18 characters` : "must be 18 characters";
+  if (value.length !== 18) return value.length < 18 ? t("common.id.progress", { n: value.length }) : t("common.id.too_long");
   const sum = ID_WEIGHTS.reduce((total, weight, i) => total + weight * Number(value[i]), 0);
   // Not saying which check digit is expected, so a mistyped digit elsewhere is not "fixed" by editing the last one.
-  return "10X98765432"[sum % 11] === value[17].toUpperCase() ? null : "has a wrong check digit; read the number back to the caller";
+  return "10X98765432"[sum % 11] === value[17].toUpperCase() ? null : t("common.id.check_digit");
 }
 
 // ---- times and scores --------------------------------------------------------------------------
+
+const CHINA_OFFSET_MS = 8 * 3600 * 1000; // China Standard Time, UTC+8 all year: the county's clock wherever the browser is
 
 function parseTime(iso) {
   // Python may send microseconds, which not every browser's Date.parse accepts.
   return iso ? Date.parse(String(iso).replace(/(\.\d{3})\d+/, "$1")) : NaN;
 }
 
-function formatSpan(ms) {
-  const total = Math.floor(Math.abs(ms) / 1000);
-  const pad = (n) => String(n).padStart(2, "0");
-  const [d, h, m, s] = [Math.floor(total / 86400), Math.floor(total / 3600) % 24, Math.floor(total / 60) % 60, total % 60];
-  if (d) return `${d}d ${h}h`;
-  if (h) return `${h}:${pad(m)}:${pad(s)}`;
-  if (m) return `${pad(m)}:${pad(s)}`;
-  return `${s}s`;
+// A moment as the county's wall clock shows it: "16:30", with the date when it is not today there.
+function clockText(ms, now = Date.now()) {
+  const local = new Date(ms + CHINA_OFFSET_MS).toISOString();
+  const today = new Date(now + CHINA_OFFSET_MS).toISOString().slice(0, 10);
+  return local.slice(0, 10) === today ? local.slice(11, 16) : `${local.slice(5, 10)} ${local.slice(11, 16)}`;
+}
+
+// A span in the words of the catalogue: "45 秒", "12 分钟", "1 小时 5 分", "2 天 3 小时".
+function spanText(ms) {
+  const seconds = Math.floor(Math.abs(ms) / 1000);
+  const [d, h, m] = [Math.floor(seconds / 86400), Math.floor(seconds / 3600) % 24, Math.floor(seconds / 60) % 60];
+  if (d) return t("common.span.days", { d, h });
+  if (h) return t("common.span.hours", { h, m });
+  if (m) return t("common.span.minutes", { m });
+  return t("common.span.seconds", { s: seconds });
 }
 
 function formatPoints(points) {
