@@ -21,6 +21,8 @@ FIGURES = {
     "recovery_s",
     "sse_clients",
     "sse_lag_p99_ms",
+    "board_first_render_ms",
+    "board_update_ms",
 }
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 from schemas.departments import BUNDLED, load_departments
 from streams.config import WorkerSettings
-from streams.devtools.bench import api, live, throughput, timers
+from streams.devtools.bench import api, board, live, throughput, timers
 from streams.devtools.bench.stack import bench_stack
 
 
@@ -86,6 +86,7 @@ def run_bench(settings: BenchSettings) -> dict:
             )
             stack.stop(worker_process)  # the request rates measure the API alone
             intake_per_s, noop_per_s = api.api_rates(url, tokens, departments, settings.api_connections, settings.api_seconds)
+    board_ms = board.board_figures(500)
     return {
         "raw_consume_events_per_s": round(raw),
         "faust_floor_events_per_s": round(floor),
@@ -101,6 +102,8 @@ def run_bench(settings: BenchSettings) -> dict:
         "recovery_s": round(scale["recovery_s"], 2),
         "sse_clients": settings.sse_clients,
         "sse_lag_p99_ms": round(sse_lag_p99_ms, 1),
+        "board_first_render_ms": board_ms["board_first_render_ms"],
+        "board_update_ms": board_ms["board_update_ms"],
         "settings": {
             **asdict(settings),
             "produce_events_per_s": round(produce_per_s),
@@ -127,6 +130,8 @@ TARGETS = {
     "api_ratio": (">=", 0.5),
     "recovery_s": ("<=", 30),
     "sse_lag_p99_ms": ("<=", 1000),
+    "board_first_render_ms": ("<=", 1000),
+    "board_update_ms": ("<=", 1000),
 }
 
 
