@@ -31,6 +31,10 @@ DEV_ROLES = ("operator", "officer", "admin", "hospital", "department:civil-affai
 # Named duty officers to try the board as, one per rung: a village of 官庄镇 (370784101), the town, the city duty centre.
 DEV_OFFICERS = (("王芳", "officer:village:370784101201"), ("张伟", "officer:town:370784101"), ("李娜", "officer:city:*"))
 PR_SET_PDEATHSIG = 1
+RESTART_MAX_S = 30.0
+RESTART_RESET_S = 60.0
+# Tansu keeps everything in memory: when it stops, every event and case is gone, and the rest must start over with it.
+BROKER = "broker"
 
 
 class DevSettings(ConnectionSettings):
@@ -144,11 +148,15 @@ def ensure_dev_officers(tokens_file: Path, people_file: Path, now: datetime) -> 
 
 
 class Supervisor:
-    """Starts child processes in their own sessions and stops them all, newest first."""
+    """Starts child processes in their own sessions, restarts those that exit, and stops them all, newest first."""
 
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
         self.children: list[tuple[str, subprocess.Popen]] = []
+        self._specs: dict[str, tuple[list[str], dict[str, str]]] = {}
+        self._started_at: dict[str, float] = {}
+        self._restarts: dict[str, int] = {}
+        self._due: dict[str, float] = {}  # name → when its restart is due
 
     def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
         """Start a child whose output goes to <log_dir>/<name>.log."""
@@ -162,15 +170,34 @@ class Supervisor:
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
-        self.children.append((name, child))
+        self.children = [(n, c) for n, c in self.children if n != name] + [(name, child)]
+        self._specs[name] = (argv, env)
+        self._started_at[name] = time.monotonic()
         return child
 
     def exited(self) -> tuple[str, int] | None:
-        """The first child that has exited, with its code."""
+        """The first child that has exited and is not waiting for its restart, with its code."""
         for name, child in self.children:
-            if child.poll() is not None:
+            if child.poll() is not None and name not in self._due:
                 return name, child.returncode
         return None
+
+    def restart_later(self, name: str) -> float:
+        """Schedule an exited child's restart with backoff (1, 2, 4 … 30 s; back to 1 s after a minute up); the delay."""
+        if time.monotonic() - self._started_at[name] > RESTART_RESET_S:
+            self._restarts[name] = 0
+        delay = min(RESTART_MAX_S, 2.0 ** self._restarts.get(name, 0))
+        self._restarts[name] = self._restarts.get(name, 0) + 1
+        self._due[name] = time.monotonic() + delay
+        return delay
+
+    def restart_due(self) -> list[str]:
+        """Restart the children whose restart is due; their names."""
+        due = [name for name, at in self._due.items() if at <= time.monotonic()]
+        for name in due:
+            del self._due[name]
+            self.start(name, *self._specs[name])
+        return due
 
     def stop(self, child: subprocess.Popen, grace_s: float = 10) -> None:
         """SIGTERM a child if it still runs, then SIGKILL it after the grace period."""
@@ -184,9 +211,10 @@ class Supervisor:
             child.wait()
 
     def stop_all(self, grace_s: float = 10) -> None:
-        """Stop every child, newest first."""
+        """Stop every child, newest first, and forget them."""
         for _, child in reversed(self.children):
             self.stop(child, grace_s)
+        self.children, self._due = [], {}
 
 
 def run_dev(demo: bool) -> None:
@@ -219,7 +247,8 @@ def run_dev(demo: bool) -> None:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     started = time.monotonic()
-    try:
+
+    def start_stack() -> str:
         # Clients reach Tansu through the proxy on the public port, which is also what Tansu advertises.
         tansu_port = free_port(kafka_host)
         start_broker(supervisor, kafka_host, tansu_port, kafka_port, env)
@@ -235,23 +264,12 @@ def run_dev(demo: bool) -> None:
         api_url = f"http://{settings.host}:{settings.port}"
         wait_until_ready(api_url, supervisor, lambda: stopping)
         if demo:
-            supervisor.start(
-                "demo",
-                [
-                    sys.executable,
-                    "-m",
-                    "streams",
-                    "simulate",
-                    "--officers",
-                    "--burst-every",
-                    "200",
-                    "--url",
-                    api_url,
-                    "--rate",
-                    str(settings.demo_rate),
-                ],
-                env,
-            )
+            simulate = ["simulate", "--officers", "--burst-every", "200", "--url", api_url, "--rate", str(settings.demo_rate)]
+            supervisor.start("demo", [sys.executable, "-m", "streams", *simulate], env)
+        return api_url
+
+    try:
+        api_url = start_stack()
         print(f"RapidAid is up in {time.monotonic() - started:.1f}s (policy {env.get('RAPIDAID_POLICY', 'default')})", flush=True)
         for name, role in DEV_OFFICERS:
             print(f"  duty board:  {api_url}/?token={tokens[role]}  ({name}, {role})", flush=True)
@@ -264,13 +282,34 @@ def run_dev(demo: bool) -> None:
         print(f"  logs:        {log_dir.resolve()}/", flush=True)
         print("  Ctrl-C stops everything.", flush=True)
         while not stopping:
-            failed = supervisor.exited()
-            if failed:
-                raise DevError(f"rapidaid dev: {failed[0]} exited with code {failed[1]}; see {log_dir / failed[0]}.log")
+            supervise(supervisor, start_stack)
             time.sleep(0.3)
     finally:
         print("stopping…", flush=True)
         supervisor.stop_all()
+
+
+def supervise(supervisor: Supervisor, start_stack) -> None:
+    """Restart what has exited: one part with backoff, or, when the in-memory broker is gone, the whole stack."""
+    while failed := supervisor.exited():
+        name, code = failed
+        if name == BROKER:
+            print(
+                f"rapidaid dev: the broker exited with code {code}; it kept everything in memory (Tansu), so every "
+                "event and case is lost; starting the whole stack again, empty",
+                flush=True,
+            )
+            supervisor.stop_all()
+            start_stack()
+            print("rapidaid dev: the stack is up again", flush=True)
+            return
+        delay = supervisor.restart_later(name)
+        print(
+            f"rapidaid dev: {name} exited with code {code}; restarting it in {delay:.0f}s (log: {supervisor.log_dir / name}.log)",
+            flush=True,
+        )
+    for name in supervisor.restart_due():
+        print(f"rapidaid dev: {name} restarted", flush=True)
 
 
 def wait_until_ready(api_url: str, supervisor: Supervisor, stopping, timeout_s: float = 120) -> None:

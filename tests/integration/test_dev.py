@@ -6,9 +6,11 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import httpx
 import orjson
+import psutil
 
 from tests.factories import call_body
 from tests.integration.conftest import free_port
@@ -68,3 +70,64 @@ def test_up_means_a_call_can_be_processed(tmp_path):
     finally:
         launcher.send_signal(signal.SIGTERM)
         launcher.wait(30)
+
+
+def _children(launcher: subprocess.Popen) -> dict[str, psutil.Process]:
+    """The launcher's children by role, from their command lines."""
+    marks = (("broker", " broker --listener-url"), ("redis", "-server"), ("worker", "streams worker"), ("api", "streams api"))
+    found = {}
+    for child in psutil.Process(launcher.pid).children():
+        command = " ".join(child.cmdline())
+        found |= {name: child for name, mark in marks if mark in command}
+    return found
+
+
+def _poll(probe, timeout_s: float):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if result := probe():
+                return result
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout_s}s")
+
+
+def test_a_part_that_dies_is_restarted_and_the_broker_keeps_everything(tmp_path):
+    env = _dev_env(tmp_path)
+    launcher = subprocess.Popen([sys.executable, "-m", "streams", "dev"], env=env, stdout=subprocess.PIPE, text=True)
+    api = httpx.Client(base_url=f"http://127.0.0.1:{env['RAPIDAID_PORT']}", timeout=10)
+    try:
+        for line in launcher.stdout:
+            if line.startswith("RapidAid is up"):
+                break
+        api.headers["Authorization"] = f"Bearer {orjson.loads((tmp_path / 'dev-tokens.json').read_bytes())['operator']}"
+
+        def processed_case(event_id: str) -> str | None:
+            result = api.get(f"/v1/events/{event_id}").json()
+            return result.get("case_id") if result.get("state") == "processed" else None
+
+        first = api.post("/v1/hotline/calls", json=call_body()).json()["event_id"]
+        case_id = _poll(lambda: processed_case(first), 30)
+        before = _children(launcher)
+        for part in ("redis", "worker"):
+            before[part].kill()  # kill -9
+            lines = []
+            for line in launcher.stdout:
+                lines.append(line)
+                if f"{part} restarted" in line:
+                    break
+            assert any(f"rapidaid dev: {part} exited with code -9; restarting it in" in line for line in lines), lines
+            _poll(lambda: api.get("/readyz").status_code == 200, 90)
+        after = _children(launcher)
+        assert after["broker"].pid == before["broker"].pid  # never stopped because another part died
+        assert after["redis"].pid != before["redis"].pid and after["worker"].pid != before["worker"].pid
+        # What was accepted before is still there (the read model rebuilt from the broker), and new calls are processed.
+        assert processed_case(first) == case_id
+        second = api.post("/v1/hotline/calls", json=call_body(subject={"id_number": "11010519491231002X", "name": "赵六"})).json()
+        assert _poll(lambda: processed_case(second["event_id"]), 60)
+    finally:
+        launcher.send_signal(signal.SIGTERM)
+        launcher.wait(30)
+        api.close()
