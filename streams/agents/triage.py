@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import os
 import time
 from contextlib import suppress
 from datetime import datetime
@@ -10,13 +11,24 @@ import faust
 from aiokafka.errors import IllegalStateError
 from faust.exceptions import ConsumerNotStarted
 from faust.types import TP
+from redis.exceptions import RedisError
 
-from schemas import topics
+from schemas import readmodel, topics
 from schemas.case import CaseCommand, Signal
 from streams.agents.deadlines import queue
-from streams.plumbing.app import app, dead_letter_on_failure, household_state, households, new_effects, policy, settings, topic
+from streams.plumbing.app import (
+    app,
+    dead_letter_on_failure,
+    household_state,
+    households,
+    new_effects,
+    policy,
+    read_model,
+    settings,
+    topic,
+)
 from streams.plumbing.effects import Effects
-from streams.plumbing.ledger import STALLED_AFTER_S, Ledger, admit
+from streams.plumbing.ledger import STALLED_AFTER_S, Ledger, admit, lost_by_broker
 from streams.plumbing.metrics import observe
 from streams.rules.cases import Outcome, apply_signal, apply_tick
 from streams.rules.deadlines import next_transition_at
@@ -27,6 +39,7 @@ from streams.rules.workflow import apply_command
 
 log = logging.getLogger(__name__)
 ledger = Ledger()
+EXIT_BROKER_RESET = 75  # EX_TEMPFAIL: the supervisor (launcher, compose) starts a fresh worker
 
 
 def decide(topic_name: str, household_id: str, state: HouseholdState, now: datetime, raw: bytes) -> Outcome:
@@ -124,6 +137,14 @@ async def reread_stalled() -> None:
     except ConsumerNotStarted:
         return
     await learn_partitions({tp for tp in assigned if tp.topic in TRIAGED})
-    for tp, offset in ledger.stalled(time.monotonic()).items():
+    stalled = ledger.stalled(time.monotonic())
+    if stalled and (lost := lost_by_broker(stalled, await app.consumer.highwaters(*stalled))):
+        # Tables, ledger and read model describe a log the broker no longer has: start over from what it has.
+        log.error("the broker lost its data (partitions now end before what was processed: %s); restarting the worker", lost)
+        with suppress(RedisError):  # the next worker rebuilds the read model from what the broker has
+            await read_model.redis.delete(readmodel.COMPLETE)
+        logging.shutdown()
+        os._exit(EXIT_BROKER_RESET)
+    for tp, offset in stalled.items():
         with suppress(IllegalStateError):  # revoked meanwhile: its next owner resumes from the committed offset
             await app.consumer.seek(tp, offset)

@@ -95,3 +95,8 @@ class Ledger:
         due = {tp: self.next_offsets[tp] for tp, moved in self.moved_at.items() if now - moved >= STALLED_AFTER_S}
         self.moved_at.update({tp: now for tp in due})
         return due
+
+
+def lost_by_broker(next_offsets: Mapping[TP, int], ends: Mapping[TP, int]) -> dict[TP, tuple[int, int]]:
+    """Partitions whose log now ends before what was already processed (a broker that restarted empty): (end, next)."""
+    return {tp: (ends[tp], next_offsets[tp]) for tp in ends.keys() & next_offsets.keys() if ends[tp] < next_offsets[tp]}

@@ -1,5 +1,6 @@
 """Entry point of the stream worker process."""
 
+import asyncio
 import gc
 
 import faust
@@ -8,6 +9,7 @@ from prometheus_client import start_http_server
 
 from streams.config import settings
 from streams.plumbing.metrics import registry
+from streams.plumbing.topics import ensure_topics
 
 
 def run_faust(app: faust.App) -> None:
@@ -25,6 +27,8 @@ def run_worker() -> None:
     from streams.agents import deadlines, intake, triage  # noqa: F401  (registers the agents)
     from streams.plumbing.app import app
 
+    # A broker that restarted empty has no topics: create them, or table recovery would wait for them forever.
+    asyncio.run(ensure_topics(settings))
     start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
     # The tables keep a model per household; with the default thresholds the cyclic collector
     # re-walks them every few thousand allocations, which at 100,000 households costs more than the rules.

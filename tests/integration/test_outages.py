@@ -20,7 +20,7 @@ from schemas.departments import BUNDLED, load_departments
 from streams.devtools.bench.api import api_server
 from streams.devtools.bench.stack import bench_stack
 from streams.devtools.bench.timers import calls, produce_calls
-from streams.devtools.dev import start_redis
+from streams.devtools.dev import start_broker, start_redis
 from streams.devtools.generator import Generator
 from tests.integration.helpers import committed_offsets
 
@@ -147,3 +147,30 @@ def test_a_redis_that_comes_back_empty_is_rebuilt_before_anything_moves_on():
     assert after["stats"]["counters"] == before["stats"]["counters"]
     assert after["events"] == before["events"]
     print(f"Redis lost: {len(before['cases'])} open cases, {len(event_ids)} events, all back after the automatic rebuild")
+
+
+def test_a_worker_facing_a_broker_that_restarted_empty_starts_over_from_what_it_has():
+    generator = Generator(load_departments(BUNDLED), seed=47)
+    with bench_stack(PARTITIONS) as stack, api_server(stack) as (url, tokens):
+        worker = stack.start_worker("worker", "outage-reset")
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens['operator']}"}, timeout=10) as client:
+            bodies = [body for _, body in calls(generator, 40)]
+            before = [client.post("/v1/hotline/calls", json=body).json()["event_id"] for body in bodies[:20]]
+            wait_until(lambda: all(processed(client, e) for e in before), 90, "the calls before the reset to be processed")
+            broker = next(child for name, child in stack.supervisor.children if name == "broker")
+            broker.kill()
+            broker.wait()
+            kafka_port = int(stack.kafka.rsplit(":", 1)[1])
+            start_broker(stack.supervisor, "127.0.0.1", kafka_port, kafka_port, stack.env)  # memory storage: empty
+            worker.wait(60)  # the worker notices, says so and exits for its supervisor to start a fresh one
+            assert worker.returncode == 75
+            assert "the broker lost its data" in (stack.supervisor.log_dir / "worker.log").read_text()
+            stack.start_worker("worker-after-reset", "outage-reset")
+            wait_until(lambda: client.get("/readyz").status_code == 200, 90, "a fresh worker ready on the new broker")
+            # The board shows what the broker has: nothing from before.
+            assert client.get("/v1/cases").json()["total"] == 0
+            after = [client.post("/v1/hotline/calls", json=body) for body in bodies[20:]]
+            accepted = [response.json()["event_id"] for response in after if response.status_code == 202]
+            wait_until(lambda: all(processed(client, e) for e in accepted), 90, "every call accepted after the reset to be processed")
+    assert len(accepted) == 20
+    print(f"broker reset: 20 events before (lost with the broker), 20 accepted after, {len(accepted)} processed")

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from faust.types import TP
 
-from streams.plumbing.ledger import STALLED_AFTER_S, Ledger, admit
+from streams.plumbing.ledger import STALLED_AFTER_S, Ledger, admit, lost_by_broker
 
 A, B = TP("aid.signals", 0), TP("aid.signals", 1)
 
@@ -76,3 +76,9 @@ def test_resuming_does_not_move_back_a_partition_a_batch_has_moved_on():
     ledger.advance({A: 120}, now=0.0)
     ledger.resume({A: 100, B: 7}, now=0.0)
     assert ledger.next_offsets == {A: 120, B: 7}
+
+
+def test_a_log_that_ends_before_what_was_processed_was_lost_by_the_broker():
+    signals, commands = TP("aid.signals", 0), TP("aid.case-commands", 0)
+    assert lost_by_broker({signals: 120, commands: 7}, {signals: 3, commands: 7}) == {signals: (3, 120)}
+    assert lost_by_broker({signals: 120}, {signals: 120}) == {}
