@@ -81,7 +81,7 @@ def _after(entry_id: str, last_id: str) -> bool:
 class LiveHub:
     """Reads the live stream once and hands each batch of entries to every subscriber's bounded queue."""
 
-    def __init__(self, redis_url: str, per_token: int, queue_batches: int = 200, block_ms: int = 2000) -> None:
+    def __init__(self, redis_url: str, per_token: int, queue_batches: int = 200, block_ms: int = 2000, gather_s: float = 0.05) -> None:
         # A connection of its own: a blocking XREAD must never take one of the pool that serves reads.
         self._redis = Redis.from_url(redis_url, single_connection_client=True)
         # Resumes read their backlog through a few connections, waiting their turn rather than failing.
@@ -89,6 +89,7 @@ class LiveHub:
         self.per_token = per_token
         self.queue_batches = queue_batches
         self.block_ms = block_ms
+        self.gather_s = gather_s
         self._queues: set[asyncio.Queue] = set()
         self._per_token: Counter[str] = Counter()
         self._task: asyncio.Task | None = None
@@ -127,6 +128,8 @@ class LiveHub:
             if entries:
                 last_id = entries[-1].entry_id
                 self._deliver(Batch(entries))
+                # Let the next updates gather: one send per client carries several, at the cost of gather_s of latency.
+                await asyncio.sleep(self.gather_s)
 
     def _deliver(self, batch: Batch) -> None:
         for queue in list(self._queues):
