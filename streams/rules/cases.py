@@ -149,11 +149,7 @@ def _absorb(
     """
     lowering = []
     if sum(f.points for f in own) < 0:
-        lowering = [
-            f.model_copy(update={"applied": False, "detail": f"{f.detail} (never lowers an open case)".strip()})
-            for f in own
-            if f.points < 0
-        ]
+        lowering = [f.model_copy(update={"applied": False}) for f in own if f.points < 0]
     case, attached = step(
         case,
         CaseEventType.SIGNAL_ATTACHED,
