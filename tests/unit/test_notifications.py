@@ -8,6 +8,7 @@ from streams.rules.notifications import notifications_for
 from tests.factories import signal
 
 FAST = load_policy("fast")
+DEFAULT = load_policy("default")
 START = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 
@@ -27,11 +28,23 @@ def test_each_rung_of_the_ladder_is_told_in_its_own_area():
         ("escalated", "city:370784"),
         ("escalated", "leadership:370784"),
     ]
-    assert notices[-1].recipient == "city leadership" and notices[-1].tier is Tier.LEADERSHIP
-    assert "escalated to city leadership" in notices[-1].message
+    assert notices[-1].recipient == "市领导" and notices[-1].tier is Tier.LEADERSHIP
+    assert notices[-1].message == "【P2 紧急】370784101 370784101201 突发疾病：已超时，升级至市领导，受理时限 2026-11-22 16:00（北京时间）"
     assert len({n.notification_id for n in notices}) == len(notices)
 
 
 def test_timeline_only_signals_notify_nobody():
     outcome = apply_signal(HouseholdState(household_id="H1"), signal(START, kind="other"), START, FAST)
     assert notifications_for(outcome.events[0], FAST) == []
+
+
+def test_a_new_case_is_told_with_place_names_its_factors_and_china_time():
+    names = {"370784101": "官庄镇", "370784101201": "王家庄村"}
+    outcome = apply_signal(HouseholdState(household_id="H1"), signal(START, kind="child_unattended", children=2), START, DEFAULT)
+    [notice] = [n for e in outcome.events for n in notifications_for(e, DEFAULT, names.__getitem__)]
+    case = outcome.state.open_case
+    assert notice.message == (
+        f"【P1 危急】官庄镇 王家庄村 儿童无人照料：新开案件 {case.case_id}，急难救助（2小时），"
+        "评分 85（热线：儿童无人照料 +70，未成年子女 2 人 +10，抚养负担重：被抚养 2 人，劳动年龄成员 1 人 +5），"
+        "受理时限 2026-11-22 16:15（北京时间）"
+    )
