@@ -2,9 +2,9 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal, TypeVar, Union, get_args
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, model_validator
 
 from schemas.ids import mask_id_numbers_in, normalise_id_number
 
@@ -14,10 +14,40 @@ FreeText = Annotated[str, AfterValidator(mask_id_numbers_in)]
 IdNumber = Annotated[str, AfterValidator(normalise_id_number), Field(description="18-character resident ID number (GB 11643 check digit)")]
 
 
+# Full-width forms (U+FF01–U+FF5E) and the ideographic space, as Chinese input methods type them, mapped to ASCII.
+_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def _without_separators(value: Any) -> Any:
+    return value.translate({ord(" "): None, ord("-"): None}) if isinstance(value, str) else value
+
+
+PhoneNumber = Annotated[
+    str,
+    BeforeValidator(_without_separators),
+    Field(pattern=r"^\+?\d{5,20}$", description="digits, optionally after +; spaces and dashes are dropped"),
+]
+
+
 class WireModel(BaseModel):
-    """Base for wire models: unknown fields are refused so typos never pass silently."""
+    """Base for wire models: unknown fields are refused so typos never pass silently; full-width input becomes ASCII."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Fields of people's own words, whose Chinese punctuation (，：？) is kept as typed.
+    free_text: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _half_width_strings(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        # isascii() is a C-speed scan: ordinary input never pays for the translation.
+        changed = {
+            name: value.translate(_HALF_WIDTH)
+            for name, value in data.items()
+            if isinstance(value, str) and not value.isascii() and name not in cls.free_text
+        }
+        return {**data, **changed} if changed else data
 
 
 class Area(WireModel):
@@ -34,6 +64,8 @@ class Area(WireModel):
 
 class Subject(WireModel):
     """The person the event is about."""
+
+    free_text = frozenset({"name"})
 
     id_number: IdNumber
     name: str = Field(min_length=1, max_length=50)
@@ -84,7 +116,9 @@ class InputEvent(WireModel):
 class HotlineCall(InputEvent):
     """A call to the 12345 / 12349 social-assistance hotline, as the operator records it."""
 
-    caller_phone: str = Field(pattern=r"^\+?\d{5,20}$")
+    free_text = frozenset({"description"})
+
+    caller_phone: PhoneNumber
     category: CallCategory
     description: FreeText = Field(default="", max_length=2000, description="what the caller said, in their words")
 
@@ -113,6 +147,8 @@ class Diagnosis(StrEnum):
 
 class Hospital(WireModel):
     """The admitting hospital."""
+
+    free_text = frozenset({"name"})
 
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
     name: str = Field(min_length=1, max_length=100)
