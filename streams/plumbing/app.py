@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from schemas import topics
 from schemas.ids import mask_id_numbers_in
 from schemas.messages import say
+from schemas.register import load_register
 from streams.config import settings
 from streams.plumbing import metrics
 from streams.plumbing.effects import Effects, Outbox
@@ -26,7 +27,6 @@ from streams.policies import load_policy
 from streams.rules.clock import SystemClock
 from streams.rules.household import HouseholdState
 from streams.rules.normalise import RejectedInput, dead_letter, event_id_in, time_of
-from streams.rules.notifications import code_as_name
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,12 @@ def create_app(app_id: str, registry: CollectorRegistry) -> App:
 app = create_app(settings.app_id, metrics.registry)
 policy = load_policy(settings.policy)
 clock = SystemClock()
-# Names of towns and villages for notices; codes stand in for them until a county register is configured.
-place_name = code_as_name
+register = load_register(settings.county_register)
+
+
+def place_name(code: str) -> str:
+    """The register's name of a town or village for notices, its code when the register has none."""
+    return register.name_of(code) or code
 
 
 def topic(*names: str, acks: bool = True) -> faust.TopicT:

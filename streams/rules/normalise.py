@@ -106,7 +106,7 @@ def parse_input(topic: str, raw: bytes, departments: Departments, register: Regi
     place_refusal = register.refusal(event.area)
     if place_refusal:
         field, key, params = place_refusal
-        raise RejectedInput(say("validation.at", field=field_name(field.split(".")), problem=say(key, **params)), field, event.event_id)
+        raise RejectedInput(f"{field}: {say(key, **params)}", field, event.event_id)
     return event
 
 
@@ -149,7 +149,8 @@ def signal_from_event(
     reported_at = _not_after(event.reported_at, received, skew_s)
     occurred_at = min(_not_after(event.occurred_at, received, skew_s), reported_at)
     if birth_date(event.subject.id_number) > occurred_at.date():
-        raise RejectedInput(f"resident ID number's birth date is after the event ({occurred_at.date()})", "subject.id_number")
+        problem = say("validation.birth_after_event", date=occurred_at.date().isoformat())
+        raise RejectedInput(say("validation.at", field=field_name(["subject", "id_number"]), problem=problem), "subject.id_number")
     source, kind = source_and_kind(event)
     return Signal(
         event_id=event.event_id,

@@ -146,10 +146,7 @@ async def test_escalations_reach_the_notifications_topic(stack):
         ("leadership:370784", "escalated", "市领导"),
     ]
     [last] = [n for _, n in notices if n["case_id"] == case["case_id"]][-1:]
-    assert (
-        last["message"].startswith("【P2 紧急】370784101 370784101201 突发疾病：已超时，升级至市领导，")
-        and "（北京时间）" in last["message"]
-    )
+    assert last["message"].startswith("【P2 紧急】景芝镇 景芝村 突发疾病：已超时，升级至市领导，") and "（北京时间）" in last["message"]
 
 
 async def test_the_log_rebuilds_a_read_model_equal_to_the_live_one(stack):

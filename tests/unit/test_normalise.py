@@ -182,8 +182,9 @@ def test_ages_are_taken_at_the_events_date_and_impossible_birth_dates_refused():
     with pytest.raises(RejectedInput) as refused:
         signal_from_event(parse_input(topics.HOTLINE_CALLS, orjson.dumps(unborn), DEPARTMENTS, REGISTER), "H", "a", NOW, SECRET)
     assert refused.value.field == "subject.id_number"
+    assert refused.value.reason.startswith("身份证号（subject.id_number）：出生日期晚于事件发生日期")
     for year in ("0001", "1000"):
-        with pytest.raises(RejectedInput):
+        with pytest.raises(RejectedInput, match="出生日期不可能"):
             parse_input(
                 topics.HOTLINE_CALLS,
                 orjson.dumps(call_body(subject={"id_number": id_number(5, born=f"{year}0101"), "name": "甲"})),
