@@ -1,5 +1,6 @@
 """Validation errors in a reader's language: pydantic's error list, each message from the catalogue, no ID number echoed."""
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -9,6 +10,11 @@ from schemas.messages import DEFAULT_LANGUAGE, messages, render, say
 
 # Where FastAPI found a value; not part of the field's path.
 _PLACES = ("body", "query", "path", "header", "cookie")
+# Pydantic lists choices as English prose ('a', 'b' or 'c'); the catalogue joins them in the reader's language.
+_QUOTED = re.compile(r"'([^']*)'")
+_CHOICES = {"enum": "expected", "literal_error": "expected", "union_tag_invalid": "expected_tags"}
+# A code pattern of digits only (^\d{9}$) says more to a clerk as a count of digits.
+_DIGITS_ONLY = re.compile(r"\^\\d\{(\d+)\}\$")
 
 
 def field_path(loc: Sequence[str | int]) -> str:
@@ -52,12 +58,21 @@ def error_message(error: dict, language: str = DEFAULT_LANGUAGE) -> str:
     if key not in messages(language):
         return mask_id_numbers_in(error["msg"])
     context = {name: _masked(value) for name, value in (error.get("ctx") or {}).items()}
+    choices = _CHOICES.get(error["type"])
+    if choices and isinstance(context.get(choices), str):
+        context[choices] = _QUOTED.findall(context[choices])
+    digits = _DIGITS_ONLY.fullmatch(str(context.get("pattern", ""))) if error["type"] == "string_pattern_mismatch" else None
+    if digits:
+        key, context = "validation.digits", {"count": int(digits.group(1))}
     try:
         problem = render(key, language, **context)
     except KeyError:  # a ctx without what the template names: pydantic's own words are better than none
         return mask_id_numbers_in(error["msg"])
-    # Invalid JSON is located at the character where parsing failed, which is no field.
-    loc = error["loc"][:1] if error["type"] == "json_invalid" else error["loc"]
+    loc = tuple(error["loc"])
+    if error["type"] == "json_invalid":  # located at the character where parsing failed, which is no field
+        loc = loc[:1]
+    elif error["type"] in ("union_tag_invalid", "union_tag_not_found"):  # the tag's own field is at fault
+        loc = (*loc, *_QUOTED.findall(str(context.get("discriminator", "")))[:1])
     return render("validation.at", language, field=field_name(loc, language), problem=problem)
 
 

@@ -50,8 +50,9 @@ def offset_event_id(topic: str, partition: int, offset: int) -> str:
 def first_error(error: ValidationError) -> tuple[str, str]:
     """The dotted field path of the first validation error (a tagged union's tag is the type field) and its message in Chinese."""
     detail = error.errors(include_url=False)[0]
-    # Located as the API locates a request's fields, so both name them alike.
-    detail["loc"] = ("body", "type") if detail["type"] in ("union_tag_invalid", "union_tag_not_found") else ("body", *detail["loc"])
+    detail["loc"] = ("body", *detail["loc"])  # located as the API locates a request's fields, so both name them alike
+    if detail["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return "type", error_message(detail)
     return field_path(detail["loc"]) or "body", error_message(detail)
 
 

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 from schemas.case import TRANSITIONS, AidType, Case, CaseCommand, CaseEventType, Deadline, Stage
 from schemas.messages import Text
-from streams.rules.cases import Outcome, household_event, reevaluate, step
+from streams.rules.cases import Outcome, household_event, reason_fields, reevaluate, step
 from streams.rules.deadlines import ACKNOWLEDGE, deadlines_for
 from streams.rules.household import HouseholdState
 from streams.rules.policy import Policy
@@ -51,11 +51,6 @@ def refusal(case: Case | None, command: CaseCommand, household: HouseholdState |
     if command.type == "reopen" and household is not None and household.open_case is not None:
         return Text("refusal.household_has_open_case", {"case_id": household.open_case.case_id})
     return None
-
-
-def _reason(refused: Text) -> dict:
-    """How a refusal is kept on the timeline: in Chinese for the audit trail, and as key and parameters for other readers."""
-    return {"reason": refused.render(), "reason_key": refused.key, "reason_params": refused.params}
 
 
 def _met(case: Case, names: list[str], now: datetime) -> dict[str, Deadline]:
@@ -134,11 +129,11 @@ def _apply(state: HouseholdState, command: CaseCommand, now: datetime, policy: P
     case = _find(state, command.case_id)
     reason = refusal(case, command, state)
     if reason and case is None:
-        data = {"command": command.type, "case_id": command.case_id, **_reason(reason)}
+        data = {"command": command.type, "case_id": command.case_id, **reason_fields(reason)}
         rejected = household_event(state, CaseEventType.COMMAND_REJECTED, now, command.actor, command.command_id, data)
         return Outcome(state, [rejected])
     if reason:
-        data = {**_event_data(command), "command": command.type, **_reason(reason)}
+        data = {**_event_data(command), "command": command.type, **reason_fields(reason)}
         case, rejected = step(case, CaseEventType.COMMAND_REJECTED, now, command.actor, command.command_id, data)
         return Outcome(_store(state, case), [rejected])
     case, event = step(

@@ -5,10 +5,10 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from api.main import http_detail
-from schemas.intake import HotlineCall
+from schemas.intake import HotlineCall, department_change
 from schemas.messages import Text
 from schemas.messages.validation import localise_errors
-from tests.factories import call_body
+from tests.factories import call_body, change_body
 
 WRONG_DIGIT = "370784198001011235"
 
@@ -38,6 +38,12 @@ def test_a_field_error_names_the_field_in_chinese_by_default_and_in_english_when
         ({"description": "x" * 2001}, "情况描述（description）：最多 2000 个字符"),
         ({"occurred_at": "yesterday"}, "发生时间（occurred_at）：应为带时区的时间，例如 2026-11-22T08:30:00+08:00"),
         ({"favourite_colour": "red"}, "favourite_colour：不是可接受的字段（请检查拼写）"),
+        ({"area": {"town": "3707841", "village": "370784101201"}}, "乡镇（街道）代码（area.town）：应为 9 位数字"),
+        (
+            {"category": "fire"},
+            "来电类别（category）：应为以下之一：medical_emergency、accident_or_disaster、no_food_or_shelter、"
+            "child_unattended、elderly_or_disabled_unattended、loss_of_income、other",
+        ),
     ],
 )
 def test_each_kind_of_error_reads_in_chinese(override, message):
@@ -108,3 +114,14 @@ def test_a_parameter_may_be_called_language():
 def test_invalid_json_is_the_body_s_fault_not_a_character_s():
     error = {"type": "json_invalid", "loc": ("body", 1), "msg": "JSON decode error", "input": {}, "ctx": {"error": "Expecting value"}}
     assert localise_errors([error])[0]["msg"] == "请求体：不是有效的 JSON：Expecting value"
+
+
+def test_an_unknown_or_missing_department_change_type_blames_the_type_field():
+    for body, problem in (
+        (change_body("ufo.landed", "civil-affairs"), "未知类型 ufo.landed；可用类型：household.member_died、"),
+        ({}, "必填"),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            department_change.validate_python(body)
+        [error] = localise_errors([{**e, "loc": ("body", *e["loc"])} for e in caught.value.errors()])
+        assert error["msg"].startswith(f"变动类型（type）：{problem}")

@@ -66,7 +66,7 @@ def test_the_same_person_gets_the_same_key_across_sources():
             topics.HOTLINE_CALLS,
             orjson.dumps(call_body(category="alien_invasion")),
             "category",
-            "来电类别（category）：应为以下之一：'medical_emergency'",
+            "来电类别（category）：应为以下之一：medical_emergency、accident_or_disaster、",
         ),
         (
             topics.HOTLINE_CALLS,
@@ -101,7 +101,7 @@ def test_the_same_person_gets_the_same_key_across_sources():
             topics.HOSPITAL_ADMISSIONS,
             orjson.dumps(admission_body(admission_type="spa")),
             "admission_type",
-            "入院类型（admission_type）：应为以下之一：'emergency', 'icu'",
+            "入院类型（admission_type）：应为以下之一：emergency、icu、inpatient",
         ),
         (
             topics.DEPARTMENT_CHANGES,

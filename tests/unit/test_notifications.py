@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
-from schemas.case import Tier
+from schemas.case import CaseEventType, Tier
+from schemas.messages import Text
 from streams.policies import load_policy
 from streams.rules.cases import apply_signal, apply_tick
 from streams.rules.household import HouseholdState
@@ -48,3 +49,18 @@ def test_a_new_case_is_told_with_place_names_its_factors_and_china_time():
         "评分 85（热线：儿童无人照料 +70，未成年子女 2 人 +10，抚养负担重：被抚养 2 人，劳动年龄成员 1 人 +5），"
         "受理时限 2026-11-22 16:15（北京时间）"
     )
+
+
+def test_each_escalation_says_why_on_the_timeline_in_chinese_with_its_key_for_other_readers():
+    state = apply_signal(HouseholdState(household_id="H1"), signal(START), START, FAST).state
+    escalations = []
+    for tenth in range(1, 90):
+        outcome = apply_tick(state, START + timedelta(seconds=tenth / 10), FAST)
+        state = outcome.state
+        escalations += [e.data for e in outcome.events if e.type is CaseEventType.ESCALATED]
+    assert [(d["to"], d["reason"]) for d in escalations] == [
+        ("town", "受理时限已过半"),
+        ("city", "受理时限已超时"),
+        ("leadership", "受理时限已超时"),
+    ]
+    assert Text(escalations[0]["reason_key"], escalations[0]["reason_params"]).render("en") == "half the acknowledge time gone"
