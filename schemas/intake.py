@@ -9,8 +9,15 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, 
 from schemas.ids import mask_id_numbers_in, normalise_id_number
 
 EventId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
-# Words people type (a caller's account, a note): an ID number typed into them is masked before it is stored or shown.
-FreeText = Annotated[str, AfterValidator(mask_id_numbers_in)]
+
+
+class _PeoplesWords:
+    """Marks a field of people's own words, which wire models keep as typed (full-width punctuation included)."""
+
+
+PEOPLES_WORDS = _PeoplesWords()
+# Words people type (a caller's account, a name): an ID number typed into them is masked before it is stored or shown.
+FreeText = Annotated[str, AfterValidator(mask_id_numbers_in), PEOPLES_WORDS]
 IdNumber = Annotated[str, AfterValidator(normalise_id_number), Field(description="18-character resident ID number (GB 11643 check digit)")]
 
 
@@ -33,8 +40,18 @@ class WireModel(BaseModel):
     """Base for wire models: unknown fields are refused so typos never pass silently; full-width input becomes ASCII."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    # Fields of people's own words, whose Chinese punctuation (，：？) is kept as typed.
+    # The FreeText fields, whose Chinese punctuation (，：？) is kept as typed; found for each model as it is defined.
     free_text: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.free_text = frozenset(
+            name
+            for name, field in cls.model_fields.items()
+            if PEOPLES_WORDS in field.metadata
+            or any(PEOPLES_WORDS in getattr(arg, "__metadata__", ()) for arg in get_args(field.annotation))
+        )
 
     @model_validator(mode="before")
     @classmethod
@@ -65,10 +82,8 @@ class Area(WireModel):
 class Subject(WireModel):
     """The person the event is about."""
 
-    free_text = frozenset({"name"})
-
     id_number: IdNumber
-    name: str = Field(min_length=1, max_length=50)
+    name: FreeText = Field(min_length=1, max_length=50)
 
 
 class HouseholdFlags(WireModel):
@@ -108,15 +123,13 @@ class InputEvent(WireModel):
         description="registry household id when the sender knows it",
     )
     flags: HouseholdFlags = Field(default_factory=HouseholdFlags)
-    reported_by: str | None = Field(
+    reported_by: FreeText | None = Field(
         default=None, max_length=100, description="who sent it: the API sets the name of the token's holder (a sender's value is replaced)"
     )
 
 
 class HotlineCall(InputEvent):
     """A call to the 12345 / 12349 social-assistance hotline, as the operator records it."""
-
-    free_text = frozenset({"description"})
 
     caller_phone: PhoneNumber
     category: CallCategory
@@ -148,10 +161,8 @@ class Diagnosis(StrEnum):
 class Hospital(WireModel):
     """The admitting hospital."""
 
-    free_text = frozenset({"name"})
-
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
-    name: str = Field(min_length=1, max_length=100)
+    name: FreeText = Field(min_length=1, max_length=100)
 
 
 class HospitalAdmission(InputEvent):

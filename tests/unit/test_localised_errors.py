@@ -101,8 +101,16 @@ def test_full_width_input_from_chinese_input_methods_becomes_ascii():
 
 
 def test_people_s_own_words_keep_their_chinese_punctuation():
-    call = HotlineCall.model_validate(call_body(description="摔伤，两个孩子在家！", caller_phone="+86 138-0000-0000"))
-    assert call.description == "摔伤，两个孩子在家！" and call.caller_phone == "+8613800000000"
+    call = HotlineCall.model_validate(
+        call_body(
+            description="摔伤，两个孩子在家！",
+            caller_phone="+86 138-0000-0000",
+            subject={"id_number": "370784198001011234", "name": "王（小）明"},
+            reported_by="开发测试（operator）",
+        )
+    )
+    assert (call.description, call.subject.name, call.reported_by) == ("摔伤，两个孩子在家！", "王（小）明", "开发测试（operator）")
+    assert call.caller_phone == "+8613800000000"
 
 
 def test_a_parameter_may_be_called_language():
