@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from schemas.messages import Text
+
 BASE_ROLES = ("operator", "hospital", "admin", "metrics")
 OFFICER_TIERS = ("village", "town", "city", "leadership")
 
@@ -79,10 +81,10 @@ def require(*kinds: str):
         token = bearer_token(request)
         principal = request.app.state.tokens.principal(token) if token else None
         if principal is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or unknown bearer token", headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, Text("error.unauthorized"), headers={"WWW-Authenticate": "Bearer"})
         if principal.kind != "admin" and principal.kind not in kinds:
             raise HTTPException(
-                status.HTTP_403_FORBIDDEN, f"role {principal.role!r} may not do this; allowed: {', '.join(kinds) or 'admin'}"
+                status.HTTP_403_FORBIDDEN, Text("error.forbidden_role", {"role": principal.role, "roles": [*kinds, "admin"]})
             )
         return principal
 

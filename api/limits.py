@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 
 from api.auth import token_digest
+from schemas.messages import Text
 
 
 class TokenBuckets:
@@ -34,7 +35,7 @@ async def intake_quota(request: Request) -> None:
     if wait:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            f"intake rate limit of {buckets.rate:g} requests per second per token exceeded",
+            Text("error.rate_limited", {"rate": buckets.rate}),
             headers={"Retry-After": str(math.ceil(wait))},
         )
 

@@ -3,14 +3,18 @@
 import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from importlib import resources
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.config import ApiSettings
 from api.limits import TokenBuckets
@@ -20,6 +24,8 @@ from api.publisher import Publisher
 from api.routes import cases, intake, live, ops, register
 from api.tokens import TokenRegistry
 from schemas.departments import load_departments
+from schemas.messages import Text, language_from, say
+from schemas.messages.validation import localise_errors
 from schemas.register import load_register
 
 STATIC = resources.files("api") / "static"
@@ -98,8 +104,33 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
 
     @app.exception_handler(RedisError)
     async def read_model_unavailable(request: Request, error: RedisError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": f"read model unavailable ({type(error).__name__}); try again"}, status_code=503, headers={"Retry-After": "5"}
-        )
+        detail = say("error.read_model_unavailable", language_of(request), error=type(error).__name__)
+        return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": http_detail(error, language_of(request))}, status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": jsonable_encoder(localise_errors(error.errors(), language_of(request)))}, status_code=422)
 
     return app
+
+
+def language_of(request: Request) -> str:
+    """The catalogue language the request asks for (Accept-Language; Chinese by default)."""
+    return language_from(request.headers.get("accept-language"))
+
+
+# Starlette's own refusals (no such route, wrong method) carry the bare HTTP phrase.
+_STARLETTE_PHRASES = {404: "error.not_found", 405: "error.method_not_allowed"}
+
+
+def http_detail(error: StarletteHTTPException, language: str) -> object:
+    """An HTTP error's detail in the language: a catalogue Text rendered, Starlette's bare phrases translated."""
+    if isinstance(error.detail, Text):
+        return error.detail.render(language)
+    if error.status_code in _STARLETTE_PHRASES and error.detail == HTTPStatus(error.status_code).phrase:
+        return say(_STARLETTE_PHRASES[error.status_code], language)
+    return error.detail

@@ -6,6 +6,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import request_seconds, requests_total
+from schemas.messages import language_from, say
 
 
 class RequestMetrics:
@@ -65,9 +66,12 @@ class BodyLimits:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        language = language_from(headers.get(b"accept-language", b"").decode("latin-1"))
+        too_large = say("error.body_too_large", language, max_bytes=self.max_bytes)
+        declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _refuse(send, 413, f"request body larger than {self.max_bytes} bytes")
+            await _refuse(send, 413, too_large)
             return
         chunks, size, more = [], 0, True
         while more:
@@ -77,14 +81,16 @@ class BodyLimits:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await _refuse(send, 413, f"request body larger than {self.max_bytes} bytes")
+                await _refuse(send, 413, too_large)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
         # Counting brackets in C first keeps the byte-by-byte scan off ordinary, shallow bodies.
         if body.count(b"[") + body.count(b"{") > self.max_depth and _too_deep(body, self.max_depth):
-            await _refuse(send, 422, f"JSON nested deeper than {self.max_depth} levels", loc=["body"])
+            problem = say("validation.json_too_deep", language, max_depth=self.max_depth)
+            message = say("validation.at", language, field=say("validation.field.body", language), problem=problem)
+            await _refuse(send, 422, message, loc=["body"], error_type="json_too_deep")
             return
         replayed = False
 
@@ -98,8 +104,8 @@ class BodyLimits:
         await self.app(scope, replay, send)
 
 
-async def _refuse(send: Send, status: int, message: str, loc: list[str] | None = None) -> None:
-    detail = [{"loc": loc, "msg": message, "type": "value_error"}] if loc else message
+async def _refuse(send: Send, status: int, message: str, loc: list[str] | None = None, error_type: str = "value_error") -> None:
+    detail = [{"loc": loc, "msg": message, "type": error_type}] if loc else message
     payload = orjson.dumps({"detail": detail})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})

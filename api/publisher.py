@@ -5,6 +5,8 @@ import asyncio
 from aiokafka import AIOKafkaProducer
 from fastapi import HTTPException, status
 
+from schemas.messages import Text
+
 RETRY_AFTER_S = "5"
 
 
@@ -36,7 +38,7 @@ class Publisher:
         except Exception as error:  # any failure means the event is not known to be written
             raise HTTPException(
                 status.HTTP_503_SERVICE_UNAVAILABLE,
-                f"event not accepted: Kafka unavailable ({type(error).__name__})",
+                Text("error.kafka_unavailable", {"error": type(error).__name__}),
                 headers={"Retry-After": RETRY_AFTER_S},
             ) from None
 

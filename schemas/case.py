@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from schemas.intake import Area, FreeText, HouseholdFlags
+from schemas.messages import catalogue_error
 
 
 class Priority(StrEnum):
@@ -81,11 +82,14 @@ class Report(BaseModel):
 
 
 class Factor(BaseModel):
-    """One additive term of an urgency score; an unapplied one is shown but not counted."""
+    """One additive term of an urgency score; an unapplied one is shown but not counted.
+
+    Language-neutral: readers render `factor.<code>` from the message catalogue with the params.
+    """
 
     code: str
     points: float
-    detail: str = ""
+    params: dict[str, int | float | str | list[str]] = Field(default_factory=dict, description="what the factor's text names")
     applied: bool = True
 
 
@@ -148,9 +152,9 @@ class Outcome(BaseModel):
     @model_validator(mode="after")
     def _amount_and_referral(self) -> "Outcome":
         if self.aid_type is AidType.CASH and self.amount_yuan is None:
-            raise ValueError("amount_yuan is required for cash aid")
+            raise catalogue_error("cash_needs_amount")
         if self.aid_type is AidType.REFERRAL and not self.referral:
-            raise ValueError("referral must name the department the case was referred to")
+            raise catalogue_error("referral_needs_department")
         return self
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, field_validator
 
 from schemas.intake import DEPARTMENT_CHANGE_TYPES, DEPARTMENT_PATTERN
+from schemas.messages import Text
 
 BUNDLED = "bundled"
 
@@ -28,15 +29,15 @@ class Departments(BaseModel):
                 raise ValueError(f"department {name!r} lists unknown change types {sorted(unknown)}")
         return value
 
-    def refusal(self, department: str | None, change_type: str) -> str | None:
+    def refusal(self, department: str | None, change_type: str) -> Text | None:
         """Why the department may not publish this change type, or None when it may."""
         if department is None:
-            return "a department change must name its department"
+            return Text("error.department_missing")
         allowed = self.departments.get(department)
         if allowed is None:
-            return f"unknown department {department!r}"
+            return Text("error.department_unknown", {"department": department})
         if change_type not in allowed:
-            return f"department {department!r} may not publish {change_type!r}; it may publish {', '.join(sorted(allowed))}"
+            return Text("error.department_type", {"department": department, "type": change_type, "types": sorted(allowed)})
         return None
 
 

@@ -3,6 +3,8 @@
 import re
 from datetime import date
 
+from schemas.messages import catalogue_error
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 
@@ -14,26 +16,26 @@ def check_digit(first17: str) -> str:
 
 
 def id_number_error(value: str) -> str | None:
-    """Return why value is not a valid resident ID number, or None when it is."""
+    """Return what is wrong with value as a resident ID number (a validation.<type> of the catalogue), or None when valid."""
     if len(value) != 18:
-        return "must be 18 characters"
+        return "id_number_length"
     if not value[:17].isdigit() or not (value[17].isdigit() or value[17] in "Xx"):
-        return "must be 17 digits followed by a digit or X"
+        return "id_number_characters"
     try:
         birth_date(value)
     except ValueError:
-        return "has an impossible birth date"
+        return "id_number_birth_date"
     if check_digit(value[:17]) != value[17].upper():
-        return "has a wrong check digit"
+        return "id_number_check_digit"
     return None
 
 
 def normalise_id_number(value: str) -> str:
-    """Return the canonical form of a valid ID number (upper-case X); raise ValueError otherwise."""
+    """Return the canonical form of a valid ID number (upper-case X); raise a catalogue-typed validation error otherwise."""
     value = value.strip()
     error = id_number_error(value)
     if error:
-        raise ValueError(f"resident ID number {error}")
+        raise catalogue_error(error)
     return value.upper()
 
 

@@ -2,22 +2,69 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal, TypeVar, Union, get_args
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, model_validator
 
 from schemas.ids import mask_id_numbers_in, normalise_id_number
 
 EventId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
-# Words people type (a caller's account, a note): an ID number typed into them is masked before it is stored or shown.
-FreeText = Annotated[str, AfterValidator(mask_id_numbers_in)]
+
+
+class _PeoplesWords:
+    """Marks a field of people's own words, which wire models keep as typed (full-width punctuation included)."""
+
+
+PEOPLES_WORDS = _PeoplesWords()
+# Words people type (a caller's account, a name): an ID number typed into them is masked before it is stored or shown.
+FreeText = Annotated[str, AfterValidator(mask_id_numbers_in), PEOPLES_WORDS]
 IdNumber = Annotated[str, AfterValidator(normalise_id_number), Field(description="18-character resident ID number (GB 11643 check digit)")]
 
 
+# Full-width forms (U+FF01–U+FF5E) and the ideographic space, as Chinese input methods type them, mapped to ASCII.
+_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def _without_separators(value: Any) -> Any:
+    return value.translate({ord(" "): None, ord("-"): None}) if isinstance(value, str) else value
+
+
+PhoneNumber = Annotated[
+    str,
+    BeforeValidator(_without_separators),
+    Field(pattern=r"^\+?\d{5,20}$", description="digits, optionally after +; spaces and dashes are dropped"),
+]
+
+
 class WireModel(BaseModel):
-    """Base for wire models: unknown fields are refused so typos never pass silently."""
+    """Base for wire models: unknown fields are refused so typos never pass silently; full-width input becomes ASCII."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # The FreeText fields, whose Chinese punctuation (，：？) is kept as typed; found for each model as it is defined.
+    free_text: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.free_text = frozenset(
+            name
+            for name, field in cls.model_fields.items()
+            if PEOPLES_WORDS in field.metadata
+            or any(PEOPLES_WORDS in getattr(arg, "__metadata__", ()) for arg in get_args(field.annotation))
+        )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _half_width_strings(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        # isascii() is a C-speed scan: ordinary input never pays for the translation.
+        changed = {
+            name: value.translate(_HALF_WIDTH)
+            for name, value in data.items()
+            if isinstance(value, str) and not value.isascii() and name not in cls.free_text
+        }
+        return {**data, **changed} if changed else data
 
 
 class Area(WireModel):
@@ -36,7 +83,7 @@ class Subject(WireModel):
     """The person the event is about."""
 
     id_number: IdNumber
-    name: str = Field(min_length=1, max_length=50)
+    name: FreeText = Field(min_length=1, max_length=50)
 
 
 class HouseholdFlags(WireModel):
@@ -76,7 +123,7 @@ class InputEvent(WireModel):
         description="registry household id when the sender knows it",
     )
     flags: HouseholdFlags = Field(default_factory=HouseholdFlags)
-    reported_by: str | None = Field(
+    reported_by: FreeText | None = Field(
         default=None, max_length=100, description="who sent it: the API sets the name of the token's holder (a sender's value is replaced)"
     )
 
@@ -84,7 +131,7 @@ class InputEvent(WireModel):
 class HotlineCall(InputEvent):
     """A call to the 12345 / 12349 social-assistance hotline, as the operator records it."""
 
-    caller_phone: str = Field(pattern=r"^\+?\d{5,20}$")
+    caller_phone: PhoneNumber
     category: CallCategory
     description: FreeText = Field(default="", max_length=2000, description="what the caller said, in their words")
 
@@ -115,7 +162,7 @@ class Hospital(WireModel):
     """The admitting hospital."""
 
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
-    name: str = Field(min_length=1, max_length=100)
+    name: FreeText = Field(min_length=1, max_length=100)
 
 
 class HospitalAdmission(InputEvent):

@@ -11,6 +11,7 @@ from api.store import get_case, list_cases, mark_accepted
 from api.views import case_for
 from schemas import topics
 from schemas.case import Case, CaseCommand, Outcome, Priority, Stage, Tier
+from schemas.messages import Text
 from streams.rules.clock import SystemClock
 from streams.rules.workflow import refusal
 
@@ -49,9 +50,9 @@ async def visible_case(request: Request, principal: Principal, case_id: str) -> 
     """The case with its timeline, or 404 / 403 when it is unknown or outside the caller's area."""
     case = await get_case(request.app.state.redis, case_id)
     if case is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id!r}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, Text("error.case_not_found", {"case_id": case_id}))
     if not principal.may_see(case):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"case {case_id} is outside the area of {principal.role!r}")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, Text("error.case_outside_area", {"case_id": case_id, "role": principal.role}))
     return case_for(principal, case)
 
 
@@ -111,7 +112,7 @@ class NoteBody(_Body):
 
 
 async def issue(request: Request, principal: Principal, case_id: str, kind: str, **fields) -> dict:
-    """Check the command against the read model (409 with the reason at once), then hand it to the case agent."""
+    """Check the command against the read model (409 with the reason at once, in the caller's language), then hand it to the case agent."""
     doc = await visible_case(request, principal, case_id)
     case = Case.model_validate(doc)
     command = CaseCommand(

@@ -15,7 +15,7 @@ from api.metrics import intake_accepted
 from api.store import event_result, mark_accepted
 from schemas import readmodel, topics
 from schemas.intake import DEPARTMENT_PATTERN, DepartmentChange, HospitalAdmission, HotlineCall, InputEvent, stamp
-from schemas.messages import language_from, say
+from schemas.messages import Text, language_from, say
 from streams.rules.clock import SystemClock
 
 log = logging.getLogger(__name__)
@@ -89,9 +89,9 @@ async def post_department_change(
 ) -> dict:
     """Accept a department's change event; a department may publish only its own change types."""
     if principal.kind != "admin" and principal.role != f"department:{dept}":
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role!r} may not publish for department {dept!r}")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, Text("error.department_role", {"role": principal.role, "department": dept}))
     if change.department not in (None, dept):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"body names department {change.department!r} but the URL names {dept!r}")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, Text("error.department_mismatch", {"body": change.department, "url": dept}))
     refusal = request.app.state.departments.refusal(dept, change.type)
     if refusal:
         raise HTTPException(status.HTTP_403_FORBIDDEN, refusal)
@@ -105,5 +105,5 @@ async def get_event(event_id: str, request: Request, _: Reader) -> dict:
     """What became of an intake event: accepted, processed (with its case) or rejected (with why)."""
     result = await event_result(request.app.state.redis, event_id)
     if result is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id!r} is known")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, Text("error.event_not_found", {"event_id": event_id}))
     return result

@@ -8,6 +8,7 @@ from fastapi.responses import StreamingResponse
 
 from api.auth import Reader, token_digest
 from api.live import KEEP_ALIVE, LiveHub
+from schemas.messages import Text
 
 router = APIRouter(prefix="/v1", tags=["live"])
 
@@ -18,7 +19,7 @@ async def live_room(request: Request) -> str:
     token = token_digest(request) or "anonymous"
     if not hub.has_room(token):
         raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS, f"at most {hub.per_token} live connections per token", headers={"Retry-After": "10"}
+            status.HTTP_429_TOO_MANY_REQUESTS, Text("error.live_connections", {"count": hub.per_token}), headers={"Retry-After": "10"}
         )
     return token
 

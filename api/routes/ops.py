@@ -5,7 +5,7 @@ import time
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -14,7 +14,7 @@ from api.metrics import read_model, registry
 from api.store import recent_deadletters, stats
 from schemas import readmodel
 from schemas.intake import HospitalAdmission, HotlineCall, department_change
-from schemas.messages import LANGUAGES, messages
+from schemas.messages import LANGUAGES, Text, language_from, messages, render
 from schemas.readmodel import DEADLETTERS_KEPT
 
 router = APIRouter(tags=["operations"])
@@ -48,11 +48,13 @@ async def readyz(request: Request) -> JSONResponse:
         "read_model": bool(complete),  # false while a worker rebuilds it from the log
         "workers": redis_ok and not missing,
     }
-    code = status.HTTP_200_OK if all(checks.values()) else status.HTTP_503_SERVICE_UNAVAILABLE
-    body = {"ready": code == status.HTTP_200_OK, "checks": checks}
+    down = [name for name, ok in checks.items() if not ok]
+    body = {"ready": not down, "checks": checks}
     if missing:
         body["partitions_not_held"] = missing
-    return JSONResponse(body, status_code=code)
+    if down:
+        body["detail"] = render("error.not_ready", language_from(request.headers.get("accept-language")), down=down)
+    return JSONResponse(body, status_code=status.HTTP_503_SERVICE_UNAVAILABLE if down else status.HTTP_200_OK)
 
 
 @router.get("/metrics")
@@ -90,7 +92,7 @@ async def get_schema(name: str) -> JSONResponse:
     """The JSON Schema of an input event, for senders to validate against."""
     schema = SCHEMAS.get(name)
     if schema is None:
-        return JSONResponse({"detail": f"no schema {name!r}; known: {', '.join(SCHEMAS)}"}, status_code=404)
+        raise HTTPException(status.HTTP_404_NOT_FOUND, Text("error.schema_unknown", {"name": name, "known": list(SCHEMAS)}))
     return JSONResponse(schema)
 
 
@@ -98,5 +100,5 @@ async def get_schema(name: str) -> JSONResponse:
 async def get_messages(language: str) -> JSONResponse:
     """The message catalogue of one language (zh-CN, en), for the pages to render every text from."""
     if language not in LANGUAGES:
-        return JSONResponse({"detail": f"no catalogue {language!r}; known: {', '.join(LANGUAGES)}"}, status_code=404)
+        raise HTTPException(status.HTTP_404_NOT_FOUND, Text("error.catalogue_unknown", {"language": language, "known": list(LANGUAGES)}))
     return JSONResponse(messages(language), headers={"Cache-Control": "max-age=300"})

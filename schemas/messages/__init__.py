@@ -3,6 +3,9 @@
 import tomllib
 from functools import cache
 from importlib import resources
+from typing import NamedTuple
+
+from pydantic_core import PydanticCustomError
 
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
@@ -43,3 +46,59 @@ def language_from(accept_language: str | None) -> str:
         if tag.startswith("zh"):
             return "zh-CN"
     return DEFAULT_LANGUAGE
+
+
+# Parameters whose values are codes with a label in the catalogue, and the section holding the labels.
+LABELLED = {
+    "stage": "stage",
+    "tier": "tier",
+    "priority": "priority",
+    "track": "track",
+    "category": "category",
+    "deadline": "deadline",
+    "sources": "source",
+    "command": "refusal.command",
+    "allowed": "refusal.command",
+    "diagnosis": "factor.diagnosis",
+    "department": "factor.department",
+    "change": "factor.change",
+    "down": "error.check",
+}
+
+
+def _shown(value: object, language: str, section: str | None) -> str:
+    """A parameter as a reader sees it: codes by their label, lists joined, large whole numbers grouped."""
+    if isinstance(value, list | tuple):
+        return messages(language)["factor.separator"].join(_shown(item, language, section) for item in value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    text = str(value)
+    return messages(language).get(f"{section}.{text}", text) if section else text
+
+
+def render(key: str, language: str = DEFAULT_LANGUAGE, /, **params: object) -> str:
+    """Like say(), but code parameters (stage, tier, command, …) are shown by their label and lists are joined."""
+    template = messages(language).get(key)
+    if template is None:
+        return key
+    return template.format_map({name: _shown(value, language, LABELLED.get(name)) for name, value in params.items()})
+
+
+class Text(NamedTuple):
+    """Words still to be put in a reader's language: a catalogue key and its parameters."""
+
+    key: str
+    params: dict = {}
+
+    def render(self, language: str = DEFAULT_LANGUAGE) -> str:
+        """The text in the given language."""
+        return render(self.key, language, **self.params)
+
+
+def catalogue_error(error_type: str) -> PydanticCustomError:
+    """A validation error of a catalogue type (validation.<type>): Chinese by default, put in the reader's language by the API."""
+    return PydanticCustomError(error_type, say(f"validation.{error_type}"))

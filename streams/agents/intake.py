@@ -18,8 +18,7 @@ from schemas import topics
 from schemas.case import Signal
 from schemas.departments import load_departments
 from schemas.intake import MemberAdded
-from schemas.register import load_register
-from streams.plumbing.app import app, clock, dead_letter_on_failure, new_effects, outbox, persons, readiness, settings
+from streams.plumbing.app import app, clock, dead_letter_on_failure, new_effects, outbox, persons, readiness, register, settings
 from streams.plumbing.effects import Effects
 from streams.plumbing.metrics import SOURCES, events_in
 from streams.rules.normalise import fallback_household, offset_event_id, parse_input, pseudonym, signal_from_event
@@ -27,7 +26,6 @@ from streams.rules.normalise import fallback_household, offset_event_id, parse_i
 log = logging.getLogger(__name__)
 SECRET = settings.pseudonym_secret.encode()
 DEPARTMENTS = load_departments(settings.departments)
-REGISTER = load_register(settings.county_register)
 
 
 def to_signal(record: ConsumerRecord, received: datetime, effects: Effects) -> Signal:
@@ -36,7 +34,7 @@ def to_signal(record: ConsumerRecord, received: datetime, effects: Effects) -> S
     The household is the one the event names, else the one the registry last placed the person in
     (the persons table), else a household of the person alone.
     """
-    event = parse_input(record.topic, record.value, DEPARTMENTS, REGISTER)
+    event = parse_input(record.topic, record.value, DEPARTMENTS, register)
     person_key = pseudonym(event.subject.id_number, SECRET)
     if isinstance(event, MemberAdded):
         effects.set(persons, person_key, event.household_id, record.partition)

@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 
 from schemas import readmodel, topics
 from schemas.case import CaseCommand, Signal
+from schemas.messages import say
 from streams.agents.deadlines import queue
 from streams.plumbing.app import (
     app,
@@ -22,6 +23,7 @@ from streams.plumbing.app import (
     household_state,
     households,
     new_effects,
+    place_name,
     policy,
     read_model,
     settings,
@@ -46,7 +48,7 @@ def decide(topic_name: str, household_id: str, state: HouseholdState, now: datet
     """Apply one signal or command, keyed by household_id, to the household state."""
     message = parse(Signal.model_validate if topic_name == topics.SIGNALS else CaseCommand.model_validate, raw)
     if message.household_id != household_id:
-        raise RejectedInput("household_id: does not match the message key", "household_id")
+        raise RejectedInput(say("validation.household_mismatch"), "household_id")
     if isinstance(message, Signal):
         return apply_signal(state, message, now, policy)
     if message.type == "deadline_due":
@@ -83,7 +85,7 @@ def record(household_id: str, key: bytes, partition: int, outcome: Outcome, effe
     for case_event in outcome.events:
         # Keyed like the household's signals and commands, so in the same partition number.
         effects.send(topics.CASE_EVENTS, key, case_event.model_dump_json().encode(), partition=partition, project=True)
-        for notice in notifications_for(case_event, policy):
+        for notice in notifications_for(case_event, policy, place_name):
             effects.send(topics.NOTIFICATIONS, notice.key.encode(), notice.model_dump_json().encode())
 
 

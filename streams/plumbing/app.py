@@ -13,10 +13,12 @@ from redis.asyncio import Redis
 
 from schemas import topics
 from schemas.ids import mask_id_numbers_in
+from schemas.messages import say
+from schemas.register import load_register
 from streams.config import settings
 from streams.plumbing import metrics
 from streams.plumbing.effects import Effects, Outbox
-from streams.plumbing.metrics import reason_kind, validation_failures
+from streams.plumbing.metrics import validation_failures
 from streams.plumbing.readiness import Readiness
 from streams.plumbing.readmodel import ReadModelWriter
 from streams.plumbing.rebuild import ReadModelGuard
@@ -63,6 +65,12 @@ def create_app(app_id: str, registry: CollectorRegistry) -> App:
 app = create_app(settings.app_id, metrics.registry)
 policy = load_policy(settings.policy)
 clock = SystemClock()
+register = load_register(settings.county_register)
+
+
+def place_name(code: str) -> str:
+    """The register's name of a town or village for notices, its code when the register has none."""
+    return register.name_of(code) or code
 
 
 def topic(*names: str, acks: bool = True) -> faust.TopicT:
@@ -123,8 +131,10 @@ def dead_letter_on_failure(record: Record, timestamp_ms: int, effects: Effects) 
             rejected = error
         else:  # a bug in one rule must not stall a whole partition
             log.exception("internal error on %s[%d]@%d", record.topic, record.partition, record.offset)
-            rejected = RejectedInput(f"internal error: {type(error).__name__}: {error}", event_id=event_id_in(value))
-        validation_failures.labels(record.topic, reason_kind(rejected)).inc()
+            rejected = RejectedInput(
+                say("validation.internal_error", error=f"{type(error).__name__}: {error}"), event_id=event_id_in(value), kind="internal"
+            )
+        validation_failures.labels(record.topic, rejected.kind).inc()
         log.warning("dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, mask_id_numbers_in(rejected.reason))
         letter = dead_letter(rejected, record.topic, record.partition, record.offset, record.key, value, time_of(timestamp_ms))
         effects.send(topics.DEADLETTER, record.key or letter.event_id.encode(), letter.model_dump_json().encode(), project=True)

@@ -4,7 +4,6 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from schemas import topics
 from schemas.case import CaseEvent, CaseEventType
-from streams.rules.normalise import RejectedInput
 
 registry = CollectorRegistry()
 SOURCES = {topics.HOTLINE_CALLS: "hotline", topics.HOSPITAL_ADMISSIONS: "hospital", topics.DEPARTMENT_CHANGES: "department"}
@@ -62,17 +61,6 @@ projection_errors = Counter(
 )
 SIGNAL_OUTCOMES = {CaseEventType.OPENED: "opened", CaseEventType.SIGNAL_ATTACHED: "attached", CaseEventType.SIGNAL_RECORDED: "recorded"}
 ACKNOWLEDGING = (CaseEventType.ACKNOWLEDGED, CaseEventType.ASSIGNED, CaseEventType.AID_DELIVERED)
-
-
-def reason_kind(rejected: RejectedInput) -> str:
-    """A small fixed set of reason labels, so metric cardinality stays bounded."""
-    if rejected.reason.startswith("malformed JSON"):
-        return "malformed_json"
-    if rejected.reason.startswith("internal error"):
-        return "internal"
-    if "may not publish" in rejected.reason or "department" in rejected.reason:
-        return "not_allowed"
-    return "schema"
 
 
 def observe(events: list[CaseEvent]) -> None:

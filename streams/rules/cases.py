@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from schemas.case import TIER_ORDER, Case, CaseEvent, CaseEventType, Colour, Factor, Priority, Report, Signal, Urgency, earliest_unmet
+from schemas.messages import Text
 from streams.rules.deadlines import colour_of, deadlines_for, higher_tier, required_tier, tighten
 from streams.rules.household import HouseholdState, remember
 from streams.rules.policy import Policy
@@ -120,6 +121,11 @@ def _open(signal: Signal, urgency: Urgency, now: datetime, policy: Policy) -> Ca
     )
 
 
+def reason_fields(reason: Text) -> dict:
+    """How a reason is kept on the timeline: in Chinese for the audit trail, and as key and parameters for other readers."""
+    return {"reason": reason.render(), "reason_key": reason.key, "reason_params": reason.params}
+
+
 def reevaluate(case: Case, now: datetime, policy: Policy, actor: str, event_id: str | None = None) -> tuple[Case, list[CaseEvent]]:
     """Recompute colour and tier at now; emit status_changed and escalated events for what changed."""
     events = []
@@ -134,7 +140,8 @@ def reevaluate(case: Case, now: datetime, policy: Policy, actor: str, event_id: 
     required = required_tier(case, colour, case.red_since, now, policy)
     # One rung at a time, each its own event and notice, even when several fall due together.
     for rung in TIER_ORDER[TIER_ORDER.index(case.tier) + 1 : TIER_ORDER.index(required) + 1]:
-        change = {"from": case.tier, "to": rung, "reason": f"{colour} on {deadline_name}"}
+        why = Text(f"notification.reason.{Colour(colour).value}", {"deadline": deadline_name})
+        change = {"from": case.tier, "to": rung, **reason_fields(why)}
         case, event = step(case, CaseEventType.ESCALATED, now, actor, event_id, change, tier=rung)
         events.append(event)
     return case, events
@@ -149,11 +156,7 @@ def _absorb(
     """
     lowering = []
     if sum(f.points for f in own) < 0:
-        lowering = [
-            f.model_copy(update={"applied": False, "detail": f"{f.detail} (never lowers an open case)".strip()})
-            for f in own
-            if f.points < 0
-        ]
+        lowering = [f.model_copy(update={"applied": False}) for f in own if f.points < 0]
     case, attached = step(
         case,
         CaseEventType.SIGNAL_ATTACHED,

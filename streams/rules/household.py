@@ -1,6 +1,7 @@
 """What the case agent knows about a household: its members, enrolment, recent signals and open case."""
 
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -156,12 +157,23 @@ def vulnerability(state: HouseholdState) -> HouseholdFlags:
     return merge_flags(state.reported, from_members)
 
 
-def dependency_ratio(state: HouseholdState) -> float | None:
-    """Dependants (children and elderly) per working-age member; None without known dependants."""
+class Dependency(NamedTuple):
+    """Dependants (children and elderly) and working-age members of a household."""
+
+    dependants: int
+    working: int
+
+    @property
+    def ratio(self) -> float:
+        """Dependants per working-age member; infinite when nobody is of working age."""
+        return self.dependants / self.working if self.working else float("inf")
+
+
+def dependency_of(state: HouseholdState) -> Dependency | None:
+    """The household's dependants and working-age members; None without known dependants."""
     members = living(state)
     dependants = sum(m.age < CHILD_BELOW or m.age >= ELDERLY_FROM for m in members)
     dependants = max(dependants, state.reported.children)
     if not dependants:
         return None
-    working = sum(CHILD_BELOW <= m.age < ELDERLY_FROM for m in members)
-    return dependants / working if working else float("inf")
+    return Dependency(dependants, sum(CHILD_BELOW <= m.age < ELDERLY_FROM for m in members))

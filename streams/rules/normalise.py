@@ -15,8 +15,9 @@ from schemas import topics
 from schemas.case import DeadLetter, Signal, SubjectView
 from schemas.departments import Departments
 from schemas.ids import age_on, birth_date, mask_id_number
-from schemas.intake import DEPARTMENT_CHANGE_TYPES, HospitalAdmission, HotlineCall, InputEvent, department_change, stamp
+from schemas.intake import HospitalAdmission, HotlineCall, InputEvent, department_change, stamp
 from schemas.messages import say
+from schemas.messages.validation import error_message, field_name, field_path
 from schemas.register import Register
 
 M = TypeVar("M", bound=BaseModel)
@@ -26,13 +27,14 @@ MAX_EVENT_BYTES = 65536  # the API's request body limit, applied to producers wr
 
 
 class RejectedInput(ValueError):
-    """An input that cannot become a signal; field names the offending field when there is one."""
+    """An input that cannot become a signal: field names the bad field, kind is its metric label (schema, malformed_json, ...)."""
 
-    def __init__(self, reason: str, field: str | None = None, event_id: str | None = None) -> None:
+    def __init__(self, reason: str, field: str | None = None, event_id: str | None = None, kind: str = "schema") -> None:
         super().__init__(reason)
         self.reason = reason
         self.field = field
         self.event_id = event_id
+        self.kind = kind
 
 
 def pseudonym(value: str, secret: bytes) -> str:
@@ -46,31 +48,29 @@ def offset_event_id(topic: str, partition: int, offset: int) -> str:
 
 
 def first_error(error: ValidationError) -> tuple[str, str]:
-    """The dotted field path and message of the first validation error (without a tagged union's tag)."""
+    """The dotted field path of the first validation error (a tagged union's tag is the type field) and its message in Chinese."""
     detail = error.errors(include_url=False)[0]
+    detail["loc"] = ("body", *detail["loc"])  # located as the API locates a request's fields, so both name them alike
     if detail["type"] in ("union_tag_invalid", "union_tag_not_found"):
-        return "type", detail["msg"]
-    loc = [str(part) for part in detail["loc"]]
-    if len(loc) > 1 and loc[0] in DEPARTMENT_CHANGE_TYPES:  # the union's tag, not a field
-        loc = loc[1:]
-    return ".".join(loc) or "body", detail["msg"]
+        return "type", error_message(detail)
+    return field_path(detail["loc"]) or "body", error_message(detail)
 
 
 def parse(validate: Callable[[Any], M], raw: bytes) -> M:
     """Decode and validate one JSON document; raise RejectedInput naming the bad field."""
     if raw is None:
-        raise RejectedInput("record has no value")
+        raise RejectedInput(say("validation.no_value"))
     if len(raw) > MAX_EVENT_BYTES:
-        raise RejectedInput(f"event larger than {MAX_EVENT_BYTES} bytes ({len(raw)})")
+        raise RejectedInput(say("validation.event_too_large", max_bytes=MAX_EVENT_BYTES, size=len(raw)))
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
-        raise RejectedInput(f"malformed JSON: {error}") from None
+        raise RejectedInput(say("validation.malformed_json", error=error), kind="malformed_json") from None
     try:
         return validate(document)
     except ValidationError as error:
         field, message = first_error(error)
-        raise RejectedInput(f"{field}: {message}", field, event_id_of(document)) from None
+        raise RejectedInput(message, field, event_id_of(document)) from None
 
 
 def event_id_of(document: Any) -> str | None:
@@ -102,7 +102,8 @@ def parse_input(topic: str, raw: bytes, departments: Departments, register: Regi
         event = parse(department_change.validate_python, raw)
         refusal = departments.refusal(event.department, event.type)
         if refusal:
-            raise RejectedInput(f"type: {refusal}", "type", event.event_id)
+            reason = say("validation.at", field=field_name(["type"]), problem=refusal.render())
+            raise RejectedInput(reason, "type", event.event_id, "not_allowed")
     place_refusal = register.refusal(event.area)
     if place_refusal:
         field, key, params = place_refusal
@@ -149,7 +150,8 @@ def signal_from_event(
     reported_at = _not_after(event.reported_at, received, skew_s)
     occurred_at = min(_not_after(event.occurred_at, received, skew_s), reported_at)
     if birth_date(event.subject.id_number) > occurred_at.date():
-        raise RejectedInput(f"resident ID number's birth date is after the event ({occurred_at.date()})", "subject.id_number")
+        problem = say("validation.birth_after_event", date=occurred_at.date().isoformat())
+        raise RejectedInput(say("validation.at", field=field_name(["subject", "id_number"]), problem=problem), "subject.id_number")
     source, kind = source_and_kind(event)
     return Signal(
         event_id=event.event_id,

@@ -1,10 +1,20 @@
-"""Which case events someone must hear about, and in what words: pure functions."""
+"""Which case events someone must hear about, and in what words (Chinese, China Standard Time): pure functions."""
+
+from collections.abc import Callable
 
 from schemas.case import Case, CaseEvent, CaseEventType, Tier
+from schemas.messages import render, say
 from schemas.notification import Notification
 from streams.rules.policy import Policy
+from streams.rules.texts import factor_text
+from streams.rules.workflow import CHINA
 
 NOTIFIED = {CaseEventType.OPENED: "opened", CaseEventType.STATUS_CHANGED: "status_changed", CaseEventType.ESCALATED: "escalated"}
+
+
+def code_as_name(code: str) -> str:
+    """A place named by its code, for when no county register is at hand."""
+    return code
 
 
 def area_code(case: Case, tier: Tier) -> str:
@@ -16,19 +26,35 @@ def area_code(case: Case, tier: Tier) -> str:
     return case.area.town[:6]
 
 
-def _message(case: Case, event: CaseEvent, policy: Policy) -> str:
-    where = f"village {case.area.village}, town {case.area.town}"
-    what = f"{case.priority} {case.track} case {case.case_id} ({case.category.replace('_', ' ')}) in {where}"
-    due = f"{case.due_deadline} due {case.due_at:%Y-%m-%d %H:%M} UTC" if case.due_at else "no deadline pending"
+def _what(case: Case, event: CaseEvent, policy: Policy) -> str:
+    """What happened, in the duty desk's words."""
     if event.type is CaseEventType.OPENED:
-        return f"New {what}: {due}."
+        factors = say("notification.factor_separator").join(factor_text(f) for f in case.factors if f.applied)
+        return render("notification.opened", case_id=case.case_id, track=case.track, score=case.urgency, factors=factors)
     if event.type is CaseEventType.STATUS_CHANGED:
-        return f"{what} is now {case.status.upper()}: {due}."
-    return f"{what} escalated to {policy.escalation_recipients[case.tier]} ({event.data['reason']}): {due}."
+        return say(f"notification.colour_change.{case.status}")
+    cause = say(f"notification.cause.{case.status}")
+    return render("notification.escalated", cause=cause, recipient=policy.escalation_recipients[case.tier])
 
 
-def notifications_for(event: CaseEvent, policy: Policy) -> list[Notification]:
-    """The notice a case event gives the tier now responsible for the case, if any."""
+def _message(case: Case, event: CaseEvent, policy: Policy, place_name: Callable[[str], str]) -> str:
+    due = (
+        render("notification.due", deadline=case.due_deadline, at=f"{case.due_at.astimezone(CHINA):%Y-%m-%d %H:%M}")
+        if case.due_at
+        else say("notification.no_deadline")
+    )
+    return render(
+        "notification.message",
+        priority=case.priority.value,
+        place=f"{place_name(case.area.town)} {place_name(case.area.village)}",
+        category=case.category,
+        what=_what(case, event, policy),
+        due=due,
+    )
+
+
+def notifications_for(event: CaseEvent, policy: Policy, place_name: Callable[[str], str] = code_as_name) -> list[Notification]:
+    """The notice a case event gives the tier now responsible for the case, if any; place_name turns area codes into names."""
     kind = NOTIFIED.get(event.type)
     case = event.case
     if kind is None or case is None:
@@ -45,7 +71,7 @@ def notifications_for(event: CaseEvent, policy: Policy) -> list[Notification]:
             status=case.status,
             due_deadline=case.due_deadline,
             due_at=case.due_at,
-            message=_message(case, event, policy),
+            message=_message(case, event, policy, place_name),
             at=event.at,
         )
     ]

@@ -7,7 +7,7 @@ vulnerability, plus decaying points for other recent events that corroborate it.
 from datetime import datetime
 
 from schemas.case import Factor, Priority, Signal, Urgency
-from streams.rules.household import HouseholdState, RecentSignal, dependency_ratio, vulnerability
+from streams.rules.household import HouseholdState, RecentSignal, dependency_of, vulnerability
 from streams.rules.policy import Policy
 
 
@@ -16,7 +16,7 @@ def _out_of_pocket_factor(cost_yuan: float, self_pay_share: float, policy: Polic
     own_cost = cost_yuan * self_pay_share
     for threshold, points in policy.out_of_pocket_points:
         if own_cost >= threshold:
-            return [Factor(code="burden:out_of_pocket", points=points, detail=f"about {own_cost:,.0f} yuan self-paid")]
+            return [Factor(code="burden:out_of_pocket", points=points, params={"yuan": round(own_cost)})]
     return []
 
 
@@ -28,15 +28,21 @@ def own_factors(signal: Signal, policy: Policy) -> list[Factor]:
     if signal.source == "hospital":
         factors = [Factor(code=f"hospital:{signal.kind}", points=policy.hospital_base[signal.kind])]
         if details["diagnosis_category"] != "non_critical":
-            factors.append(Factor(code="hospital:critical_illness", points=policy.critical_illness, detail=details["diagnosis_category"]))
+            factors.append(
+                Factor(
+                    code="hospital:critical_illness", points=policy.critical_illness, params={"diagnosis": details["diagnosis_category"]}
+                )
+            )
         return factors + _out_of_pocket_factor(details["estimated_cost_yuan"], details["self_pay_share"], policy)
-    factors = [Factor(code=f"department:{signal.kind}", points=policy.department_base[signal.kind], detail=details["department"])]
+    factors = [
+        Factor(code=f"department:{signal.kind}", points=policy.department_base[signal.kind], params={"department": details["department"]})
+    ]
     if details.get("breadwinner") and signal.kind in ("household.member_died", "employment.lost"):
-        factors.append(Factor(code="household:breadwinner", points=policy.breadwinner, detail=f"{signal.kind} of the breadwinner"))
+        factors.append(Factor(code="household:breadwinner", points=policy.breadwinner, params={"change": signal.kind}))
     if signal.kind == "medical.large_expense":
         factors += _out_of_pocket_factor(details["amount_yuan"], details["self_pay_share"], policy)
     if signal.kind == "education.enrolled_college" and details["grant_claimed"]:
-        factors.append(Factor(code="education:grant_claimed", points=policy.grant_claimed, detail="the grant is already claimed"))
+        factors.append(Factor(code="education:grant_claimed", points=policy.grant_claimed))
     return factors
 
 
@@ -47,7 +53,7 @@ def vulnerability_factors(state: HouseholdState, policy: Policy) -> list[Factor]
     factors = []
     if flags.children:
         points = min(flags.children * weights.per_child, weights.max_children_points)
-        factors.append(Factor(code="household:children", points=points, detail=f"{flags.children} child(ren)"))
+        factors.append(Factor(code="household:children", points=points, params={"count": flags.children}))
     for code, present, points in (
         ("household:elderly_alone", flags.elderly_alone, weights.elderly_alone),
         ("household:severe_disability", flags.disabled, weights.disabled),
@@ -57,10 +63,10 @@ def vulnerability_factors(state: HouseholdState, policy: Policy) -> list[Factor]
             factors.append(Factor(code=code, points=points))
     if state.programme:
         factors.append(Factor(code=f"enrolment:{state.programme}", points=weights.programmes[state.programme]))
-    ratio = dependency_ratio(state)
-    if ratio is not None and ratio >= weights.dependency_ratio_from:
-        shown = "no working-age member" if ratio == float("inf") else f"{ratio:.1f} dependants per working-age member"
-        factors.append(Factor(code="household:dependency_ratio", points=weights.high_dependency_ratio, detail=shown))
+    dependency = dependency_of(state)
+    if dependency is not None and dependency.ratio >= weights.dependency_ratio_from:
+        counts = {"dependants": dependency.dependants, "working": dependency.working}
+        factors.append(Factor(code="household:dependency_ratio", points=weights.high_dependency_ratio, params=counts))
     return factors
 
 
@@ -71,19 +77,19 @@ def compounding_factors(strongest: RecentSignal, others: list[RecentSignal], now
     if not evidence:
         return []
     decayed = sum(rules.per_signal * 0.5 ** ((now - r.at).total_seconds() / rules.half_life_s) for r in evidence)
-    factors = [Factor(code="compounding:recent_signals", points=round(decayed, 1), detail=f"{len(evidence)} other signal(s) in window")]
+    factors = [Factor(code="compounding:recent_signals", points=round(decayed, 1), params={"count": len(evidence)})]
     independent = {r.source for r in evidence} - {strongest.source}
     if independent:
         factors.append(
             Factor(
                 code="compounding:independent_sources",
                 points=rules.independent_source_bonus * len(independent),
-                detail=", ".join(sorted(independent)),
+                params={"count": len(independent), "sources": sorted(independent)},
             )
         )
     total = sum(f.points for f in factors)
     if total > rules.max_points:
-        factors.append(Factor(code="compounding:cap", points=rules.max_points - total, detail=f"capped at {rules.max_points:g}"))
+        factors.append(Factor(code="compounding:cap", points=rules.max_points - total, params={"max": rules.max_points}))
     return factors
 
 

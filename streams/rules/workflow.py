@@ -3,7 +3,8 @@
 from datetime import datetime, timedelta, timezone
 
 from schemas.case import TRANSITIONS, AidType, Case, CaseCommand, CaseEventType, Deadline, Stage
-from streams.rules.cases import Outcome, household_event, reevaluate, step
+from schemas.messages import Text
+from streams.rules.cases import Outcome, household_event, reason_fields, reevaluate, step
 from streams.rules.deadlines import ACKNOWLEDGE, deadlines_for
 from streams.rules.household import HouseholdState
 from streams.rules.policy import Policy
@@ -31,24 +32,24 @@ def add_working_days(start: datetime, days: int) -> datetime:
     return local.astimezone(start.tzinfo)
 
 
-def refusal(case: Case | None, command: CaseCommand, household: HouseholdState | None = None) -> str | None:
+def refusal(case: Case | None, command: CaseCommand, household: HouseholdState | None = None) -> Text | None:
     """Why the command cannot be applied to the case now, in words an officer can act on; None when it can."""
     if case is None:
-        return f"case {command.case_id} is not known in this household"
+        return Text("refusal.case_unknown", {"case_id": command.case_id})
     if command.type == "note":
-        return None if command.text else "a note needs text"
+        return None if command.text else Text("refusal.note_needs_text")
     next_stage = TRANSITIONS[case.stage].get(command.type)
     if next_stage is None:
-        allowed = ", ".join([*TRANSITIONS[case.stage], "note"])
-        return f"cannot {command.type} a case that is {case.stage.value.replace('_', ' ')}; possible now: {allowed}"
+        allowed = [*TRANSITIONS[case.stage], "note"]
+        return Text("refusal.stage_forbids", {"command": command.type, "stage": case.stage.value, "allowed": allowed})
     if command.type == "assign" and not command.assignee:
-        return "assign needs an assignee"
+        return Text("refusal.assign_needs_assignee")
     if command.type in ("deliver", "close") and command.outcome is None:
-        return f"{command.type} needs an outcome: the aid given (amount when cash) or the referral"
+        return Text("refusal.needs_outcome", {"command": command.type})
     if command.type == "close" and case.stage is not Stage.AID_DELIVERED and command.outcome.aid_type is not AidType.REFERRAL:
-        return "record the aid as delivered before closing, or close with a referral to another department"
+        return Text("refusal.deliver_before_close")
     if command.type == "reopen" and household is not None and household.open_case is not None:
-        return f"the household already has open case {household.open_case.case_id}"
+        return Text("refusal.household_has_open_case", {"case_id": household.open_case.case_id})
     return None
 
 
@@ -128,11 +129,11 @@ def _apply(state: HouseholdState, command: CaseCommand, now: datetime, policy: P
     case = _find(state, command.case_id)
     reason = refusal(case, command, state)
     if reason and case is None:
-        data = {"command": command.type, "case_id": command.case_id, "reason": reason}
+        data = {"command": command.type, "case_id": command.case_id, **reason_fields(reason)}
         rejected = household_event(state, CaseEventType.COMMAND_REJECTED, now, command.actor, command.command_id, data)
         return Outcome(state, [rejected])
     if reason:
-        data = {**_event_data(command), "command": command.type, "reason": reason}
+        data = {**_event_data(command), "command": command.type, **reason_fields(reason)}
         case, rejected = step(case, CaseEventType.COMMAND_REJECTED, now, command.actor, command.command_id, data)
         return Outcome(_store(state, case), [rejected])
     case, event = step(

@@ -73,7 +73,8 @@ async def test_bad_calls_are_refused_naming_the_field(stack):
         response = await operator.post("/v1/hotline/calls", json=bad_id)
         assert response.status_code == 422
         assert response.json()["detail"][0]["loc"] == ["body", "subject", "id_number"]
-        assert "check digit" in response.json()["detail"][0]["msg"]
+        assert response.json()["detail"][0]["msg"] == "身份证号（subject.id_number）：校验码不正确"
+        assert response.json()["detail"][0]["input"] == "3707**********1235"
         response = await operator.post("/v1/hotline/calls", json={**call_body(), "colour": "blue"})
         assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "colour"]
         assert (await hospital.post("/v1/hotline/calls", json=call_body())).status_code == 403
@@ -103,7 +104,7 @@ async def test_events_produced_straight_to_kafka_are_validated_and_dead_lettered
     async with stack.client("admin") as admin:
         assert (await processed(admin, "direct-ok-1"))["state"] == "processed"
         rejected = await processed(admin, offset_event_id("hotline.calls", garbage.partition, garbage.offset))
-        assert rejected["state"] == "rejected" and rejected["reason"].startswith("malformed JSON")
+        assert rejected["state"] == "rejected" and rejected["reason"].startswith("不是有效的 JSON")
         rejected = await processed(admin, "direct-bad-1")
         assert rejected["state"] == "rejected" and "subject.id_number" in rejected["reason"]
         assert good.partition == bad_digit.partition  # same key, same partition: the partition kept moving past the bad ones

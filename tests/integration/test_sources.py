@@ -102,11 +102,11 @@ async def test_departments_may_publish_only_their_own_types(stack):
     async with stack.client("department:civil-affairs") as civil, stack.client("operator") as operator:
         wrong_type = change_body("employment.lost", "civil-affairs")
         response = await civil.post("/v1/departments/civil-affairs/changes", json=wrong_type)
-        assert response.status_code == 403 and "may not publish 'employment.lost'" in response.json()["detail"]
+        assert response.status_code == 403 and response.json()["detail"].startswith("部门 民政 不能报送 employment.lost；可报送：")
         response = await civil.post("/v1/departments/education/changes", json=change_body("education.enrolled_college", "education"))
         assert response.status_code == 403 and "department:civil-affairs" in response.json()["detail"]
         response = await civil.post("/v1/departments/civil-affairs/changes", json=change_body("lowincome.enrolled", "housing"))
-        assert response.status_code == 403 and "URL names 'civil-affairs'" in response.json()["detail"]
+        assert response.status_code == 403 and response.json()["detail"] == "请求体中的部门 housing 与网址中的部门 civil-affairs 不一致"
         response = await civil.post("/v1/departments/civil-affairs/changes", json=change_body("ufo.landed", "civil-affairs"))
         assert response.status_code == 422 and "type" in str(response.json()["detail"][0])
         response = await operator.post("/v1/hospital/admissions", json=admission_body())
@@ -124,9 +124,9 @@ async def test_direct_producers_get_the_same_rules_and_admins_see_masked_dead_le
     await produce(stack, "department.changes", not_theirs)
     await produce(stack, "hospital.admissions", bad_digit)
     async with stack.client("admin") as admin, stack.client("officer") as officer:
-        assert "expected tags" in (await processed(admin, "dl-type"))["reason"]
-        assert "may not publish 'asset.property_bought'" in (await processed(admin, "dl-dept"))["reason"]
-        assert "check digit" in (await processed(admin, "dl-digit"))["reason"]
+        assert "变动类型（type）：未知类型 ufo.landed" in (await processed(admin, "dl-type"))["reason"]
+        assert "部门 民政 不能报送 asset.property_bought" in (await processed(admin, "dl-dept"))["reason"]
+        assert (await processed(admin, "dl-digit"))["reason"] == "身份证号（subject.id_number）：校验码不正确"
         letters = (await admin.get("/v1/deadletter")).json()["items"]
         assert (await officer.get("/v1/deadletter")).status_code == 403
         metrics = (await admin.get("/metrics")).text

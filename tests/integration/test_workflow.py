@@ -70,9 +70,15 @@ async def test_refusals_are_readable_at_once_or_on_the_timeline(stack):
     async with stack.client("officer") as officer:
         response = await officer.post(f"/v1/cases/{case['case_id']}/close", json={"outcome": CASH})
         assert response.status_code == 409
-        assert response.json()["detail"].startswith("record the aid as delivered before closing")
+        assert response.json()["detail"] == "请先登记救助到位再办结，或以转介其他部门办结"
+        english = await officer.post(f"/v1/cases/{case['case_id']}/close", json={"outcome": CASH}, headers={"Accept-Language": "en-GB,en"})
+        assert english.status_code == 409 and english.json()["detail"].startswith("record the aid as delivered before closing")
         response = await officer.post(f"/v1/cases/{case['case_id']}/deliver", json={"aid_type": "cash"})
-        assert response.status_code == 422 and "amount_yuan is required" in response.text
+        assert response.status_code == 422 and response.json()["detail"][0]["msg"] == "请求体：现金救助须填写金额（amount_yuan）"
+        response = await officer.post(f"/v1/cases/{case['case_id']}/assign", json={"assignee": ""})
+        assert response.status_code == 422 and response.json()["detail"][0]["msg"] == "承办人（assignee）：至少 1 个字符"
+        response = await officer.post(f"/v1/cases/{case['case_id']}/assign", json={}, headers={"Accept-Language": "en"})
+        assert response.json()["detail"][0]["msg"] == "assignee: required"
         # A command that passed the API's check but is stale by the time the worker sees it.
         stale = {
             "type": "close",
@@ -89,9 +95,10 @@ async def test_refusals_are_readable_at_once_or_on_the_timeline(stack):
         await producer.stop()
         result = await processed(officer, "stale-close-802")
         timeline = (await officer.get(f"/v1/cases/{case['case_id']}/timeline")).json()["timeline"]
-    assert result["state"] == "rejected" and result["reason"].startswith("record the aid as delivered")
+    assert result["state"] == "rejected" and result["reason"] == "请先登记救助到位再办结，或以转介其他部门办结"
     rejected = [e for e in timeline if e["type"] == "command_rejected"]
     assert rejected and rejected[0]["data"]["reason"] == result["reason"] and rejected[0]["actor"] == "officer:city:*"
+    assert rejected[0]["data"]["reason_key"] == "refusal.deliver_before_close" and rejected[0]["data"]["reason_params"] == {}
 
 
 async def test_officers_see_and_act_only_in_their_own_area(stack):
@@ -131,13 +138,15 @@ async def test_escalations_reach_the_notifications_topic(stack):
     notices.sort(key=lambda keyed: int(keyed[1]["notification_id"].rsplit(":", 1)[1]))
     mine = [(key, n["kind"], n["recipient"]) for key, n in notices if n["case_id"] == case["case_id"]]
     assert mine == [
-        ("village:370784101201", "opened", "village social-assistance coordinator"),
-        ("village:370784101201", "status_changed", "village social-assistance coordinator"),
-        ("town:370784101", "escalated", "town supervisor"),
-        ("town:370784101", "status_changed", "town supervisor"),
-        ("city:370784", "escalated", "city duty centre"),
-        ("leadership:370784", "escalated", "city leadership"),
+        ("village:370784101201", "opened", "村级救助专干"),
+        ("village:370784101201", "status_changed", "村级救助专干"),
+        ("town:370784101", "escalated", "镇（街道）值班督办"),
+        ("town:370784101", "status_changed", "镇（街道）值班督办"),
+        ("city:370784", "escalated", "市级值班中心"),
+        ("leadership:370784", "escalated", "市领导"),
     ]
+    [last] = [n for _, n in notices if n["case_id"] == case["case_id"]][-1:]
+    assert last["message"].startswith("【P2 紧急】景芝镇 景芝村 突发疾病：已超时，升级至市领导，") and "（北京时间）" in last["message"]
 
 
 async def test_the_log_rebuilds_a_read_model_equal_to_the_live_one(stack):

@@ -13,8 +13,10 @@ def test_bundled_table_covers_every_change_type():
 def test_refusal_names_what_the_department_may_publish():
     table = load_departments("bundled")
     assert table.refusal("education", "education.enrolled_college") is None
-    assert "may publish education.enrolled_college" in table.refusal("education", "asset.property_bought")
-    assert table.refusal("nobody", "employment.lost") == "unknown department 'nobody'"
+    refused = table.refusal("education", "asset.property_bought")
+    assert refused.render() == "部门 教育 不能报送 asset.property_bought；可报送：education.enrolled_college"
+    assert "may publish education.enrolled_college" in refused.render("en")
+    assert table.refusal("nobody", "employment.lost").render() == "未知部门 nobody"
 
 
 def test_a_table_with_an_unknown_type_is_refused(tmp_path):

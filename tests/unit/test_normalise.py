@@ -54,15 +54,20 @@ def test_the_same_person_gets_the_same_key_across_sources():
 @pytest.mark.parametrize(
     ("topic", "raw", "field", "reason"),
     [
-        (topics.HOTLINE_CALLS, b"{not json", None, "malformed JSON"),
-        (topics.HOTLINE_CALLS, b"[1, 2]", "body", "valid dictionary"),
+        (topics.HOTLINE_CALLS, b"{not json", None, "不是有效的 JSON"),
+        (topics.HOTLINE_CALLS, b"[1, 2]", "body", "请求体：应为 JSON 对象"),
         (
             topics.HOTLINE_CALLS,
             orjson.dumps(call_body(subject={"id_number": "370784198001011235", "name": "x"})),
             "subject.id_number",
-            "check digit",
+            "身份证号（subject.id_number）：校验码不正确",
         ),
-        (topics.HOTLINE_CALLS, orjson.dumps(call_body(category="alien_invasion")), "category", "medical_emergency"),
+        (
+            topics.HOTLINE_CALLS,
+            orjson.dumps(call_body(category="alien_invasion")),
+            "category",
+            "来电类别（category）：应为以下之一：medical_emergency、accident_or_disaster、",
+        ),
         (
             topics.HOTLINE_CALLS,
             orjson.dumps(call_body(area={"town": "370784999", "village": "370784999201"})),
@@ -85,23 +90,43 @@ def test_the_same_person_gets_the_same_key_across_sources():
             "area.grid",
             "网格代码 370784101201-99 不在景芝村的网格名录中",
         ),
-        (topics.HOTLINE_CALLS, orjson.dumps({**call_body(), "surprise": 1}), "surprise", "Extra inputs"),
-        (topics.HOSPITAL_ADMISSIONS, orjson.dumps(admission_body(self_pay_share=1.5)), "self_pay_share", "less than or equal to 1"),
-        (topics.HOSPITAL_ADMISSIONS, orjson.dumps(admission_body(admission_type="spa")), "admission_type", "icu"),
+        (topics.HOTLINE_CALLS, orjson.dumps({**call_body(), "surprise": 1}), "surprise", "surprise：不是可接受的字段"),
+        (
+            topics.HOSPITAL_ADMISSIONS,
+            orjson.dumps(admission_body(self_pay_share=1.5)),
+            "self_pay_share",
+            "自付比例（self_pay_share）：应不大于 1",
+        ),
+        (
+            topics.HOSPITAL_ADMISSIONS,
+            orjson.dumps(admission_body(admission_type="spa")),
+            "admission_type",
+            "入院类型（admission_type）：应为以下之一：emergency、icu、inpatient",
+        ),
         (
             topics.DEPARTMENT_CHANGES,
             orjson.dumps(change_body("ufo.landed", "civil-affairs")),
             "type",
-            "does not match any of the expected tags",
+            "变动类型（type）：未知类型 ufo.landed",
         ),
-        (topics.DEPARTMENT_CHANGES, orjson.dumps(change_body("household.member_died", "civil-affairs")), "breadwinner", "Field required"),
+        (
+            topics.DEPARTMENT_CHANGES,
+            orjson.dumps(change_body("household.member_died", "civil-affairs")),
+            "breadwinner",
+            "家庭经济支柱（breadwinner）：必填",
+        ),
         (
             topics.DEPARTMENT_CHANGES,
             orjson.dumps(change_body("employment.lost", "civil-affairs")),
             "type",
-            "may not publish 'employment.lost'",
+            "部门 民政 不能报送 employment.lost",
         ),
-        (topics.DEPARTMENT_CHANGES, orjson.dumps(change_body("employment.lost", "ministry-of-magic")), "type", "unknown department"),
+        (
+            topics.DEPARTMENT_CHANGES,
+            orjson.dumps(change_body("employment.lost", "ministry-of-magic")),
+            "type",
+            "未知部门 ministry-of-magic",
+        ),
     ],
 )
 def test_bad_inputs_are_rejected_naming_the_field(topic, raw, field, reason):
@@ -112,7 +137,7 @@ def test_bad_inputs_are_rejected_naming_the_field(topic, raw, field, reason):
 
 
 def test_dead_letter_keeps_origin_bytes_and_an_event_id():
-    rejected = RejectedInput("malformed JSON: x")
+    rejected = RejectedInput("不是有效的 JSON：x")
     letter = dead_letter(rejected, "hotline.calls", 2, 41, b"key", b"\xff\xfe", NOW)
     assert (letter.source_topic, letter.partition, letter.offset, letter.key) == ("hotline.calls", 2, 41, "key")
     assert letter.original is None and letter.original_b64 == "//4="
@@ -157,8 +182,9 @@ def test_ages_are_taken_at_the_events_date_and_impossible_birth_dates_refused():
     with pytest.raises(RejectedInput) as refused:
         signal_from_event(parse_input(topics.HOTLINE_CALLS, orjson.dumps(unborn), DEPARTMENTS, REGISTER), "H", "a", NOW, SECRET)
     assert refused.value.field == "subject.id_number"
+    assert refused.value.reason.startswith("身份证号（subject.id_number）：出生日期晚于事件发生日期")
     for year in ("0001", "1000"):
-        with pytest.raises(RejectedInput):
+        with pytest.raises(RejectedInput, match="出生日期不可能"):
             parse_input(
                 topics.HOTLINE_CALLS,
                 orjson.dumps(call_body(subject={"id_number": id_number(5, born=f"{year}0101"), "name": "甲"})),

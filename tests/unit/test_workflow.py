@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from schemas.case import CaseCommand, Outcome, Stage
+from schemas.messages import Text
 from streams.policies import load_policy
 from streams.rules.cases import apply_signal, apply_tick
 from streams.rules.household import HouseholdState
@@ -74,25 +75,35 @@ def test_invalid_transition_is_rejected_with_a_reason_on_the_timeline():
     outcome = run(state, "close", START + timedelta(minutes=1), outcome=CASH)
     [rejected] = outcome.events
     assert rejected.type.value == "command_rejected" and rejected.event_id == "cmd-close"
-    assert rejected.data["reason"] == "record the aid as delivered before closing, or close with a referral to another department"
+    assert rejected.data["reason"] == "请先登记救助到位再办结，或以转介其他部门办结"
+    assert (rejected.data["reason_key"], rejected.data["reason_params"]) == ("refusal.deliver_before_close", {})
+    assert Text(rejected.data["reason_key"], rejected.data["reason_params"]).render("en").startswith("record the aid as delivered")
     assert rejected.case.version == state.open_case.version + 1 and rejected.case.stage is Stage.OPENED
 
 
 @pytest.mark.parametrize(
-    ("stage_commands", "kind", "fields", "reason"),
+    ("stage_commands", "kind", "fields", "chinese", "english"),
     [
-        ([], "reopen", {}, "cannot reopen a case that is opened; possible now: acknowledge, assign, deliver, close, note"),
-        ([], "assign", {}, "assign needs an assignee"),
-        ([], "deliver", {}, "deliver needs an outcome"),
-        ([], "note", {}, "a note needs text"),
-        (["acknowledge"], "acknowledge", {}, "cannot acknowledge a case that is acknowledged"),
+        (
+            [],
+            "reopen",
+            {},
+            "案件待受理，不能重新开启；现在可以：受理、派单、登记救助到位、办结、添加备注",
+            "cannot reopen a case that is awaiting acknowledgement; possible now: acknowledge, assign, deliver, close, note",
+        ),
+        ([], "assign", {}, "派单须指定承办人", "assign needs an assignee"),
+        ([], "deliver", {}, "登记救助到位须填写结果", "deliver needs an outcome"),
+        ([], "note", {}, "备注不能为空", "a note needs text"),
+        (["acknowledge"], "acknowledge", {}, "案件已受理，不能受理", "cannot acknowledge a case that is acknowledged"),
     ],
 )
-def test_refusals_say_what_is_possible(stage_commands, kind, fields, reason):
+def test_refusals_say_what_is_possible(stage_commands, kind, fields, chinese, english):
     state = opened()
     for earlier in stage_commands:
         state = run(state, earlier, START).state
-    assert refusal(state.open_case, command(state, kind, **fields), state).startswith(reason)
+    refused = refusal(state.open_case, command(state, kind, **fields), state)
+    assert refused.render().startswith(chinese)
+    assert refused.render("en").startswith(english)
 
 
 def test_close_with_referral_needs_no_delivery_and_unknown_case_is_rejected():
@@ -101,7 +112,8 @@ def test_close_with_referral_needs_no_delivery_and_unknown_case_is_rejected():
     assert run(state, "close", START, outcome=referral).state.open_case is None
     stray = CaseCommand(type="acknowledge", household_id="H1", issued_at=START, actor="x", command_id="c9", case_id="CNOPE")
     [rejected] = apply_command(state, stray, START, DEFAULT).events
-    assert rejected.case is None and "not known" in rejected.data["reason"]
+    assert rejected.case is None and rejected.data["reason"] == "本户没有编号为 CNOPE 的案件"
+    assert rejected.data["reason_params"] == {"case_id": "CNOPE"}
 
 
 def test_reopen_gives_fresh_deadlines_and_a_closed_case_opens_nothing_again():
