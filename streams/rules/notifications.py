@@ -9,6 +9,7 @@ from streams.rules.policy import Policy
 from streams.rules.texts import factor_text
 from streams.rules.workflow import CHINA
 
+QUOTE_CHARS = 40  # of the caller's first line, so a notice still fits an SMS or two
 NOTIFIED = {CaseEventType.OPENED: "opened", CaseEventType.STATUS_CHANGED: "status_changed", CaseEventType.ESCALATED: "escalated"}
 
 
@@ -43,7 +44,7 @@ def _message(case: Case, event: CaseEvent, policy: Policy, place_name: Callable[
         if case.due_at
         else say("notification.no_deadline")
     )
-    return render(
+    message = render(
         "notification.message",
         priority=case.priority.value,
         place=f"{place_name(case.area.town)} {place_name(case.area.village)}",
@@ -51,6 +52,14 @@ def _message(case: Case, event: CaseEvent, policy: Policy, place_name: Callable[
         what=_what(case, event, policy),
         due=due,
     )
+    words = first_line(case.reports[0].text) if case.reports else ""
+    return render("notification.quoted", message=message, text=words) if words else message
+
+
+def first_line(text: str, limit: int = QUOTE_CHARS) -> str:
+    """The first line of someone's words, cut to a length a text message can carry."""
+    line = text.strip().splitlines()[0].strip() if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def notifications_for(event: CaseEvent, policy: Policy, place_name: Callable[[str], str] = code_as_name) -> list[Notification]:

@@ -5,7 +5,7 @@ from schemas.messages import Text
 from streams.policies import load_policy
 from streams.rules.cases import apply_signal, apply_tick
 from streams.rules.household import HouseholdState
-from streams.rules.notifications import notifications_for
+from streams.rules.notifications import first_line, notifications_for
 from tests.factories import signal
 
 FAST = load_policy("fast")
@@ -64,3 +64,12 @@ def test_each_escalation_says_why_on_the_timeline_in_chinese_with_its_key_for_ot
         ("leadership", "受理时限已超时"),
     ]
     assert Text(escalations[0]["reason_key"], escalations[0]["reason_params"]).render("en") == "half the acknowledge time gone"
+
+
+def test_a_notice_quotes_the_first_line_of_the_callers_words():
+    words = "7岁男孩独自在家两天，邻居听见哭声\n父亲在外地打工，电话打不通"
+    outcome = apply_signal(HouseholdState(household_id="H1"), signal(START, kind="child_unattended", description=words), START, DEFAULT)
+    [notice] = [n for e in outcome.events for n in notifications_for(e, DEFAULT)]
+    assert notice.message.endswith("。来电原话：“7岁男孩独自在家两天，邻居听见哭声”")
+    long_words = "邻" * 60
+    assert first_line(long_words) == "邻" * 39 + "…"
