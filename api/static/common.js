@@ -12,11 +12,25 @@ const humanise = (code) => String(code ?? "").replaceAll("_", " ");
 let catalogue = {};
 let language = LANGUAGES.includes(localStorage.getItem(LANGUAGE_KEY)) ? localStorage.getItem(LANGUAGE_KEY) : "zh-CN";
 
+// A {parameter} as a reader sees it, as the server renders it: codes by the label of the catalogue section
+// [labelled] names for the parameter, lists joined, large whole numbers grouped.
+function paramText(value, section) {
+  if (Array.isArray(value)) return value.map((item) => paramText(item, section)).join(catalogue["factor.separator"] ?? "、");
+  if (typeof value === "number") {
+    if (Number.isInteger(value)) return Math.abs(value) >= 10000 ? value.toLocaleString("en-US") : String(value);
+    return value.toFixed(1);
+  }
+  return (section && catalogue[`${section}.${value}`]) || String(value);
+}
+
 // The text of a catalogue key with its {params} filled in; fallback (or the key) when the catalogue lacks it.
 function t(key, params = {}, fallback = key) {
   const template = catalogue[key];
   if (template == null) return fallback;
-  return template.replace(/\{(\w+)\}/g, (whole, name) => (params[name] ?? whole));
+  return template.replace(/\{(\w+)\}/g, (whole, name) => {
+    const value = params?.[name];
+    return value == null ? whole : paramText(value, catalogue[`labelled.${name}`]);
+  });
 }
 
 // The word for a code of a catalogue section (stage, tier, category, ...), or the code itself when unknown.

@@ -49,21 +49,10 @@ def language_from(accept_language: str | None) -> str:
 
 
 # Parameters whose values are codes with a label in the catalogue, and the section holding the labels.
-LABELLED = {
-    "stage": "stage",
-    "tier": "tier",
-    "priority": "priority",
-    "track": "track",
-    "category": "category",
-    "deadline": "deadline",
-    "sources": "source",
-    "command": "refusal.command",
-    "allowed": "refusal.command",
-    "diagnosis": "factor.diagnosis",
-    "department": "factor.department",
-    "change": "factor.change",
-    "down": "error.check",
-}
+@cache
+def labelled() -> dict[str, str]:
+    """Which catalogue section names the codes each {parameter} carries (the catalogue's [labelled] section)."""
+    return {key.removeprefix("labelled."): section for key, section in messages(DEFAULT_LANGUAGE).items() if key.startswith("labelled.")}
 
 
 def _shown(value: object, language: str, section: str | None) -> str:
@@ -85,7 +74,7 @@ def render(key: str, language: str = DEFAULT_LANGUAGE, /, **params: object) -> s
     template = messages(language).get(key)
     if template is None:
         return key
-    return template.format_map({name: _shown(value, language, LABELLED.get(name)) for name, value in params.items()})
+    return template.format_map({name: _shown(value, language, labelled().get(name)) for name, value in params.items()})
 
 
 class Text(NamedTuple):

@@ -75,3 +75,29 @@ async def test_the_docs_page_renders_with_an_authorize_button_loading_nothing_fr
         await page.wait_for_selector(".opblock-tag", timeout=20_000)
         loaded = await page.evaluate("performance.getEntriesByType('resource').map(entry => entry.name)")
     assert loaded and all(url.startswith(stack.api_url) for url in loaded), loaded
+
+
+@needs_chromium
+async def test_a_named_town_officer_acts_from_the_board_and_the_timeline_names_them(stack):
+    token = tokens_cli(stack, "add", "--role", "officer:town:370784101", "--name", "王建国").splitlines()[-1]
+
+    async def in_force():
+        async with httpx.AsyncClient(base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}) as officer:
+            return (await officer.get("/v1/me")).status_code == 200
+
+    await eventually(in_force, timeout_s=15)
+    async with open_page(f"{stack.api_url}/?token={token}") as board:
+        await board.wait_for_selector("#live-state.live")
+        assert "王建国" in await board.inner_text("header")
+        case = await open_case(stack, 862, description="老人摔倒在家起不来，身边没人")
+        card = board.locator(f'[data-case-id="{case["case_id"]}"]')
+        await card.wait_for(timeout=5000)
+        assert "景芝" in await card.inner_text()  # the village by name, not its code
+        await card.locator(".summary").click()
+        assert "老人摔倒在家起不来" in await card.inner_text()  # the caller's words
+        await card.locator('button[data-action="acknowledge"]').click()
+        await card.locator('button[data-action="acknowledge"]').wait_for(state="detached", timeout=5000)
+        await card.locator(".timeline summary").click()
+        acknowledged = card.locator('.timeline li[data-type="acknowledged"]')
+        await acknowledged.wait_for(timeout=5000)
+        assert "王建国（景芝镇值班）" in await acknowledged.inner_text()
