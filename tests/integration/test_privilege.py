@@ -38,9 +38,11 @@ async def test_a_department_reads_only_the_outcome_of_its_own_events(stack):
     ):
         sent = (await civil.post("/v1/departments/civil-affairs/changes", json=enrolled)).json()["event_id"]
         assert (await processed(civil, sent))["state"] == "processed"
-        # Another sender's event, or an operator's call, is unknown to them: 404, so ids cannot be probed.
+        # Another sender's event, or an operator's call, is unknown to them: 404, worded as for an id nobody sent.
         for other in (education, hospital):
-            assert (await other.get(f"/v1/events/{sent}")).status_code == 404
+            theirs, nobodys = await other.get(f"/v1/events/{sent}"), await other.get("/v1/events/never-sent")
+            assert theirs.status_code == nobodys.status_code == 404
+            assert theirs.json()["detail"].replace(sent, "") == nobodys.json()["detail"].replace("never-sent", "")
         call = (await operator.post("/v1/hotline/calls", json=call_body(subject={"id_number": id_number(853), "name": "他人"}))).json()
         assert (await civil.get(f"/v1/events/{call['event_id']}")).status_code == 404
         assert (await operator.get(f"/v1/events/{sent}")).status_code == 200  # the hotline answers callers about any report
