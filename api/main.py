@@ -21,9 +21,10 @@ from api.limits import TokenBuckets
 from api.live import LiveHub
 from api.middleware import BodyLimits, RequestMetrics
 from api.publisher import Publisher
-from api.routes import cases, intake, live, ops, register
+from api.routes import access, cases, intake, live, ops, register
 from api.tokens import TokenRegistry
 from schemas.departments import load_departments
+from schemas.ids import mask_id_numbers_in
 from schemas.messages import Text, language_from, say
 from schemas.messages.validation import localise_errors
 from schemas.register import load_register
@@ -64,7 +65,7 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
         docs_url=None,
         redoc_url=None,
     )
-    for module in (intake, cases, live, ops, register):
+    for module in (intake, cases, live, ops, register, access):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.mount("/docs-assets", StaticFiles(directory=str(DOCS_ASSETS)), name="docs-assets")
@@ -128,7 +129,13 @@ _STARLETTE_PHRASES = {404: "error.not_found", 405: "error.method_not_allowed"}
 
 
 def http_detail(error: StarletteHTTPException, language: str) -> object:
-    """An HTTP error's detail in the language: a catalogue Text rendered, Starlette's bare phrases translated."""
+    """An HTTP error's detail in the language, with every ID number masked: details quote what the caller sent."""
+    detail = _rendered_detail(error, language)
+    return mask_id_numbers_in(detail) if isinstance(detail, str) else detail
+
+
+def _rendered_detail(error: StarletteHTTPException, language: str) -> object:
+    """A catalogue Text rendered, Starlette's bare phrases translated, any other detail as it is."""
     if isinstance(error.detail, Text):
         return error.detail.render(language)
     if error.status_code in _STARLETTE_PHRASES and error.detail == HTTPStatus(error.status_code).phrase:

@@ -1,21 +1,26 @@
 """Reads of the Redis read model; the API never writes case state."""
 
+import re
+from datetime import datetime
+
 import orjson
 from redis.asyncio import Redis
 
 from schemas import readmodel
 from schemas.case import Colour, Tier
-from schemas.ids import mask_id_numbers_in
+from schemas.ids import mask_id_numbers_in, mask_phone, mask_phones_in
 
 CaseFilters = dict[str, str]
 
 
-async def get_case(redis: Redis, case_id: str) -> dict | None:
-    """A case document with its timeline, or None."""
+async def get_case(redis: Redis, case_id: str, read_by: dict[str, str] | None = None) -> dict | None:
+    """A case document with its timeline, or None; a person's read is written to the access log in the same round trip."""
     async with redis.pipeline(transaction=False) as pipe:
         pipe.hget(readmodel.case_key(case_id), "doc")
         pipe.lrange(readmodel.timeline_key(case_id), 0, -1)
-        doc, timeline = await pipe.execute()
+        if read_by is not None:
+            pipe.xadd(readmodel.ACCESS_LOG, {"case_id": case_id, **read_by}, maxlen=readmodel.ACCESS_LOG_KEPT, approximate=True)
+        doc, timeline, *_ = await pipe.execute()
     if doc is None:
         return None
     return {**orjson.loads(doc), "timeline": [orjson.loads(entry) for entry in timeline]}
@@ -45,57 +50,96 @@ async def _docs(redis: Redis, case_ids: list[bytes]) -> list[dict]:
         return [orjson.loads(doc) for doc in await pipe.execute() if doc is not None]
 
 
-async def event_result(redis: Redis, event_id: str) -> dict | None:
-    """The processing result of an intake event, or None if unknown."""
+async def event_result(redis: Redis, event_id: str) -> tuple[dict, str | None] | None:
+    """The processing result of an intake event and the token digest of its sender (None if unrecorded), or None if unknown."""
     result = await redis.hgetall(readmodel.event_key(event_id))
     if not result:
         return None
     fields = {k.decode(): v.decode() for k, v in result.items()}
-    return {
+    outcome = {
         "event_id": event_id,
         "state": fields["state"],
         "case_id": fields.get("case_id") or None,
         "urgency": int(fields["urgency"]) if fields.get("urgency") else None,
         "reason": fields.get("reason") or None,
     }
+    return outcome, fields.get("sender")
 
 
-# One round trip: set "accepted" with a time to live, unless the worker has already written the result.
+# One round trip: set "accepted" with a time to live, unless the worker has already written the result; note the sender
+# either way (the worker's writes leave that field alone).
 _MARK_ACCEPTED = """
 if redis.call('HSETNX', KEYS[1], 'state', 'accepted') == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'sender', ARGV[2]) end
 """
 
 
-async def mark_accepted(redis: Redis, event_id: str, ttl_s: int) -> None:
-    """Record that an event was handed to Kafka, unless the worker has already recorded its result."""
-    await redis.eval(_MARK_ACCEPTED, 1, readmodel.event_key(event_id), ttl_s)
+async def mark_accepted(redis: Redis, event_id: str, ttl_s: int, sender: str | None) -> None:
+    """Record that an event was handed to Kafka, unless the worker has already recorded its result, and who sent it."""
+    await redis.eval(_MARK_ACCEPTED, 1, readmodel.event_key(event_id), ttl_s, sender or "")
 
 
-async def stats(redis: Redis) -> dict:
-    """Counters kept by the projection and exact open-case counts per colour and tier."""
+async def stats(redis: Redis, area: tuple[str, str] | None = None) -> dict:
+    """Exact open-case counts per colour and tier, of one town or village (area = field, code) or of the county with its counters.
+
+    The pipeline's counters are kept for the county only, so an area's stats have none.
+    """
+    within = [readmodel.index_key(*area)] if area else []
     async with redis.pipeline(transaction=False) as pipe:
         pipe.hgetall(readmodel.STATS)
-        pipe.zcard(readmodel.OPEN_CASES)
+        pipe.zintercard(1 + len(within), [readmodel.OPEN_CASES, *within])
         for colour in Colour:
-            pipe.scard(readmodel.index_key("status", colour.value))
+            pipe.sintercard(1 + len(within), [readmodel.index_key("status", colour.value), *within])
         for tier in Tier:
-            pipe.zintercard(2, [readmodel.OPEN_CASES, readmodel.index_key("tier", tier.value)])
+            pipe.zintercard(2 + len(within), [readmodel.OPEN_CASES, readmodel.index_key("tier", tier.value), *within])
         counters, open_total, *counts = await pipe.execute()
     colours, tiers = counts[: len(Colour)], counts[len(Colour) :]
-    return {
+    numbers = {
+        "area": dict([area]) if area else None,
         "open_cases": open_total,
         "open_by_colour": {c.value: n for c, n in zip(Colour, colours, strict=True)},
         "open_by_tier": {t.value: n for t, n in zip(Tier, tiers, strict=True)},
-        "counters": {k.decode(): int(v) for k, v in sorted(counters.items())},
     }
+    return numbers if area else {**numbers, "counters": {k.decode(): int(v) for k, v in sorted(counters.items())}}
+
+
+async def access_log(redis: Redis, case_id: str | None, limit: int, chunk: int = 1000) -> list[dict]:
+    """The newest reads of cases (of one case, when given), newest first."""
+    found: list[dict] = []
+    upper = "+"
+    while len(found) < limit:
+        entries = await redis.xrevrange(readmodel.ACCESS_LOG, max=upper, count=chunk)
+        for entry_id, fields in entries:
+            entry = {k.decode(): v.decode() for k, v in fields.items()}
+            if case_id is None or entry["case_id"] == case_id:
+                found.append({"id": entry_id.decode(), **entry})
+        if len(entries) < chunk:
+            break
+        upper = f"({entries[-1][0].decode()}"
+    return found[:limit]
+
+
+def read_by(name: str | None, role: str, what: str, at: datetime) -> dict[str, str]:
+    """An access-log entry's fields: who read what of a case, when."""
+    return {"name": name or "", "role": role, "read": what, "at": at.isoformat()}
+
+
+# A caller's phone may be any digits (HotlineCall.caller_phone), so the field is masked by name as well as by shape.
+_CALLER_PHONE = re.compile(r'("caller_phone"\s*:\s*")([^"]*)(")')
+
+
+def masked_text(text: str) -> str:
+    """Text with ID numbers, mobile numbers and any caller_phone field's value masked."""
+    text = _CALLER_PHONE.sub(lambda match: match.group(1) + mask_phone(match.group(2)) + match.group(3), mask_id_numbers_in(text))
+    return mask_phones_in(text)
 
 
 async def recent_deadletters(redis: Redis, limit: int) -> list[dict]:
-    """The newest dead letters, ID numbers masked and the raw bytes left out."""
+    """The newest dead letters, ID numbers and phones masked and the raw bytes left out."""
     letters = [orjson.loads(raw) for raw in await redis.lrange(readmodel.DEADLETTERS, 0, limit - 1)]
     for letter in letters:
         letter.pop("original_b64", None)
         for field in ("original", "key", "reason"):
             if letter.get(field):
-                letter[field] = mask_id_numbers_in(letter[field])
+                letter[field] = masked_text(letter[field])
     return letters

@@ -78,3 +78,12 @@ def mask_phone(value: str) -> str:
     if len(value) <= 7:
         return "*" * len(value)
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+# Mainland mobile numbers, bare or after +86, in free text.
+_MOBILE = re.compile(r"(?<![0-9])(?:\+?86)?1[3-9][0-9]{9}(?![0-9])")
+
+
+def mask_phones_in(text: str) -> str:
+    """Mask every mobile phone number in free text."""
+    return _MOBILE.sub(lambda match: mask_phone(match.group()), text)

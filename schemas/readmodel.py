@@ -11,6 +11,9 @@ DEADLETTERS_KEPT = 1000
 # projections refuse to write, readiness says no, and a worker rebuilds from the log before anything moves on.
 COMPLETE = PREFIX + "complete"
 REBUILDING = PREFIX + "rebuilding"  # held by the one worker rebuilding
+# Who read which case: a capped stream written by the API on every read of a case (an audit record, not a projection).
+ACCESS_LOG = PREFIX + "access"
+ACCESS_LOG_KEPT = 100_000
 INDEXED_FIELDS = ("status", "tier", "priority", "town", "village", "track", "stage")
 
 

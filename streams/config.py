@@ -25,6 +25,7 @@ class WorkerSettings(ConnectionSettings):
     tick_interval_s: float = Field(default=0.2, gt=0, description="how often the deadline queue is checked")
     metrics_host: str = Field(default="127.0.0.1", description="address of the worker's Prometheus endpoint")
     metrics_port: int = Field(default=6067, description="port of the worker's Prometheus endpoint (/metrics)")
+    worker_host: str = Field(default="127.0.0.1", description="address the worker's own web server listens on")
     worker_port: int = Field(default=6066, description="port of the worker's own web server")
     batch_size: int = Field(default=2000, ge=1, description="most events an agent handles, and writes out, as one batch")
     batch_wait_s: float = Field(default=0.01, gt=0, description="longest an agent waits to fill a batch before handling it")

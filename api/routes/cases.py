@@ -6,8 +6,9 @@ import uuid_utils
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import Officer, Principal, Reader
-from api.store import get_case, list_cases, mark_accepted
+from api.auth import Officer, Principal, token_digest
+from api.privilege import CaseReader
+from api.store import get_case, list_cases, mark_accepted, read_by
 from api.views import case_for
 from schemas import topics
 from schemas.case import Case, CaseCommand, Outcome, Priority, Stage, Tier
@@ -17,7 +18,8 @@ from streams.rules.workflow import refusal
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 PAGE_LIMIT_MAX = 500
-CaseId = Annotated[str, Path(pattern=r"^C[0-9A-F]{12}$")]
+CASE_ID_PATTERN = r"^C[0-9A-F]{12}$"
+CaseId = Annotated[str, Path(pattern=CASE_ID_PATTERN)]
 Note = Annotated[str | None, Field(default=None, min_length=1, max_length=2000)]
 clock = SystemClock()
 
@@ -25,7 +27,7 @@ clock = SystemClock()
 @router.get("")
 async def get_cases(
     request: Request,
-    principal: Reader,
+    principal: CaseReader,
     state: Literal["open", "closed"] = "open",
     status_: Annotated[Literal["green", "yellow", "red"] | None, Query(alias="status")] = None,
     tier: Tier | None = None,
@@ -46,9 +48,10 @@ async def get_cases(
     return {"items": [case_for(principal, case) for case in items], "total": total, "offset": offset, "limit": limit}
 
 
-async def visible_case(request: Request, principal: Principal, case_id: str) -> dict:
-    """The case with its timeline, or 404 / 403 when it is unknown or outside the caller's area."""
-    case = await get_case(request.app.state.redis, case_id)
+async def visible_case(request: Request, principal: Principal, case_id: str, read: str | None = None) -> dict:
+    """The case with its timeline, or 404 / 403 when it is unknown or outside the caller's area; a read is access-logged."""
+    reader = read_by(principal.name, principal.role, read, clock.now()) if read else None
+    case = await get_case(request.app.state.redis, case_id, reader)
     if case is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, Text("error.case_not_found", {"case_id": case_id}))
     if not principal.may_see(case):
@@ -57,15 +60,15 @@ async def visible_case(request: Request, principal: Principal, case_id: str) -> 
 
 
 @router.get("/{case_id}")
-async def get_one_case(case_id: CaseId, request: Request, principal: Reader) -> dict:
-    """One case with its full timeline."""
-    return await visible_case(request, principal, case_id)
+async def get_one_case(case_id: CaseId, request: Request, principal: CaseReader) -> dict:
+    """One case with its full timeline; the read is recorded in the access log."""
+    return await visible_case(request, principal, case_id, read="case")
 
 
 @router.get("/{case_id}/timeline")
-async def get_timeline(case_id: CaseId, request: Request, principal: Reader) -> dict:
-    """Every event of the case in order, with actor, time and reason."""
-    case = await visible_case(request, principal, case_id)
+async def get_timeline(case_id: CaseId, request: Request, principal: CaseReader) -> dict:
+    """Every event of the case in order, with actor, time and reason; the read is recorded in the access log."""
+    case = await visible_case(request, principal, case_id, read="timeline")
     return {"case_id": case_id, "timeline": case["timeline"]}
 
 
@@ -130,7 +133,7 @@ async def issue(request: Request, principal: Principal, case_id: str, kind: str,
         raise HTTPException(status.HTTP_409_CONFLICT, reason)
     state = request.app.state
     await state.publisher.publish(topics.CASE_COMMANDS, case.household_id.encode(), command.model_dump_json(exclude_none=True).encode())
-    await mark_accepted(state.redis, command.command_id, state.settings.event_result_ttl_s)
+    await mark_accepted(state.redis, command.command_id, state.settings.event_result_ttl_s, token_digest(request))
     return {"command_id": command.command_id, "status_url": f"/v1/events/{command.command_id}"}
 
 

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Header, HTTPException, Path, Request, status
 from fastapi.exceptions import RequestValidationError
 from redis.exceptions import RedisError
 
-from api.auth import DepartmentRole, HospitalRole, Operator, Principal, Reader
+from api.auth import DepartmentRole, HospitalRole, Operator, Principal, Reader, token_digest
 from api.limits import IntakeQuota
 from api.metrics import intake_accepted
+from api.privilege import may_read_result
 from api.store import event_result, mark_accepted
 from schemas import readmodel, topics
 from schemas.intake import DEPARTMENT_PATTERN, DepartmentChange, HospitalAdmission, HotlineCall, InputEvent, stamp
@@ -43,7 +44,7 @@ async def accept(request: Request, principal: Principal, idempotency_key: str | 
     intake_accepted.labels(source).inc()
     try:
         async with asyncio.timeout(1):
-            await mark_accepted(state.redis, event_id, state.settings.event_result_ttl_s)
+            await mark_accepted(state.redis, event_id, state.settings.event_result_ttl_s, token_digest(request))
     except (RedisError, TimeoutError) as error:
         # The event is in Kafka: answering 503 now would invite a duplicate; only the "accepted" note is missing.
         log.warning("event %s accepted but not marked in the read model: %r", event_id, error)
@@ -101,9 +102,10 @@ async def post_department_change(
 
 
 @router.get("/events/{event_id}")
-async def get_event(event_id: str, request: Request, _: Reader) -> dict:
-    """What became of an intake event: accepted, processed (with its case) or rejected (with why)."""
-    result = await event_result(request.app.state.redis, event_id)
-    if result is None:
+async def get_event(event_id: str, request: Request, principal: Reader) -> dict:
+    """What became of an intake event: accepted, processed (with its case) or rejected (with why); senders see only their own."""
+    found = await event_result(request.app.state.redis, event_id)
+    # Another sender's event is unknown to the caller, not forbidden: a 403 would confirm that the id exists.
+    if found is None or not may_read_result(request, principal, found[1]):
         raise HTTPException(status.HTTP_404_NOT_FOUND, Text("error.event_not_found", {"event_id": event_id}))
-    return result
+    return found[0]

@@ -6,8 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
 
-from api.auth import Reader, token_digest
+from api.auth import token_digest
 from api.live import KEEP_ALIVE, LiveHub
+from api.privilege import BoardReader
 from schemas.messages import Text
 
 router = APIRouter(prefix="/v1", tags=["live"])
@@ -27,7 +28,7 @@ async def live_room(request: Request) -> str:
 @router.get("/live", response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})
 async def live(
     request: Request,
-    principal: Reader,
+    principal: BoardReader,
     token: Annotated[str, Depends(live_room)],
     last_event_id: Annotated[str | None, Header(pattern=r"^\d+-\d+$")] = None,
 ) -> StreamingResponse:

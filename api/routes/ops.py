@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.auth import Admin, Reader, Scraper
 from api.metrics import read_model, registry
+from api.privilege import BoardReader
 from api.store import recent_deadletters, stats
 from schemas import readmodel
 from schemas.intake import HospitalAdmission, HotlineCall, department_change
@@ -70,9 +71,9 @@ async def metrics(request: Request) -> Response:
 
 
 @router.get("/v1/stats")
-async def get_stats(request: Request, _: Reader) -> dict:
-    """Open cases per colour and tier, and the pipeline's counters."""
-    return await stats(request.app.state.redis)
+async def get_stats(request: Request, principal: BoardReader) -> dict:
+    """Open cases per colour and tier of the caller's town or village, or of the county with the pipeline's counters."""
+    return await stats(request.app.state.redis, principal.area_scope)
 
 
 @router.get("/v1/me")

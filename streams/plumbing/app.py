@@ -52,7 +52,9 @@ def create_app(app_id: str, registry: CollectorRegistry) -> App:
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
         producer_acks=-1,
         web_port=settings.worker_port,
-        web_host="127.0.0.1",
+        # web_bind is the interface Faust listens on (all of them unless told); web_host only names it in URLs.
+        web_bind=settings.worker_host,
+        web_host=settings.worker_host,
         key_serializer="raw",
         value_serializer="raw",
     )
@@ -137,4 +139,5 @@ def dead_letter_on_failure(record: Record, timestamp_ms: int, effects: Effects) 
         validation_failures.labels(record.topic, rejected.kind).inc()
         log.warning("dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, mask_id_numbers_in(rejected.reason))
         letter = dead_letter(rejected, record.topic, record.partition, record.offset, record.key, value, time_of(timestamp_ms))
-        effects.send(topics.DEADLETTER, record.key or letter.event_id.encode(), letter.model_dump_json().encode(), project=True)
+        # Keyed by the masked key: the original key is the subject's ID number on every input topic.
+        effects.send(topics.DEADLETTER, (letter.key or letter.event_id).encode(), letter.model_dump_json().encode(), project=True)

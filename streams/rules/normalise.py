@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from schemas import topics
 from schemas.case import DeadLetter, Signal, SubjectView
 from schemas.departments import Departments
-from schemas.ids import age_on, birth_date, mask_id_number
+from schemas.ids import age_on, birth_date, mask_id_number, mask_id_numbers_in
 from schemas.intake import HospitalAdmission, HotlineCall, InputEvent, department_change, stamp
 from schemas.messages import say
 from schemas.messages.validation import error_message, field_name, field_path
@@ -178,23 +178,33 @@ def fallback_household(person_key: str) -> str:
     return f"P{person_key[:16]}"
 
 
+def masked_bytes(raw: bytes) -> bytes:
+    """The bytes with every ID-number-like run of ASCII digits masked, whether or not the rest is text."""
+    # Latin-1 maps each byte to one character and back, and UTF-8 never puts ASCII bytes inside a multi-byte character.
+    return mask_id_numbers_in(raw.decode("latin-1")).encode("latin-1")
+
+
 def dead_letter(
     rejected: RejectedInput, topic: str, partition: int, offset: int, key: bytes | None, raw: bytes, now: datetime
 ) -> DeadLetter:
-    """Wrap a rejected input with where it came from, keeping the original bytes and an event id to look it up by."""
+    """Wrap a rejected input with where it came from and an event id to look it up by, every ID number in it masked.
+
+    The topic is readable by every broker client, so the full ID numbers are kept nowhere: the sender still has them.
+    """
+    masked = masked_bytes(raw)
     try:
-        text = raw.decode("utf-8")
+        text = masked.decode("utf-8")
     except UnicodeDecodeError:
         text = None
     return DeadLetter(
-        reason=rejected.reason,
+        reason=mask_id_numbers_in(rejected.reason),
         field=rejected.field,
         source_topic=topic,
         partition=partition,
         offset=offset,
-        key=key.decode("utf-8", "replace") if key is not None else None,
+        key=mask_id_numbers_in(key.decode("utf-8", "replace")) if key is not None else None,
         event_id=rejected.event_id or offset_event_id(topic, partition, offset),
         original=text,
-        original_b64=base64.b64encode(raw).decode(),
+        original_b64=base64.b64encode(masked).decode(),
         at=now,
     )

@@ -1,3 +1,4 @@
+import base64
 from datetime import UTC, datetime
 
 import orjson
@@ -142,6 +143,25 @@ def test_dead_letter_keeps_origin_bytes_and_an_event_id():
     assert (letter.source_topic, letter.partition, letter.offset, letter.key) == ("hotline.calls", 2, 41, "key")
     assert letter.original is None and letter.original_b64 == "//4="
     assert letter.event_id == offset_event_id("hotline.calls", 2, 41)
+
+
+def test_dead_letter_masks_every_id_number_in_its_original_key_and_reason():
+    full = id_number(321)
+    raw = orjson.dumps(call_body(subject={"id_number": full, "name": "张三"}, description="邻居 3707 8419 8001 0132 1X 也来过"))
+    letter = dead_letter(RejectedInput(f"subject.id_number: {full} is odd"), "hotline.calls", 0, 7, full.encode(), raw, NOW)
+    masked = full[:4] + "*" * 10 + full[-4:]
+    written = letter.model_dump_json()
+    assert full not in written and full not in base64.b64decode(letter.original_b64).decode()
+    assert letter.key == masked and masked in letter.reason and masked in letter.original
+    assert "8419 8001" not in letter.original and "张三" in letter.original  # digits typed with spaces are masked too
+    assert base64.b64decode(letter.original_b64).decode() == letter.original
+
+
+def test_dead_letter_masks_id_numbers_inside_bytes_that_are_not_text():
+    full = id_number(322)
+    letter = dead_letter(RejectedInput("malformed JSON: x"), "hotline.calls", 0, 8, None, b"\xff" + full.encode() + b"\xfe", NOW)
+    assert letter.original is None
+    assert base64.b64decode(letter.original_b64) == b"\xff" + (full[:4] + "*" * 10 + full[-4:]).encode() + b"\xfe"
 
 
 def test_dead_letter_prefers_the_inputs_own_event_id():
