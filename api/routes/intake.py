@@ -12,11 +12,12 @@ from redis.exceptions import RedisError
 from api.auth import DepartmentRole, HospitalRole, Operator, Principal, Reader
 from api.limits import IntakeQuota
 from api.metrics import intake_accepted
-from api.store import event_result, mark_accepted
+from api.store import claim, event_result, mark_accepted
 from schemas import readmodel, topics
 from schemas.intake import DEPARTMENT_PATTERN, DepartmentChange, HospitalAdmission, HotlineCall, InputEvent, stamp
 from schemas.messages import Text, language_from, say
 from streams.rules.clock import SystemClock
+from streams.rules.normalise import content_digest
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["intake"])
@@ -25,20 +26,40 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
 
 
 async def accept(request: Request, principal: Principal, idempotency_key: str | None, topic: str, source: str, event: InputEvent) -> dict:
-    """Write a validated event to its topic keyed by subject, once per Idempotency-Key; answer with its event id."""
+    """Write a validated event to its topic keyed by subject, once per Idempotency-Key and client event id; answer with its event id.
+
+    A repeat with the same content answers like the first without writing again; a reused key or event id with other content is 409.
+    """
     state = request.app.state
     refuse_unknown_places(request, event)
+    # Digested as the client sent it, before the server fills in its own fields, so an unchanged retry digests alike.
+    digest = content_digest(event)
     event_id = event.event_id or str(uuid_utils.uuid7())
+    claimed: list[str] = []  # released when nothing is written under them
     if idempotency_key:
         key = readmodel.idempotency_key(principal.role, idempotency_key)
-        if not await state.redis.set(key, event_id, nx=True, ex=state.settings.idempotency_ttl_s):
-            return {"event_id": (await state.redis.get(key)).decode(), "replayed": True}
+        earlier = await claim(state.redis, key, f"{digest} {event_id}", state.settings.idempotency_ttl_s)
+        if earlier is not None:
+            earlier_digest, earlier_event_id = earlier.split(" ", 1)
+            if earlier_digest != digest:
+                raise conflict(request, "duplicate.idempotency_key_reused", idempotency_key=idempotency_key)
+            return {"event_id": earlier_event_id, "replayed": True}
+        claimed.append(key)
+    if event.event_id:
+        key = readmodel.event_digest_key(event_id)
+        earlier = await claim(state.redis, key, digest, state.settings.event_result_ttl_s)
+        if earlier is not None:
+            if earlier != digest:
+                await state.redis.delete(*claimed)
+                raise conflict(request, "duplicate.event_id_taken", event_id=event_id)
+            return {"event_id": event_id, "replayed": True}
+        claimed.append(key)
     event = stamp(event, event_id, clock.now(), principal.name)
     try:
         await state.publisher.publish(topic, event.subject.id_number.encode(), event.model_dump_json(exclude_none=True).encode())
     except HTTPException:
-        if idempotency_key:
-            await state.redis.delete(key)
+        if claimed:
+            await state.redis.delete(*claimed)
         raise
     intake_accepted.labels(source).inc()
     try:
@@ -48,6 +69,11 @@ async def accept(request: Request, principal: Principal, idempotency_key: str | 
         # The event is in Kafka: answering 503 now would invite a duplicate; only the "accepted" note is missing.
         log.warning("event %s accepted but not marked in the read model: %r", event_id, error)
     return {"event_id": event_id}
+
+
+def conflict(request: Request, message: str, **params: str) -> HTTPException:
+    """409 naming what was reused for a different request, in the request's language."""
+    return HTTPException(status.HTTP_409_CONFLICT, say(message, language_from(request.headers.get("accept-language")), **params))
 
 
 def refuse_unknown_places(request: Request, event: InputEvent) -> None:

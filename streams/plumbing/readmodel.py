@@ -132,6 +132,13 @@ class ReadModelWriter:
         if -1 in await pipe.execute():
             raise ReadModelIncomplete("the read model is being rebuilt from the log")
 
+    async def claim_digests(self, claims: list[tuple[str, str]]) -> list[str | None]:
+        """Record each (event id, content digest) unless the id has a digest, in one round trip; the digests already there (None: new)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for event_id, digest in claims:
+                pipe.set(readmodel.record_digest_key(event_id), digest, nx=True, get=True, ex=self.result_ttl_s)
+            return [None if earlier is None else earlier.decode() for earlier in await pipe.execute()]
+
     async def _case_event(self, pipe, event: dict) -> None:
         case = event["case"]
         sort_time = case["closed_at"] or case["due_at"] or case["opened_at"]

@@ -18,12 +18,13 @@ from streams.plumbing.readmodel import ReadModelWriter
 log = logging.getLogger(__name__)
 LOCK_S = 300  # a rebuilder that dies lets another take over after this long
 REPLAYED = (topics.CASE_EVENTS, topics.DEADLETTER)
-# Not projections: the API's idempotency keys, the workers' readiness reports and the rebuild's own lock.
-KEPT = (readmodel.PREFIX + "idem:", readmodel.WORKERS, readmodel.REBUILDING)
+# Not projections: the API's idempotency keys, the content digests of accepted event ids, the workers' readiness
+# reports and the rebuild's own lock.
+KEPT = (readmodel.PREFIX + "idem:", readmodel.EVENT_DIGESTS, readmodel.RECORD_DIGESTS, readmodel.WORKERS, readmodel.REBUILDING)
 
 
 async def clear_read_model(redis: Redis) -> int:
-    """Delete every read-model key (idempotency keys, readiness reports and the rebuild lock excepted); return how many."""
+    """Delete every read-model key (idempotency keys, digests, readiness reports and the rebuild lock excepted); return how many."""
     deleted = 0
     async for key in redis.scan_iter(match=readmodel.PREFIX + "*", count=1000):
         if not key.decode().startswith(KEPT):
