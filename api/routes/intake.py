@@ -42,7 +42,8 @@ async def accept(request: Request, principal: Principal, idempotency_key: str | 
         if earlier is not None:
             earlier_digest, earlier_event_id = earlier.split(" ", 1)
             if earlier_digest != digest:
-                raise conflict(request, "duplicate.idempotency_key_reused", idempotency_key=idempotency_key)
+                reused = Text("duplicate.idempotency_key_reused", {"idempotency_key": idempotency_key})
+                raise HTTPException(status.HTTP_409_CONFLICT, reused)
             return {"event_id": earlier_event_id, "replayed": True}
         claimed.append(key)
     if event.event_id:
@@ -51,7 +52,7 @@ async def accept(request: Request, principal: Principal, idempotency_key: str | 
         if earlier is not None:
             if earlier != digest:
                 await state.redis.delete(*claimed)
-                raise conflict(request, "duplicate.event_id_taken", event_id=event_id)
+                raise HTTPException(status.HTTP_409_CONFLICT, Text("duplicate.event_id_taken", {"event_id": event_id}))
             return {"event_id": event_id, "replayed": True}
         claimed.append(key)
     event = stamp(event, event_id, clock.now(), principal.name)
@@ -69,11 +70,6 @@ async def accept(request: Request, principal: Principal, idempotency_key: str | 
         # The event is in Kafka: answering 503 now would invite a duplicate; only the "accepted" note is missing.
         log.warning("event %s accepted but not marked in the read model: %r", event_id, error)
     return {"event_id": event_id}
-
-
-def conflict(request: Request, message: str, **params: str) -> HTTPException:
-    """409 naming what was reused for a different request, in the request's language."""
-    return HTTPException(status.HTTP_409_CONFLICT, say(message, language_from(request.headers.get("accept-language")), **params))
 
 
 def refuse_unknown_places(request: Request, event: InputEvent) -> None:

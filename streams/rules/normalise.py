@@ -42,7 +42,7 @@ class ConflictingDuplicate(RejectedInput):
 
     def __init__(self, event_id: str) -> None:
         # Known by its own place in the log (no event id of its own), so the id it reused keeps the earlier event's result.
-        super().__init__(say("duplicate.conflicting", event_id=event_id), "event_id")
+        super().__init__(say("duplicate.conflicting", event_id=event_id), "event_id", kind="conflicting_duplicate")
         self.duplicate_of = event_id
 
 
