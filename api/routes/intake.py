@@ -40,8 +40,9 @@ async def accept(request: Request, principal: Principal, idempotency_key: str | 
         key = readmodel.idempotency_key(principal.role, idempotency_key)
         earlier = await claim(state.redis, key, f"{digest} {event_id}", state.settings.idempotency_ttl_s)
         if earlier is not None:
-            earlier_digest, earlier_event_id = earlier.split(" ", 1)
-            if earlier_digest != digest:
+            # A key stored before digests were (its event id alone) replays as it always did.
+            earlier_digest, _, earlier_event_id = earlier.rpartition(" ")
+            if earlier_digest and earlier_digest != digest:
                 reused = Text("duplicate.idempotency_key_reused", {"idempotency_key": idempotency_key})
                 raise HTTPException(status.HTTP_409_CONFLICT, reused)
             return {"event_id": earlier_event_id, "replayed": True}
