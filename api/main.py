@@ -7,10 +7,9 @@ from http import HTTPStatus
 from importlib import resources
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -21,6 +20,7 @@ from api.limits import TokenBuckets
 from api.live import LiveHub
 from api.middleware import BodyLimits, RequestMetrics
 from api.publisher import Publisher
+from api.responses import EncodableJSONResponse
 from api.routes import access, cases, intake, live, ops, register
 from api.tokens import TokenRegistry
 from schemas.departments import load_departments
@@ -64,6 +64,7 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
         description="Rapid-response emergency aid: intake, cases, live board.",
         docs_url=None,
         redoc_url=None,
+        default_response_class=EncodableJSONResponse,
     )
     for module in (intake, cases, live, ops, register, access):
         app.include_router(module.router)
@@ -103,18 +104,20 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
     app.add_middleware(RequestMetrics)
 
+    # Every error answer is an EncodableJSONResponse: a 422 echoes the request's input, which may hold what JSON cannot carry.
     @app.exception_handler(RedisError)
-    async def read_model_unavailable(request: Request, error: RedisError) -> JSONResponse:
+    async def read_model_unavailable(request: Request, error: RedisError) -> EncodableJSONResponse:
         detail = say("error.read_model_unavailable", language_of(request), error=type(error).__name__)
-        return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "5"})
+        return EncodableJSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": http_detail(error, language_of(request))}, status_code=error.status_code, headers=error.headers)
+    async def http_error(request: Request, error: StarletteHTTPException) -> EncodableJSONResponse:
+        detail = http_detail(error, language_of(request))
+        return EncodableJSONResponse({"detail": detail}, status_code=error.status_code, headers=error.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": jsonable_encoder(localise_errors(error.errors(), language_of(request)))}, status_code=422)
+    async def invalid_request(request: Request, error: RequestValidationError) -> EncodableJSONResponse:
+        return EncodableJSONResponse({"detail": localise_errors(error.errors(), language_of(request))}, status_code=422)
 
     return app
 

@@ -66,6 +66,12 @@ async def event_result(redis: Redis, event_id: str) -> tuple[dict, str | None] |
     return outcome, fields.get("sender")
 
 
+async def claim(redis: Redis, key: str, value: str, ttl_s: int) -> str | None:
+    """Set key to value unless it holds one, atomically; None when this call set it, else the value it already held."""
+    earlier = await redis.set(key, value, nx=True, get=True, ex=ttl_s)
+    return None if earlier is None else earlier.decode()
+
+
 # One round trip: set "accepted" with a time to live, unless the worker has already written the result; note the sender
 # either way (the worker's writes leave that field alone).
 _MARK_ACCEPTED = """

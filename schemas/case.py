@@ -275,6 +275,7 @@ class DeadLetter(BaseModel):
     offset: int
     key: str | None
     event_id: str | None
+    duplicate_of: str | None = Field(default=None, description="the event id this record reused, which an event with other content holds")
     original: str | None = Field(description="the original bytes as UTF-8 text, when they are text")
     original_b64: str
     at: datetime

@@ -43,8 +43,23 @@ def event_key(event_id: str) -> str:
 
 
 def idempotency_key(principal: str, key: str) -> str:
-    """The event id an Idempotency-Key already produced for this client."""
+    """The request digest and event id an Idempotency-Key already produced for this client ("digest event_id")."""
     return f"{PREFIX}idem:{principal}:{key}"
+
+
+# Content digests of accepted event ids: the API's and intake's memory of what each id was used for, not a projection.
+EVENT_DIGESTS = PREFIX + "event-digest:"
+RECORD_DIGESTS = PREFIX + "record-digest:"
+
+
+def event_digest_key(event_id: str) -> str:
+    """The content digest of the request that claimed a client-chosen event id at the API."""
+    return EVENT_DIGESTS + event_id
+
+
+def record_digest_key(event_id: str) -> str:
+    """The content digest of the first record carrying an event id on the input topics, as intake read it."""
+    return RECORD_DIGESTS + event_id
 
 
 # Each worker's readiness report (hash field = worker id): the partitions it holds and can process now.

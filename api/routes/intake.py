@@ -13,11 +13,12 @@ from api.auth import DepartmentRole, HospitalRole, Operator, Principal, Reader, 
 from api.limits import IntakeQuota
 from api.metrics import intake_accepted
 from api.privilege import may_read_result
-from api.store import event_result, mark_accepted
+from api.store import claim, event_result, mark_accepted
 from schemas import readmodel, topics
 from schemas.intake import DEPARTMENT_PATTERN, DepartmentChange, HospitalAdmission, HotlineCall, InputEvent, stamp
 from schemas.messages import Text, language_from, say
 from streams.rules.clock import SystemClock
+from streams.rules.normalise import content_digest
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["intake"])
@@ -26,20 +27,42 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
 
 
 async def accept(request: Request, principal: Principal, idempotency_key: str | None, topic: str, source: str, event: InputEvent) -> dict:
-    """Write a validated event to its topic keyed by subject, once per Idempotency-Key; answer with its event id."""
+    """Write a validated event to its topic keyed by subject, once per Idempotency-Key and client event id; answer with its event id.
+
+    A repeat with the same content answers like the first without writing again; a reused key or event id with other content is 409.
+    """
     state = request.app.state
     refuse_unknown_places(request, event)
+    # Digested as the client sent it, before the server fills in its own fields, so an unchanged retry digests alike.
+    digest = content_digest(event)
     event_id = event.event_id or str(uuid_utils.uuid7())
+    claimed: list[str] = []  # released when nothing is written under them
     if idempotency_key:
         key = readmodel.idempotency_key(principal.role, idempotency_key)
-        if not await state.redis.set(key, event_id, nx=True, ex=state.settings.idempotency_ttl_s):
-            return {"event_id": (await state.redis.get(key)).decode(), "replayed": True}
+        earlier = await claim(state.redis, key, f"{digest} {event_id}", state.settings.idempotency_ttl_s)
+        if earlier is not None:
+            # A key stored before digests were (its event id alone) replays as it always did.
+            earlier_digest, _, earlier_event_id = earlier.rpartition(" ")
+            if earlier_digest and earlier_digest != digest:
+                reused = Text("duplicate.idempotency_key_reused", {"idempotency_key": idempotency_key})
+                raise HTTPException(status.HTTP_409_CONFLICT, reused)
+            return {"event_id": earlier_event_id, "replayed": True}
+        claimed.append(key)
+    if event.event_id:
+        key = readmodel.event_digest_key(event_id)
+        earlier = await claim(state.redis, key, digest, state.settings.event_result_ttl_s)
+        if earlier is not None:
+            if earlier != digest:
+                await state.redis.delete(*claimed)
+                raise HTTPException(status.HTTP_409_CONFLICT, Text("duplicate.event_id_taken", {"event_id": event_id}))
+            return {"event_id": event_id, "replayed": True}
+        claimed.append(key)
     event = stamp(event, event_id, clock.now(), principal.name)
     try:
         await state.publisher.publish(topic, event.subject.id_number.encode(), event.model_dump_json(exclude_none=True).encode())
     except HTTPException:
-        if idempotency_key:
-            await state.redis.delete(key)
+        if claimed:
+            await state.redis.delete(*claimed)
         raise
     intake_accepted.labels(source).inc()
     try:

@@ -201,6 +201,9 @@ async function submit(event) {
     showServerErrors(answer.detail, all);
     return;
   }
+  // 409: the key already carried this call as it was before an edit (sent, then the network failed); pressing
+  // again sends the edited call as a call of its own rather than failing on the same key forever.
+  if (response.status === 409) idempotencyKey = null;
   if (response.status !== 202 || !answer.event_id) {
     tell("intake.message.not_accepted", { status: response.status }, `${explain(answer)} — ${t("intake.message.press_again")}`);
     validate();

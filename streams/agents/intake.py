@@ -9,6 +9,7 @@ recognises by event id.
 
 import logging
 from datetime import datetime
+from functools import partial
 
 import mode
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -17,24 +18,38 @@ from aiokafka.errors import CommitFailedError
 from schemas import topics
 from schemas.case import Signal
 from schemas.departments import load_departments
-from schemas.intake import MemberAdded
-from streams.plumbing.app import app, clock, dead_letter_on_failure, new_effects, outbox, persons, readiness, register, settings
-from streams.plumbing.effects import Effects
-from streams.plumbing.metrics import SOURCES, events_in
-from streams.rules.normalise import fallback_household, offset_event_id, parse_input, pseudonym, signal_from_event
+from schemas.intake import InputEvent, MemberAdded
+from streams.plumbing.app import app, clock, dead_letter_on_failure, new_effects, outbox, persons, read_model, readiness, register, settings
+from streams.plumbing.effects import REDIS_ERRORS, Effects, until_written
+from streams.plumbing.metrics import SOURCES, events_in, projection_errors
+from streams.rules.normalise import (
+    content_digest,
+    fallback_household,
+    offset_event_id,
+    parse_input,
+    pseudonym,
+    refuse_conflicting,
+    signal_from_event,
+)
 
 log = logging.getLogger(__name__)
 SECRET = settings.pseudonym_secret.encode()
 DEPARTMENTS = load_departments(settings.departments)
 
 
-def to_signal(record: ConsumerRecord, received: datetime, effects: Effects) -> Signal:
-    """Validate an input event and normalise it into a signal for the subject's household.
+def parsed(record: ConsumerRecord, received_ms: int, effects: Effects) -> InputEvent | None:
+    """The record's validated input event, or None when it was dead-lettered."""
+    with dead_letter_on_failure(record, received_ms, effects):
+        return parse_input(record.topic, record.value, DEPARTMENTS, register)
+    return None
+
+
+def to_signal(record: ConsumerRecord, event: InputEvent, received: datetime, effects: Effects) -> Signal:
+    """Normalise a validated input event into a signal for the subject's household.
 
     The household is the one the event names, else the one the registry last placed the person in
     (the persons table), else a household of the person alone.
     """
-    event = parse_input(record.topic, record.value, DEPARTMENTS, register)
     person_key = pseudonym(event.subject.id_number, SECRET)
     if isinstance(event, MemberAdded):
         effects.set(persons, person_key, event.household_id, record.partition)
@@ -43,18 +58,41 @@ def to_signal(record: ConsumerRecord, received: datetime, effects: Effects) -> S
     return signal_from_event(event, household_id, event_id, received, SECRET)
 
 
-def intake_one(record: ConsumerRecord, effects: Effects) -> None:
-    """Forward one input event as a signal stamped with the time intake received it, or dead-letter it.
+async def earlier_digests(events: list[InputEvent | None]) -> tuple[list[str | None], list[str | None]]:
+    """Each event's content digest and the digest its event id already had (None: first seen, or no event id of its own).
+
+    Recorded in Redis for the whole batch in one round trip, in order, so a repeat within the batch sees the first.
+    An event without an id gets one from its place in the log, which no other record can share.
+    """
+    digests = [content_digest(event) if event is not None and event.event_id else None for event in events]
+    claims = [(event.event_id, digest) for event, digest in zip(events, digests, strict=True) if digest is not None]
+    if not claims:
+        return digests, [None] * len(events)
+    found = iter(await until_written("event digests", partial(read_model.claim_digests, claims), REDIS_ERRORS, projection_errors))
+    return digests, [next(found) if digest is not None else None for digest in digests]
+
+
+async def intake_batch(records: list[ConsumerRecord], effects: Effects) -> None:
+    """Forward each input event of a batch as a signal stamped with the time intake received the batch, or dead-letter it.
 
     The record's own timestamp is the producer's to set, so it decides nothing: the receipt time is stamped into
     the signal (and its record), and triage's rules run at it, so a replay of the signal repeats exactly.
+    An event id already seen with other content is a conflicting duplicate, dead-lettered; with the same content
+    (a producer's retry, a replay after a crash) it passes, and triage drops the repeat.
     """
-    events_in.labels(SOURCES[record.topic]).inc()
     received = clock.now()
     received_ms = round(received.timestamp() * 1000)
-    with dead_letter_on_failure(record, received_ms, effects):
-        signal = to_signal(record, received, effects)
-        effects.send(topics.SIGNALS, signal.household_id.encode(), signal.model_dump_json().encode(), received_ms)
+    for record in records:
+        events_in.labels(SOURCES[record.topic]).inc()
+    events = [parsed(record, received_ms, effects) for record in records]
+    digests, earlier = await earlier_digests(events)
+    for record, event, digest, earlier_digest in zip(records, events, digests, earlier, strict=True):
+        if event is None:
+            continue
+        with dead_letter_on_failure(record, received_ms, effects):
+            refuse_conflicting(event.event_id, digest, earlier_digest)
+            signal = to_signal(record, event, received, effects)
+            effects.send(topics.SIGNALS, signal.household_id.encode(), signal.model_dump_json().encode(), received_ms)
 
 
 class Intake(mode.Service):
@@ -87,9 +125,7 @@ class Intake(mode.Service):
             if not fetched:
                 continue
             effects = new_effects()
-            for records in fetched.values():
-                for record in records:
-                    intake_one(record, effects)
+            await intake_batch([record for records in fetched.values() for record in records], effects)
             await effects.commit()
             try:
                 await self.consumer.commit()

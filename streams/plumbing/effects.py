@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 import orjson
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 RETRY_MAX_S = 5.0
 REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError, ReadModelIncomplete)
 KAFKA_ERRORS = (KafkaError, OSError)
+T = TypeVar("T")
 
 
 def partition_for(key: bytes, partitions: int) -> int:
@@ -129,13 +130,12 @@ class Effects:
             await until_written("table changelogs", partial(self.outbox.write, self.changelog), KAFKA_ERRORS, produce_errors)
 
 
-async def until_written(what: str, write: Callable[[], Awaitable[None]], errors: tuple[type[Exception], ...], failures: Counter) -> None:
-    """Retry a write with backoff: the batch stays uncommitted, and its partitions wait, until it succeeds."""
+async def until_written(what: str, write: Callable[[], Awaitable[T]], errors: tuple[type[Exception], ...], failures: Counter) -> T:
+    """Retry a write with backoff: the batch stays uncommitted, and its partitions wait, until it succeeds; return what it returns."""
     delay = 0.1
     while True:
         try:
-            await write()
-            return
+            return await write()
         except errors as error:
             failures.labels(type(error).__name__).inc()
             log.warning("%s unavailable (%r); retrying in %.1fs", what, error, delay)

@@ -69,6 +69,16 @@ for i = 8, #ARGV do redis.call('HINCRBY', p .. 'stats', ARGV[i], 1) end
 return 1
 """
 
+# Sets each key to its digest unless it holds one, in order (a repeat within the batch sees the first), and returns
+# what each key held before ('' when it was new). One script call per batch: a pipeline costs the client per command.
+_CLAIM_DIGESTS = """
+local found = {}
+for i, key in ipairs(KEYS) do
+  found[i] = redis.call('SET', key, ARGV[i + 1], 'NX', 'GET', 'EX', ARGV[1]) or ''
+end
+return found
+"""
+
 SIGNAL_OUTCOMES = {"opened": "opened", "signal_attached": "attached", "signal_recorded": "recorded"}
 
 
@@ -112,6 +122,7 @@ class ReadModelWriter:
         self.live_length = live_length
         self._apply_case_event = redis.register_script(_APPLY_CASE_EVENT)
         self._record_result = redis.register_script(_RECORD_RESULT)
+        self._claim_digests = redis.register_script(_CLAIM_DIGESTS)
 
     async def apply(self, records: list[tuple[str, bytes]]) -> None:
         """Project records (topic, value) in order; safe to repeat after a failure."""
@@ -131,6 +142,12 @@ class ReadModelWriter:
                 pipe.hincrby(readmodel.STATS, f"projection_errors:{topic}", 1)
         if -1 in await pipe.execute():
             raise ReadModelIncomplete("the read model is being rebuilt from the log")
+
+    async def claim_digests(self, claims: list[tuple[str, str]]) -> list[str | None]:
+        """Record each (event id, content digest) unless the id has a digest, in one call; the digests already there (None: new)."""
+        keys = [readmodel.record_digest_key(event_id) for event_id, _ in claims]
+        found = await self._claim_digests(keys=keys, args=[self.result_ttl_s, *(digest for _, digest in claims)])
+        return [earlier.decode() if earlier else None for earlier in found]
 
     async def _case_event(self, pipe, event: dict) -> None:
         case = event["case"]

@@ -18,9 +18,16 @@ from streams.plumbing.readmodel import ReadModelWriter
 log = logging.getLogger(__name__)
 LOCK_S = 300  # a rebuilder that dies lets another take over after this long
 REPLAYED = (topics.CASE_EVENTS, topics.DEADLETTER)
-# Not projections: the API's idempotency keys, the workers' readiness reports, the rebuild's own lock and the access log
-# (an audit record of who read which case).
-KEPT = (readmodel.PREFIX + "idem:", readmodel.WORKERS, readmodel.REBUILDING, readmodel.ACCESS_LOG)
+# Not projections: the API's idempotency keys, the content digests of accepted event ids, the workers' readiness
+# reports, the rebuild's own lock and the access log (an audit record of who read which case).
+KEPT = (
+    readmodel.PREFIX + "idem:",
+    readmodel.EVENT_DIGESTS,
+    readmodel.RECORD_DIGESTS,
+    readmodel.WORKERS,
+    readmodel.REBUILDING,
+    readmodel.ACCESS_LOG,
+)
 
 
 async def clear_read_model(redis: Redis) -> int:

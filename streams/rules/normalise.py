@@ -37,6 +37,31 @@ class RejectedInput(ValueError):
         self.kind = kind
 
 
+class ConflictingDuplicate(RejectedInput):
+    """An event reusing an event id that an event with other content already holds: the earlier event keeps it."""
+
+    def __init__(self, event_id: str) -> None:
+        # Known by its own place in the log (no event id of its own), so the id it reused keeps the earlier event's result.
+        super().__init__(say("duplicate.conflicting", event_id=event_id), "event_id", kind="conflicting_duplicate")
+        self.duplicate_of = event_id
+
+
+# Who sent an event is the receiver's to stamp (the API names the token's holder), not part of what the event says.
+_NOT_CONTENT = {"reported_by"}
+
+
+def content_digest(event: InputEvent) -> str:
+    """A digest of what an event says, however it was spelled: defaults filled, nulls and key order ignored."""
+    document = event.model_dump(mode="json", exclude_none=True, exclude=_NOT_CONTENT)
+    return hashlib.blake2b(orjson.dumps(document, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+
+
+def refuse_conflicting(event_id: str, digest: str, earlier_digest: str | None) -> None:
+    """Raise ConflictingDuplicate when an event id already came with content of another digest (the same content passes)."""
+    if earlier_digest is not None and earlier_digest != digest:
+        raise ConflictingDuplicate(event_id)
+
+
 def pseudonym(value: str, secret: bytes) -> str:
     """A stable keyed hash, so people can be matched across events without storing their ID numbers."""
     return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()[:24]
@@ -204,6 +229,7 @@ def dead_letter(
         offset=offset,
         key=mask_id_numbers_in(key.decode("utf-8", "replace")) if key is not None else None,
         event_id=rejected.event_id or offset_event_id(topic, partition, offset),
+        duplicate_of=rejected.duplicate_of if isinstance(rejected, ConflictingDuplicate) else None,
         original=text,
         original_b64=base64.b64encode(masked).decode(),
         at=now,

@@ -94,13 +94,13 @@ async def signal_ends(kafka: str) -> dict[str, int]:
 
 
 def snapshot(redis: Redis) -> dict:
-    """Every projected key's content (not the live stream, idempotency keys, readiness reports or completeness mark),
+    """Every projected key's content (not the live stream, idempotency keys, digests, readiness reports or completeness mark),
     order-free where order is not meaningful."""
     content = {}
     for key in redis.scan_iter(match=readmodel.PREFIX + "*", count=1000):
         name = key.decode()
         not_projected = (readmodel.LIVE_STREAM, readmodel.WORKERS, readmodel.COMPLETE, readmodel.REBUILDING)
-        if name in not_projected or name.startswith(readmodel.PREFIX + "idem:"):
+        if name in not_projected or name.startswith((readmodel.PREFIX + "idem:", readmodel.EVENT_DIGESTS, readmodel.RECORD_DIGESTS)):
             continue
         kind = redis.type(key).decode()
         if kind == "hash":

@@ -1,6 +1,7 @@
 """Property-based hostile input: whatever bytes arrive, intake and triage either accept or reject naming why, never crash."""
 
 import contextlib
+from datetime import UTC, datetime
 
 import orjson
 from hypothesis import HealthCheck, given, settings
@@ -10,8 +11,10 @@ from schemas import topics
 from schemas.departments import BUNDLED, load_departments
 from schemas.intake import InputEvent
 from schemas.register import load_register
-from streams.rules.normalise import MAX_EVENT_BYTES, RejectedInput, parse, parse_input
+from streams.rules.normalise import MAX_EVENT_BYTES, RejectedInput, content_digest, dead_letter, parse, parse_input, signal_from_event
 from tests.factories import admission_body, call_body, change_body
+
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 DEPARTMENTS = load_departments(BUNDLED)
 REGISTER = load_register()
@@ -93,6 +96,44 @@ def test_signals_and_commands_from_foreign_producers_are_rejected_not_crashing(d
         tried["count"] += 1
         with contextlib.suppress(RejectedInput):
             parse(model.model_validate, orjson.dumps(document))
+
+
+# Malformed Unicode in a JSON string: escapes (lone surrogates, NUL, line separators) and bytes that are no UTF-8.
+HOSTILE_STRINGS = [rb"\ud800", rb"\udfff", rb"a\udc00b", rb"\udc00\ud800", rb"\ud83d\ude00", rb"\u0000", rb"\u2028", b"\x00"]
+HOSTILE_STRINGS += [b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xff\xfe", b"\xe2\x82"]
+ESCAPES = st.integers(0, 0xFFFF).map(lambda code: b"\\u%04x" % code)
+
+
+def reaches_its_end(topic: str, raw: bytes, key: bytes | None = b"\xed\xa0\x80") -> None:
+    """The worker's path for one record: a signal, or a dead letter; either must encode as JSON and decode again."""
+    result = outcome(topic, raw)
+    if isinstance(result, RejectedInput):
+        letter = dead_letter(result, topic, 0, 7, key, raw, NOW)
+        document = orjson.loads(letter.model_dump_json())
+        assert document["reason"] and document["original_b64"]
+        assert document["original"] is None or orjson.dumps(document["original"])
+    else:
+        content_digest(result)
+        orjson.loads(signal_from_event(result, "H1", "e1", NOW, b"secret").model_dump_json())
+
+
+def test_malformed_unicode_in_a_record_becomes_a_dead_letter_that_encodes():
+    for topic, body in VALID.items():
+        valid = orjson.dumps(body | {"subject": {**body["subject"], "name": "HOLE"}})
+        for hostile in HOSTILE_STRINGS:
+            reaches_its_end(topic, valid.replace(b"HOLE", hostile))
+            reaches_its_end(topic, valid.replace(b'"HOLE"', b'"ok","' + hostile + b'":1'))
+        for whole in (b'"\\ud800"', b"\xef\xbb\xbf" + valid, valid[:-3], b"\xed\xa0\x80", b"NaN", b"1e999999"):
+            reaches_its_end(topic, whole, None)
+
+
+@EXAMPLES
+@given(st.sampled_from(list(VALID)), st.lists(ESCAPES | st.binary(max_size=3), max_size=5), st.booleans())
+def test_any_escape_or_bytes_in_a_records_string_reaches_a_signal_or_a_dead_letter(topic, pieces, as_key):
+    body = VALID[topic]
+    valid = orjson.dumps(body | {"subject": {**body["subject"], "name": "HOLE"}})
+    hostile = b"".join(pieces)
+    reaches_its_end(topic, valid.replace(b'"HOLE"', b'"ok","' + hostile + b'":1' if as_key else b'"' + hostile + b'"'))
 
 
 def test_report_how_many_hostile_inputs_were_tried():
