@@ -30,11 +30,11 @@ class Publisher:
         """Flush and disconnect."""
         await self.producer.stop()
 
-    async def publish(self, topic: str, key: bytes, value: bytes) -> None:
+    async def publish(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> None:
         """Write one event, or raise 503 with Retry-After when Kafka cannot take it in time."""
         try:
             async with asyncio.timeout(self.timeout_s):
-                await self.producer.send_and_wait(topic, value, key=key)
+                await self.producer.send_and_wait(topic, value, key=key, headers=headers)
         except Exception as error:  # any failure means the event is not known to be written
             raise HTTPException(
                 status.HTTP_503_SERVICE_UNAVAILABLE,

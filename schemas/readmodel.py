@@ -42,6 +42,11 @@ def event_key(event_id: str) -> str:
     return f"{PREFIX}event:{event_id}"
 
 
+# Record header of an API-written input event: the [key, value, ttl_s] it claimed in Redis (its Idempotency-Key, its
+# client event id's digest), so a rebuild after a Redis loss restores them from the log.
+CLAIMS_HEADER = "rapidaid-claims"
+
+
 def idempotency_key(principal: str, key: str) -> str:
     """The request digest and event id an Idempotency-Key already produced for this client ("digest event_id")."""
     return f"{PREFIX}idem:{principal}:{key}"

@@ -18,6 +18,7 @@ from streams.rules.workflow import refusal
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 PAGE_LIMIT_MAX = 500
+OFFSET_MAX = 10_000_000  # beyond any county's cases; Redis refuses offsets near 2**63
 CASE_ID_PATTERN = r"^C[0-9A-F]{12}$"
 CaseId = Annotated[str, Path(pattern=CASE_ID_PATTERN)]
 Note = Annotated[str | None, Field(default=None, min_length=1, max_length=2000)]
@@ -35,7 +36,7 @@ async def get_cases(
     priority: Priority | None = None,
     track: Literal["emergency", "standard"] | None = None,
     stage: Stage | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = 100,
 ) -> dict:
     """Open cases by next deadline (or closed ones, latest first), filtered, paginated, limited to the caller's area."""

@@ -4,6 +4,7 @@ import asyncio
 import logging
 from typing import Annotated
 
+import orjson
 import uuid_utils
 from fastapi import APIRouter, Header, HTTPException, Path, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -36,10 +37,13 @@ async def accept(request: Request, principal: Principal, idempotency_key: str | 
     # Digested as the client sent it, before the server fills in its own fields, so an unchanged retry digests alike.
     digest = content_digest(event)
     event_id = event.event_id or str(uuid_utils.uuid7())
-    claimed: list[str] = []  # released when nothing is written under them
+    # (key, value, ttl) claimed in Redis: released when nothing is written under them, carried on the record otherwise so a
+    # Redis that loses them gets them back from the log (see streams.plumbing.rebuild).
+    claimed: list[tuple[str, str, int]] = []
     if idempotency_key:
         key = readmodel.idempotency_key(principal.role, idempotency_key)
-        earlier = await claim(state.redis, key, f"{digest} {event_id}", state.settings.idempotency_ttl_s)
+        value, ttl = f"{digest} {event_id}", state.settings.idempotency_ttl_s
+        earlier = await claim(state.redis, key, value, ttl)
         if earlier is not None:
             # A key stored before digests were (its event id alone) replays as it always did.
             earlier_digest, _, earlier_event_id = earlier.rpartition(" ")
@@ -47,22 +51,23 @@ async def accept(request: Request, principal: Principal, idempotency_key: str | 
                 reused = Text("duplicate.idempotency_key_reused", {"idempotency_key": idempotency_key})
                 raise HTTPException(status.HTTP_409_CONFLICT, reused)
             return {"event_id": earlier_event_id, "replayed": True}
-        claimed.append(key)
+        claimed.append((key, value, ttl))
     if event.event_id:
-        key = readmodel.event_digest_key(event_id)
-        earlier = await claim(state.redis, key, digest, state.settings.event_result_ttl_s)
+        key, ttl = readmodel.event_digest_key(event_id), state.settings.event_result_ttl_s
+        earlier = await claim(state.redis, key, digest, ttl)
         if earlier is not None:
             if earlier != digest:
-                await state.redis.delete(*claimed)
+                await release(state.redis, claimed)
                 raise HTTPException(status.HTTP_409_CONFLICT, Text("duplicate.event_id_taken", {"event_id": event_id}))
             return {"event_id": event_id, "replayed": True}
-        claimed.append(key)
+        claimed.append((key, digest, ttl))
     event = stamp(event, event_id, clock.now(), principal.name)
+    headers = [(readmodel.CLAIMS_HEADER, orjson.dumps(claimed))] if claimed else None
     try:
-        await state.publisher.publish(topic, event.subject.id_number.encode(), event.model_dump_json(exclude_none=True).encode())
+        value = event.model_dump_json(exclude_none=True).encode()
+        await state.publisher.publish(topic, event.subject.id_number.encode(), value, headers)
     except HTTPException:
-        if claimed:
-            await state.redis.delete(*claimed)
+        await release(state.redis, claimed)
         raise
     intake_accepted.labels(source).inc()
     try:
@@ -72,6 +77,12 @@ async def accept(request: Request, principal: Principal, idempotency_key: str | 
         # The event is in Kafka: answering 503 now would invite a duplicate; only the "accepted" note is missing.
         log.warning("event %s accepted but not marked in the read model: %r", event_id, error)
     return {"event_id": event_id}
+
+
+async def release(redis, claimed: list[tuple[str, str, int]]) -> None:
+    """Give back the keys a request claimed when nothing was written under them."""
+    if claimed:
+        await redis.delete(*(key for key, _, _ in claimed))
 
 
 def refuse_unknown_places(request: Request, event: InputEvent) -> None:

@@ -6,6 +6,7 @@ import logging
 import time
 
 import mode
+import orjson
 from aiokafka.errors import KafkaError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -47,8 +48,28 @@ async def rebuild_into(redis: Redis, settings: WorkerSettings) -> int:
     async for records in read_log(settings.kafka, REPLAYED, settings.batch_size):
         await writer.apply([(record.topic, record.value) for record in records])
         replayed += len(records)
+    await restore_claims(redis, settings.kafka, settings.batch_size, time.time())
     await redis.set(readmodel.COMPLETE, replayed)
     return replayed
+
+
+async def restore_claims(redis: Redis, kafka: str, batch_size: int, now: float) -> int:
+    """Put back the Idempotency-Keys and event-id digests the API claimed, from the input records that carry them,
+    with what is left of their time to live (a key kept in Redis wins); how many were restored."""
+    restored = 0
+    async for records in read_log(kafka, topics.INPUTS, batch_size):
+        async with redis.pipeline(transaction=False) as pipe:
+            for record in records:
+                for name, value in record.headers or ():
+                    if name != readmodel.CLAIMS_HEADER:
+                        continue
+                    for key, claimed, ttl_s in orjson.loads(value):
+                        left = int(ttl_s - (now - record.timestamp / 1000))
+                        if left > 0:
+                            pipe.set(key, claimed, nx=True, ex=left)
+                            restored += 1
+            await pipe.execute()
+    return restored
 
 
 async def rebuild_read_model(settings: WorkerSettings, redis_url: str) -> int:

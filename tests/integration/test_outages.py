@@ -124,9 +124,10 @@ def test_a_redis_that_comes_back_empty_is_rebuilt_before_anything_moves_on():
         stack.start_worker("worker", "outage-redis-lost")
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens['officer']}"}, timeout=10) as client:
             operator = {"Authorization": f"Bearer {tokens['operator']}"}
-            event_ids = [
-                client.post("/v1/hotline/calls", json=body, headers=operator).json()["event_id"] for _, body in calls(generator, 30)
-            ]
+            bodies = [body for _, body in calls(generator, 35)]
+            retried = {**operator, "Idempotency-Key": "sent-before-the-loss"}
+            event_ids = [client.post("/v1/hotline/calls", json=bodies[0], headers=retried).json()["event_id"]]
+            event_ids += [client.post("/v1/hotline/calls", json=body, headers=operator).json()["event_id"] for body in bodies[1:30]]
             wait_until(lambda: all(processed(client, e) for e in event_ids), 90, "the calls to be processed")
             before = _view(client, event_ids)
             assert len(before["cases"]) >= 10
@@ -138,14 +139,15 @@ def test_a_redis_that_comes_back_empty_is_rebuilt_before_anything_moves_on():
             start_redis(stack.supervisor, redis_url.hostname, redis_url.port, stack.supervisor.log_dir, stack.env)
             wait_until(lambda: client.get("/readyz").status_code == 200, 60, "the read model to be rebuilt and ready")
             after = _view(client, event_ids)
-            during_the_loss = [
-                client.post("/v1/hotline/calls", json=body, headers=operator).json()["event_id"] for _, body in calls(generator, 5)
-            ]
+            # A client retrying a call it sent before the loss gets its event back: the key is restored from the log.
+            again = client.post("/v1/hotline/calls", json=bodies[0], headers=retried).json()
+            during_the_loss = [client.post("/v1/hotline/calls", json=body, headers=operator).json()["event_id"] for body in bodies[30:]]
             wait_until(lambda: all(processed(client, e) for e in during_the_loss), 60, "new calls after the loss to be processed")
     assert after["cases"] == before["cases"], "open cases or their timelines differ after the rebuild"
     assert after["stats"]["open_cases"] == before["stats"]["open_cases"]
     assert after["stats"]["counters"] == before["stats"]["counters"]
     assert after["events"] == before["events"]
+    assert again == {"event_id": event_ids[0], "replayed": True}
     print(f"Redis lost: {len(before['cases'])} open cases, {len(event_ids)} events, all back after the automatic rebuild")
 
 
