@@ -126,7 +126,9 @@ class Intake(mode.Service):
                 continue
             effects = new_effects()
             await intake_batch([record for records in fetched.values() for record in records], effects)
-            await effects.commit()
+            # Registry links first: a replay after a crash then routes the batch's events to the same households,
+            # whichever input topic it happens to read first.
+            await effects.commit(tables_first=True)
             try:
                 await self.consumer.commit()
             except CommitFailedError as error:

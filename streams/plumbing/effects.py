@@ -120,14 +120,16 @@ class Effects:
         encoded_value = value.model_dump_json().encode() if isinstance(value, BaseModel) else orjson.dumps(value)
         self.changelog.append(Record(table.changelog_topic.get_topic_name(), partition, encoded_key, encoded_value, None))
 
-    async def commit(self) -> None:
-        """Write everything in crash-safe order: read model, outputs, changelogs; each retried until written."""
+    async def commit(self, tables_first: bool = False) -> None:
+        """Write everything in crash-safe order, each retried until written: read model, outputs, changelogs — or, with
+        tables_first, the changelogs before the outputs (for tables whose entries are idempotent facts the outputs
+        were derived from, so a replay after a crash between the two derives the same outputs)."""
         if self.projections:
             await until_written("read model", partial(self.read_model.apply, self.projections), REDIS_ERRORS, projection_errors)
-        if self.outputs:
-            await until_written("output topics", partial(self.outbox.write, self.outputs), KAFKA_ERRORS, produce_errors)
-        if self.changelog:
-            await until_written("table changelogs", partial(self.outbox.write, self.changelog), KAFKA_ERRORS, produce_errors)
+        writes = [("output topics", self.outputs), ("table changelogs", self.changelog)]
+        for what, records in reversed(writes) if tables_first else writes:
+            if records:
+                await until_written(what, partial(self.outbox.write, records), KAFKA_ERRORS, produce_errors)
 
 
 async def until_written(what: str, write: Callable[[], Awaitable[T]], errors: tuple[type[Exception], ...], failures: Counter) -> T:

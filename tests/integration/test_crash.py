@@ -214,7 +214,8 @@ def test_every_event_has_exactly_one_outcome_across_crashes(how):
         asyncio.run(rebuild_read_model(WorkerSettings(kafka=stack.kafka, redis=stack.redis), rebuilt_url))
         rebuilt = snapshot(Redis.from_url(rebuilt_url))
         assert rebuilt.keys() == live.keys()
-        assert [key for key in live if live[key] != rebuilt[key]] == []
+        differing = [key for key in live if live[key] != rebuilt[key]]
+        assert differing == [], {key: (live[key], rebuilt[key]) for key in differing[:5]}
         print(
             f"\n{how.name}: {kills} kills; {EVENTS} events in → {outcomes['on a case']} on a case "
             f"({len(open_ids)} cases open), {outcomes['household timeline only']} on household timelines only, "
