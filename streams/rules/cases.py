@@ -73,7 +73,7 @@ def _signal_summary(signal: Signal, urgency: Urgency) -> dict[str, Any]:
     return summary
 
 
-def report_of(signal: Signal, now: datetime) -> Report:
+def report_of(signal: Signal) -> Report:
     """What the signal said, for the officer to read on the case."""
     details = dict(signal.details)
     return Report(
@@ -116,7 +116,7 @@ def _open(signal: Signal, urgency: Urgency, now: datetime, policy: Policy) -> Ca
         opened_at=now,
         deadlines=deadlines_for(urgency.priority, now, policy),
         signal_ids=[signal.event_id],
-        reports=[report_of(signal, now)],
+        reports=[report_of(signal)],
         reports_total=1,
     )
 
@@ -165,7 +165,7 @@ def _absorb(
         signal.event_id,
         _signal_summary(signal, urgency),
         signal_ids=[*case.signal_ids, signal.event_id],
-        reports=with_report(case.reports, report_of(signal, now)),
+        reports=with_report(case.reports, report_of(signal)),
         reports_total=case.reports_total + 1,
         factors=case.factors + lowering,
     )
