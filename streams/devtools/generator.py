@@ -15,6 +15,17 @@ from schemas.ids import check_digit
 from schemas.intake import AdmissionType, CallCategory, Diagnosis
 from schemas.register import Register, load_register
 
+# What callers say, by category (the demo's words on the cards; chosen without the random generator, so sequences stay as seeded).
+CALLER_WORDS = {
+    CallCategory.MEDICAL_EMERGENCY: ("家里老人突发脑出血，已送医院，家里拿不出押金", "丈夫干活时从梯子上摔下来，腿骨折了，孩子还小"),
+    CallCategory.ACCIDENT_OR_DISASTER: ("昨夜暴雨房子塌了半边，一家四口没地方住", "家里失火，东西都烧没了，老人受了惊吓"),
+    CallCategory.NO_FOOD_OR_SHELTER: ("外地来打工，工地停工欠薪，两天没吃饭了", "路封了回不了家，身上没钱，带着孩子在车站过夜"),
+    CallCategory.CHILD_UNATTENDED: ("邻居家7岁男孩独自在家两天了，大人联系不上", "孩子妈妈住院，爸爸在外地，两个孩子没人管"),
+    CallCategory.ELDERLY_OR_DISABLED_UNATTENDED: ("独居老人摔倒在家起不来，身边没人", "重度残疾的儿子一个人在家，照顾他的母亲住院了"),
+    CallCategory.LOSS_OF_INCOME: ("厂子倒闭失业三个月，房租交不上了", "家里顶梁柱病倒了，没了收入，孩子上学的钱也没有"),
+    CallCategory.OTHER: ("想问问临时救助怎么申请", "村里有户人家情况不太好，请来看看"),
+}
+
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂"
 RECURRING_SHARE = 0.3  # events about a household reported in the recent past
@@ -166,7 +177,7 @@ class Generator:
             **self._base(home, subject),
             "caller_phone": f"13{self.rng.randrange(10**9):09d}",
             "category": category.value,
-            "description": "synthetic call",
+            "description": CALLER_WORDS[category][len(home.members) % len(CALLER_WORDS[category])],
             "flags": {"children": len(kids), "pregnant": self.rng.random() < 0.03},
         }
         return "hotline.calls", body

@@ -57,7 +57,7 @@ async def send_traffic(
 # What a simulated duty officer does next at each stage, with the request body.
 NEXT_STEP = {
     "opened": ("acknowledge", {}),
-    "acknowledged": ("assign", {"assignee": "村委会 duty team"}),
+    "acknowledged": ("assign", {"assignee": "村委会值班组"}),
     "assigned": ("deliver", {"aid_type": "cash", "amount_yuan": 2000}),
     "aid_delivered": ("close", {"outcome": {"aid_type": "cash", "amount_yuan": 2000}}),
 }
