@@ -113,12 +113,10 @@ async def test_a_token_may_hold_only_so_many_live_connections(stack):
 
 async def test_a_client_resumes_after_its_last_event_without_missing_one(stack):
     async with stack.client("officer") as officer:
-        first = asyncio.get_running_loop().create_future()
-        async with officer.stream("GET", "/v1/live") as response:
-            listening = asyncio.create_task(_until_case(response, first))
-            await asyncio.sleep(0.2)  # connected before the case opens
-            first.set_result(await _post_call(stack, 712))
-            seen = await asyncio.wait_for(listening, timeout=30)
+        first = await _post_call(stack, 712)
+        # Resuming from the stream's start replays the backlog: the first case's update is in it, whatever the timing.
+        async with officer.stream("GET", "/v1/live", headers={"Last-Event-ID": "0-0"}) as response:
+            seen = await asyncio.wait_for(_until_case(response, first), timeout=30)
         missed = await _post_call(stack, 713)  # while disconnected
         async with officer.stream("GET", "/v1/live", headers={"Last-Event-ID": seen}) as resumed:
             assert await asyncio.wait_for(_until_case(resumed, missed), timeout=30)
