@@ -94,11 +94,6 @@ class LiveHub:
         self._per_token: Counter[str] = Counter()
         self._task: asyncio.Task | None = None
 
-    @property
-    def clients(self) -> int:
-        """How many live connections this process serves now."""
-        return len(self._queues)
-
     async def start(self) -> None:
         """Start reading the stream from its newest entry."""
         self._task = asyncio.create_task(self._read(), name="live-hub")
