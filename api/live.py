@@ -32,9 +32,14 @@ class Entry:
     data: bytes
 
     @cached_property
+    def update(self) -> dict:
+        """The update as written: {"type", "case"}."""
+        return orjson.loads(self.data)
+
+    @property
     def case(self) -> dict:
         """The case the update carries."""
-        return orjson.loads(self.data)["case"]
+        return self.update["case"]
 
     @cached_property
     def frame(self) -> bytes:
@@ -44,8 +49,7 @@ class Entry:
     @cached_property
     def masked_frame(self) -> bytes:
         """The update as a Server-Sent Event with the caller's phone masked, for readers who do not call back."""
-        update = orjson.loads(self.data)
-        return _frame(self.entry_id, orjson.dumps({**update, "case": masked_case(update["case"])}))
+        return _frame(self.entry_id, orjson.dumps({**self.update, "case": masked_case(self.case)}))
 
 
 class Batch:

@@ -313,7 +313,7 @@ def supervise(supervisor: Supervisor, start_stack) -> None:
 
 
 def wait_until_ready(api_url: str, supervisor: Supervisor, stopping, timeout_s: float = 120) -> None:
-    """Poll /readyz until the API says Kafka and Redis are reachable."""
+    """Poll /readyz until the API says the stack can process a call (Kafka, Redis, read model, every partition held)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and not stopping():
         failed = supervisor.exited()

@@ -112,8 +112,8 @@ class OutboxService(mode.Service):
 
 
 app.service(OutboxService)
-readiness = app.early_service(Readiness(app, Redis.from_url(settings.redis)))
-app.early_service(ReadModelGuard(Redis.from_url(settings.redis), settings, readiness.worker_id))
+readiness = app.early_service(Readiness(app, read_model.redis))
+app.early_service(ReadModelGuard(read_model.redis, settings, readiness.worker_id))
 readiness.holds("triage", lambda: app.consumer.assignment())
 
 
