@@ -19,6 +19,19 @@ async def eventually(probe, timeout_s: float = 20, interval_s: float = 0.05):
         await asyncio.sleep(interval_s)
 
 
+def wait_until(probe, timeout_s: float, what: str):
+    """Call probe() until it returns something truthy (a connection refused counts as not yet); fail after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if value := probe():
+                return value
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 async def processed(client: httpx.AsyncClient, event_id: str, timeout_s: float = 20, interval_s: float = 0.05) -> dict:
     """The event's result once the worker has processed or rejected it."""
 

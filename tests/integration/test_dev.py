@@ -6,7 +6,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import orjson
@@ -14,7 +13,7 @@ import psutil
 
 from tests.factories import call_body
 from tests.integration.conftest import free_port
-from tests.integration.helpers import processed
+from tests.integration.helpers import processed, wait_until
 
 
 def test_a_taken_port_gives_one_clear_line(tmp_path):
@@ -82,18 +81,6 @@ def _children(launcher: subprocess.Popen) -> dict[str, psutil.Process]:
     return found
 
 
-def _poll(probe, timeout_s: float):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if result := probe():
-                return result
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout_s}s")
-
-
 def test_a_part_that_dies_is_restarted_and_the_broker_keeps_everything(tmp_path):
     env = _dev_env(tmp_path)
     launcher = subprocess.Popen([sys.executable, "-m", "streams", "dev"], env=env, stdout=subprocess.PIPE, text=True)
@@ -109,7 +96,7 @@ def test_a_part_that_dies_is_restarted_and_the_broker_keeps_everything(tmp_path)
             return result.get("case_id") if result.get("state") == "processed" else None
 
         first = api.post("/v1/hotline/calls", json=call_body()).json()["event_id"]
-        case_id = _poll(lambda: processed_case(first), 30)
+        case_id = wait_until(lambda: processed_case(first), 30, "the first call to be processed")
         before = _children(launcher)
         for part in ("redis", "worker"):
             before[part].kill()  # kill -9
@@ -119,14 +106,14 @@ def test_a_part_that_dies_is_restarted_and_the_broker_keeps_everything(tmp_path)
                 if f"{part} restarted" in line:
                     break
             assert any(f"rapidaid dev: {part} exited with code -9; restarting it in" in line for line in lines), lines
-            _poll(lambda: api.get("/readyz").status_code == 200, 90)
+            wait_until(lambda: api.get("/readyz").status_code == 200, 90, f"readiness after {part} restarted")
         after = _children(launcher)
         assert after["broker"].pid == before["broker"].pid  # never stopped because another part died
         assert after["redis"].pid != before["redis"].pid and after["worker"].pid != before["worker"].pid
         # What was accepted before is still there (the read model rebuilt from the broker), and new calls are processed.
         assert processed_case(first) == case_id
         second = api.post("/v1/hotline/calls", json=call_body(subject={"id_number": "11010519491231002X", "name": "赵六"})).json()
-        assert _poll(lambda: processed_case(second["event_id"]), 60)
+        assert wait_until(lambda: processed_case(second["event_id"]), 60, "a call after the restarts to be processed")
     finally:
         launcher.send_signal(signal.SIGTERM)
         launcher.wait(30)

@@ -22,7 +22,7 @@ from streams.devtools.bench.stack import bench_stack
 from streams.devtools.bench.timers import calls, produce_calls
 from streams.devtools.dev import start_broker, start_redis
 from streams.devtools.generator import Generator
-from tests.integration.helpers import committed_offsets
+from tests.integration.helpers import committed_offsets, wait_until
 
 pytestmark = pytest.mark.integration
 PARTITIONS = 4
@@ -37,16 +37,6 @@ def frozen(stack, name: str):
         yield
     finally:
         os.kill(process.pid, signal.SIGCONT)
-
-
-def wait_until(probe, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def post_call(client: httpx.Client, generator: Generator) -> httpx.Response:
