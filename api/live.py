@@ -13,7 +13,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from api.auth import Principal
-from api.views import calls_back, masked_case
+from api.privilege import calls_back, masked_case
 from schemas import readmodel
 
 log = logging.getLogger(__name__)

@@ -1,10 +1,12 @@
-"""Least privilege: which roles read cases, the live feed and the stats, and whose event results a sender may read."""
+"""Least privilege: which roles read cases, the live feed and the stats, whose event results a sender may read, and
+who sees a caller's phone."""
 
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
 from api.auth import Principal, Reader, token_digest
+from schemas.ids import mask_phone
 from schemas.messages import Text
 
 # Senders of events from outside the county's aid office: they learn the outcome of what they sent, nothing else.
@@ -32,3 +34,19 @@ BoardReader = Annotated[Principal, Depends(reading("officer"))]
 def may_read_result(request: Request, principal: Principal, sender: str | None) -> bool:
     """Whether the caller may read an event's result: hospitals and departments only those they sent themselves."""
     return principal.kind not in SENDERS or (sender is not None and sender == token_digest(request))
+
+
+def calls_back(principal: Principal, case: dict) -> bool:
+    """Whether the reader is an officer of the case's area, who may see the caller's phone to call back."""
+    return principal.kind == "officer" and principal.may_see(case)
+
+
+def masked_case(case: dict) -> dict:
+    """The case with every caller's phone masked."""
+    reports = [{**report, "phone": mask_phone(report["phone"])} if report.get("phone") else report for report in case.get("reports", ())]
+    return {**case, "reports": reports}
+
+
+def case_for(principal: Principal, case: dict) -> dict:
+    """The case as this reader may see it: phones in full for officers of its area, masked for everyone else."""
+    return case if calls_back(principal, case) else masked_case(case)

@@ -7,9 +7,8 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Officer, Principal, token_digest
-from api.privilege import CaseReader
+from api.privilege import CaseReader, case_for
 from api.store import get_case, list_cases, mark_accepted, read_by
-from api.views import case_for
 from schemas import topics
 from schemas.case import Case, CaseCommand, Outcome, Priority, Stage, Tier
 from schemas.messages import Text
