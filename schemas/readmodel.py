@@ -63,8 +63,19 @@ def event_digest_key(event_id: str) -> str:
 
 
 def record_digest_key(event_id: str) -> str:
-    """The content digest of the first record carrying an event id on the input topics, as intake read it."""
+    """Intake's claim on an event id: the content digest of the first record carrying it, then where intake sent it."""
     return RECORD_DIGESTS + event_id
+
+
+def route_claim(digest: str, household_id: str, received_ms: int) -> str:
+    """The claim value of an event id once intake has routed it: its digest, its household and when it was received."""
+    return f"{digest} {household_id} {received_ms}"
+
+
+def parse_claim(claim: str) -> tuple[str, tuple[str, int] | None]:
+    """A claim's digest, and its (household id, received ms) once routed (None while only the digest is claimed)."""
+    digest, *route = claim.split(" ")
+    return digest, (route[0], int(route[1])) if len(route) == 2 else None
 
 
 # Each worker's readiness report (hash field = worker id): the partitions it holds and can process now.

@@ -3,22 +3,22 @@
 Intake holds no state of its own, so it reads the input topics with a plain aiokafka consumer group
 rather than a Faust stream: Faust's per-event cost (about as much as the whole rest of the pipeline)
 is then paid once, in triage, where the tables are. Offsets are committed only after a batch's
-signals and dead letters are written; a replayed batch yields the same signals, which triage
-recognises by event id.
+signals and dead letters are written; a replayed batch yields the same signals (each event id is routed
+as it was the first time), which triage recognises by event id.
 """
 
 import logging
-from datetime import datetime
 from functools import partial
 
 import mode
+import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import CommitFailedError
 
 from schemas import topics
-from schemas.case import Signal
 from schemas.departments import load_departments
 from schemas.intake import InputEvent, MemberAdded
+from schemas.readmodel import CLAIMS_HEADER, parse_claim, record_digest_key, route_claim
 from streams.plumbing.app import app, clock, dead_letter_on_failure, new_effects, outbox, persons, read_model, readiness, register, settings
 from streams.plumbing.effects import REDIS_ERRORS, Effects, until_written
 from streams.plumbing.metrics import SOURCES, events_in, projection_errors
@@ -30,6 +30,7 @@ from streams.rules.normalise import (
     pseudonym,
     refuse_conflicting,
     signal_from_event,
+    time_of,
 )
 
 log = logging.getLogger(__name__)
@@ -44,55 +45,70 @@ def parsed(record: ConsumerRecord, received_ms: int, effects: Effects) -> InputE
     return None
 
 
-def to_signal(record: ConsumerRecord, event: InputEvent, received: datetime, effects: Effects) -> Signal:
-    """Normalise a validated input event into a signal for the subject's household.
+def household_of(record: ConsumerRecord, event: InputEvent, effects: Effects) -> str:
+    """The household an event belongs to, recording a registry link it carries.
 
-    The household is the one the event names, else the one the registry last placed the person in
-    (the persons table), else a household of the person alone.
+    The one the event names, else the one the registry last placed the person in (the persons table), else a
+    household of the person alone.
     """
     person_key = pseudonym(event.subject.id_number, SECRET)
     if isinstance(event, MemberAdded):
         effects.set(persons, person_key, event.household_id, record.partition)
-    household_id = event.household_id or persons.get(person_key) or fallback_household(person_key)
-    event_id = offset_event_id(record.topic, record.partition, record.offset)
-    return signal_from_event(event, household_id, event_id, received, SECRET)
+    return event.household_id or persons.get(person_key) or fallback_household(person_key)
 
 
-async def earlier_digests(events: list[InputEvent | None]) -> tuple[list[str | None], list[str | None]]:
-    """Each event's content digest and the digest its event id already had (None: first seen, or no event id of its own).
+def event_id_of(record: ConsumerRecord, event: InputEvent | None) -> str | None:
+    """The event's own id, else one from its place in the log, which no other record can share (None: dead-lettered)."""
+    if event is None:
+        return None
+    return event.event_id or offset_event_id(record.topic, record.partition, record.offset)
+
+
+async def earlier_claims(event_ids: list[str | None], digests: list[str | None]) -> list[str | None]:
+    """Claim each event id for its content digest; what each id was already claimed with (None: first seen).
 
     Recorded in Redis for the whole batch in one round trip, in order, so a repeat within the batch sees the first.
-    An event without an id gets one from its place in the log, which no other record can share.
     """
-    digests = [content_digest(event) if event is not None and event.event_id else None for event in events]
-    claims = [(event.event_id, digest) for event, digest in zip(events, digests, strict=True) if digest is not None]
+    claims = [(event_id, digest) for event_id, digest in zip(event_ids, digests, strict=True) if event_id is not None]
     if not claims:
-        return digests, [None] * len(events)
-    found = iter(await until_written("event digests", partial(read_model.claim_digests, claims), REDIS_ERRORS, projection_errors))
-    return digests, [next(found) if digest is not None else None for digest in digests]
+        return [None] * len(event_ids)
+    found = iter(await until_written("event claims", partial(read_model.claim_digests, claims), REDIS_ERRORS, projection_errors))
+    return [next(found) if event_id is not None else None for event_id in event_ids]
 
 
 async def intake_batch(records: list[ConsumerRecord], effects: Effects) -> None:
     """Forward each input event of a batch as a signal stamped with the time intake received the batch, or dead-letter it.
 
     The record's own timestamp is the producer's to set, so it decides nothing: the receipt time is stamped into
-    the signal (and its record), and triage's rules run at it, so a replay of the signal repeats exactly.
-    An event id already seen with other content is a conflicting duplicate, dead-lettered; with the same content
-    (a producer's retry, a replay after a crash) it passes, and triage drops the repeat.
+    the signal (and its record), and triage's rules run at it. An event id already seen with other content is a
+    conflicting duplicate, dead-lettered; with the same content (a producer's retry, a replay after a crash) it goes
+    where it went the first time, at the time it was first received, so triage recognises and drops the repeat —
+    even when a registry link read meanwhile would now place the person in another household.
     """
     received = clock.now()
     received_ms = round(received.timestamp() * 1000)
     for record in records:
         events_in.labels(SOURCES[record.topic]).inc()
     events = [parsed(record, received_ms, effects) for record in records]
-    digests, earlier = await earlier_digests(events)
-    for record, event, digest, earlier_digest in zip(records, events, digests, earlier, strict=True):
+    event_ids = [event_id_of(record, event) for record, event in zip(records, events, strict=True)]
+    digests = [content_digest(event) if event is not None else None for event in events]
+    earlier = await earlier_claims(event_ids, digests)
+    routes = []
+    for record, event, event_id, digest, claim in zip(records, events, event_ids, digests, earlier, strict=True):
         if event is None:
             continue
+        earlier_digest, route = parse_claim(claim) if claim else (None, None)
         with dead_letter_on_failure(record, received_ms, effects):
-            refuse_conflicting(event.event_id, digest, earlier_digest)
-            signal = to_signal(record, event, received, effects)
-            effects.send(topics.SIGNALS, signal.household_id.encode(), signal.model_dump_json().encode(), received_ms)
+            refuse_conflicting(event_id, digest, earlier_digest)
+            household_id = household_of(record, event, effects)
+            if route is None:
+                route = (household_id, received_ms)
+                routes.append((event_id, route_claim(digest, *route)))
+            signal = signal_from_event(event, route[0], event_id, time_of(route[1]), SECRET)
+            # The claim travels with the signal, so a rebuild after a Redis loss restores it (see rebuild.restore_claims).
+            header = orjson.dumps([[record_digest_key(event_id), route_claim(digest, *route), settings.event_result_ttl_s]])
+            effects.send(topics.SIGNALS, route[0].encode(), signal.model_dump_json().encode(), route[1], headers=((CLAIMS_HEADER, header),))
+    await until_written("event routes", partial(read_model.record_routes, routes), REDIS_ERRORS, projection_errors)
 
 
 class Intake(mode.Service):
@@ -126,9 +142,7 @@ class Intake(mode.Service):
                 continue
             effects = new_effects()
             await intake_batch([record for records in fetched.values() for record in records], effects)
-            # Registry links first: a replay after a crash then routes the batch's events to the same households,
-            # whichever input topic it happens to read first.
-            await effects.commit(tables_first=True)
+            await effects.commit()
             try:
                 await self.consumer.commit()
             except CommitFailedError as error:

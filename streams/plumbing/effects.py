@@ -49,6 +49,7 @@ class Record:
     key: bytes
     value: bytes
     timestamp_ms: int | None
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 class Outbox:
@@ -85,10 +86,10 @@ class Outbox:
         for (topic, partition), pending in by_partition.items():
             batch = self.producer.create_batch()
             for record in pending:
-                if batch.append(key=record.key, value=record.value, timestamp=record.timestamp_ms) is None:
+                if batch.append(key=record.key, value=record.value, timestamp=record.timestamp_ms, headers=list(record.headers)) is None:
                     deliveries.append(await self.producer.send_batch(batch, topic, partition=partition))
                     batch = self.producer.create_batch()
-                    batch.append(key=record.key, value=record.value, timestamp=record.timestamp_ms)
+                    batch.append(key=record.key, value=record.value, timestamp=record.timestamp_ms, headers=list(record.headers))
             deliveries.append(await self.producer.send_batch(batch, topic, partition=partition))
         await asyncio.gather(*deliveries)
 
@@ -104,12 +105,19 @@ class Effects:
     changelog: list[Record] = field(default_factory=list)
 
     def send(
-        self, topic: str, key: bytes, value: bytes, timestamp_ms: int | None = None, partition: int | None = None, project: bool = False
+        self,
+        topic: str,
+        key: bytes,
+        value: bytes,
+        timestamp_ms: int | None = None,
+        partition: int | None = None,
+        project: bool = False,
+        headers: tuple[tuple[str, bytes], ...] = (),
     ) -> None:
         """Produce value to topic (partitioned by key unless given); with project, also write it to the read model."""
         if partition is None:
             partition = partition_for(key, self.outbox.partitions)
-        self.outputs.append(Record(topic, partition, key, value, timestamp_ms))
+        self.outputs.append(Record(topic, partition, key, value, timestamp_ms, headers))
         if project:
             self.projections.append((topic, value))
 
@@ -120,14 +128,11 @@ class Effects:
         encoded_value = value.model_dump_json().encode() if isinstance(value, BaseModel) else orjson.dumps(value)
         self.changelog.append(Record(table.changelog_topic.get_topic_name(), partition, encoded_key, encoded_value, None))
 
-    async def commit(self, tables_first: bool = False) -> None:
-        """Write everything in crash-safe order, each retried until written: read model, outputs, changelogs — or, with
-        tables_first, the changelogs before the outputs (for tables whose entries are idempotent facts the outputs
-        were derived from, so a replay after a crash between the two derives the same outputs)."""
+    async def commit(self) -> None:
+        """Write everything in crash-safe order, each retried until written: read model, outputs, changelogs."""
         if self.projections:
             await until_written("read model", partial(self.read_model.apply, self.projections), REDIS_ERRORS, projection_errors)
-        writes = [("output topics", self.outputs), ("table changelogs", self.changelog)]
-        for what, records in reversed(writes) if tables_first else writes:
+        for what, records in (("output topics", self.outputs), ("table changelogs", self.changelog)):
             if records:
                 await until_written(what, partial(self.outbox.write, records), KAFKA_ERRORS, produce_errors)
 

@@ -71,12 +71,20 @@ return 1
 
 # Sets each key to its digest unless it holds one, in order (a repeat within the batch sees the first), and returns
 # what each key held before ('' when it was new). One script call per batch: a pipeline costs the client per command.
+# Refused (-1) while the read model is incomplete: a rebuild first restores the claims a lost Redis held.
 _CLAIM_DIGESTS = """
+if ARGV[2] ~= '' and redis.call('EXISTS', ARGV[2]) == 0 then return -1 end
 local found = {}
 for i, key in ipairs(KEYS) do
-  found[i] = redis.call('SET', key, ARGV[i + 1], 'NX', 'GET', 'EX', ARGV[1]) or ''
+  found[i] = redis.call('SET', key, ARGV[i + 2], 'NX', 'GET', 'EX', ARGV[1]) or ''
 end
 return found
+"""
+
+# Replaces claims with their routed values, keeping their time to live (a claim that expired meanwhile stays gone).
+_RECORD_ROUTES = """
+for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[i], 'XX', 'KEEPTTL') end
+return #KEYS
 """
 
 SIGNAL_OUTCOMES = {"opened": "opened", "signal_attached": "attached", "signal_recorded": "recorded"}
@@ -123,6 +131,7 @@ class ReadModelWriter:
         self._apply_case_event = redis.register_script(_APPLY_CASE_EVENT)
         self._record_result = redis.register_script(_RECORD_RESULT)
         self._claim_digests = redis.register_script(_CLAIM_DIGESTS)
+        self._record_routes = redis.register_script(_RECORD_ROUTES)
 
     async def apply(self, records: list[tuple[str, bytes]]) -> None:
         """Project records (topic, value) in order; safe to repeat after a failure."""
@@ -144,10 +153,17 @@ class ReadModelWriter:
             raise ReadModelIncomplete("the read model is being rebuilt from the log")
 
     async def claim_digests(self, claims: list[tuple[str, str]]) -> list[str | None]:
-        """Record each (event id, content digest) unless the id has a digest, in one call; the digests already there (None: new)."""
+        """Record each (event id, content digest) unless the id has a claim, in one call; the claims already there (None: new)."""
         keys = [readmodel.record_digest_key(event_id) for event_id, _ in claims]
-        found = await self._claim_digests(keys=keys, args=[self.result_ttl_s, *(digest for _, digest in claims)])
+        found = await self._claim_digests(keys=keys, args=[self.result_ttl_s, self.guard, *(digest for _, digest in claims)])
+        if found == -1:
+            raise ReadModelIncomplete("the read model is being rebuilt from the log")
         return [earlier.decode() if earlier else None for earlier in found]
+
+    async def record_routes(self, routes: list[tuple[str, str]]) -> None:
+        """Complete claims (event id, routed claim value) once intake has decided where their events go, in one call."""
+        if routes:
+            await self._record_routes(keys=[readmodel.record_digest_key(event_id) for event_id, _ in routes], args=[v for _, v in routes])
 
     async def _case_event(self, pipe, event: dict) -> None:
         case = event["case"]

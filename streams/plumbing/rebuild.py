@@ -54,10 +54,10 @@ async def rebuild_into(redis: Redis, settings: WorkerSettings) -> int:
 
 
 async def restore_claims(redis: Redis, kafka: str, batch_size: int, now: float) -> int:
-    """Put back the Idempotency-Keys and event-id digests the API claimed, from the input records that carry them,
-    with what is left of their time to live (a key kept in Redis wins); how many were restored."""
+    """Put back the Idempotency-Keys and event-id claims of the API and of intake, from the input and signal records
+    that carry them, with what is left of their time to live (a key kept in Redis wins); how many were restored."""
     restored = 0
-    async for records in read_log(kafka, topics.INPUTS, batch_size):
+    async for records in read_log(kafka, [*topics.INPUTS, topics.SIGNALS], batch_size):
         async with redis.pipeline(transaction=False) as pipe:
             for record in records:
                 for name, value in record.headers or ():

@@ -8,7 +8,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from streams.plumbing.log import read_log
-from tests.factories import call_body, id_number
+from tests.factories import call_body, change_body, id_number
 from tests.integration.helpers import eventually, processed
 
 pytestmark = pytest.mark.integration
@@ -73,12 +73,12 @@ async def test_a_client_event_id_again_is_the_same_event_or_409_and_one_record_o
     assert [record["subject"]["name"] for record in written] == ["重发"]
 
 
-async def produce(kafka: str, key: bytes, *values: bytes) -> None:
+async def produce(kafka: str, key: bytes, *values: bytes, topic: str = "hotline.calls") -> None:
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
     await producer.start()
     try:
         for value in values:
-            await producer.send_and_wait("hotline.calls", value, key=key)
+            await producer.send_and_wait(topic, value, key=key)
     finally:
         await producer.stop()
 
@@ -111,3 +111,24 @@ async def test_a_direct_producer_reusing_an_event_id_for_another_subject_gets_a_
     case_events = await records_with_event_id(stack.kafka, "aid.case-events", event_id)
     assert [(event["type"], event["case_id"]) for event in case_events] == [("opened", case_id)]
     assert len(await dead_letters()) == 1
+
+
+async def test_an_event_again_after_a_registry_link_goes_where_it_went_first_and_opens_nothing_new(stack):
+    """A retry (or a replay after a crash) is routed as the first time, although the person has since joined a household."""
+    event_id = f"dup-route-{uuid.uuid4()}"
+    body = call_body(event_id=event_id, subject=person(967, "改户"))
+    key = body["subject"]["id_number"].encode()
+    async with stack.client("admin") as admin:
+        await produce(stack.kafka, key, orjson.dumps(body))
+        case_id = (await processed(admin, event_id))["case_id"]
+        household = f"HH-route-{uuid.uuid4().hex[:8]}"
+        link = change_body("household.member_added", "public-security", subject=body["subject"], household_id=household)
+        link["event_id"] = f"{event_id}-link"
+        await produce(stack.kafka, key, orjson.dumps(link), topic="department.changes")
+        assert (await processed(admin, link["event_id"]))["state"] == "processed"
+        await produce(stack.kafka, key, orjson.dumps(body))
+        # A later call about the person is read after the retry on the same partition: by then the retry has been dropped.
+        later = await admin.post("/v1/hotline/calls", json=call_body(subject=person(967, "改户")))
+        assert (await processed(admin, later.json()["event_id"]))["case_id"]
+    case_events = await records_with_event_id(stack.kafka, "aid.case-events", event_id)
+    assert [(event["type"], event["case_id"]) for event in case_events] == [("opened", case_id)]

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from schemas import topics
+from schemas import readmodel, topics
 from schemas.ids import mask_id_numbers_in
 from schemas.intake import HotlineCall, stamp
 from streams.rules.normalise import ConflictingDuplicate, content_digest, dead_letter, offset_event_id, refuse_conflicting
@@ -70,3 +70,8 @@ def test_a_conflicting_duplicates_dead_letter_leaves_the_event_id_to_the_earlier
     assert letter.event_id == offset_event_id(topics.HOTLINE_CALLS, 2, 17)
     assert letter.duplicate_of == "dup-1" and letter.field == "event_id"
     assert "重复冲突" in letter.reason and letter.original == mask_id_numbers_in(raw.decode())  # kept, ID numbers masked
+
+
+def test_a_claim_holds_its_digest_then_where_its_event_went():
+    assert readmodel.parse_claim("d1") == ("d1", None)
+    assert readmodel.parse_claim(readmodel.route_claim("d1", "HH-7", 1764547200123)) == ("d1", ("HH-7", 1764547200123))

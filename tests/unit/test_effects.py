@@ -70,12 +70,3 @@ def test_an_empty_batch_writes_nothing():
     log: list = []
     asyncio.run(Effects(FakeOutbox(log), FlakyReadModel(log, failures=0)).commit())
     assert log == []
-
-
-def test_tables_first_writes_the_changelog_before_the_outputs():
-    log: list = []
-    effects = Effects(FakeOutbox(log), FlakyReadModel(log, failures=0))
-    effects.set(FakeTable(), b"person", "H1", partition=1)
-    effects.send("aid.signals", b"H1", b"{}", partition=2)
-    asyncio.run(effects.commit(tables_first=True))
-    assert [batch[0][0] for _, batch in log] == ["rapidaid-households-changelog", "aid.signals"]
