@@ -50,6 +50,13 @@ class CompoundingPolicy(_Strict):
     )
 
 
+class MatchingPolicy(_Strict):
+    """When an unidentified subject is shown as possibly another open case's subject (可能是同一人)."""
+
+    window_s: float = Field(gt=0, description="cases opened at most this far apart are compared")
+    age_within: int = Field(ge=0, description="ages at most this many years apart agree")
+
+
 class Policy(_Strict):
     """Everything the rules need that an administrator may want to tune."""
 
@@ -69,3 +76,4 @@ class Policy(_Strict):
     grant_claimed: float = Field(description="added (negative) when a college grant is already claimed")
     vulnerability: VulnerabilityPolicy
     compounding: CompoundingPolicy
+    matching: MatchingPolicy
