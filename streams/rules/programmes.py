@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from schemas.case import AidType
 from schemas.programmes import Fact, ProgrammeAdvice, Verdict
 from streams.rules.clock import CHINA
-from streams.rules.household import HelpRecord, HouseholdState, MedicalCost, Member, dependency_of, living
+from streams.rules.household import HelpRecord, HouseholdState, MedicalCost, Member, dependency_of
 from streams.rules.policy import Policy, ProgrammesPolicy
 
 # What each enrolment already gives, so a household is not sent to apply for less than it has.
@@ -22,7 +22,8 @@ MEANS_TESTED_ENROLMENT = {"lowincome", "extreme_poverty", "marginal"}
 class _Known:
     """What the programme rules read from the household, gathered once."""
 
-    members: list[Member]
+    members: dict[str, Member]  # the living, by person key
+    critically_ill: set[str]
     assets: list[str]
     medical: list[MedicalCost]
     self_paid_yuan: float
@@ -50,7 +51,8 @@ def _known(state: HouseholdState, now: datetime, rules: ProgrammesPolicy) -> _Kn
     horizon = now - timedelta(days=rules.window_days)
     medical = [m for m in state.medical if m.at >= horizon]
     return _Known(
-        members=living(state),
+        members={key: m for key, m in state.members.items() if not m.deceased},
+        critically_ill={m.person_key for m in medical if m.diagnosis not in (None, "non_critical")},
         assets=sorted(set(state.assets)),
         medical=medical,
         self_paid_yuan=_self_paid(medical),
@@ -78,13 +80,13 @@ def _hardship(state: HouseholdState, known: _Known, policy: Policy) -> list[Fact
     ):
         if any(m.breadwinner and lost(m) for m in state.members.values()):
             facts.append(Fact(code="breadwinner_lost", params={"change": change}))
-    unemployed = sum(rules.minor_below <= m.age < rules.elderly_from and m.employed is False for m in known.members)
+    unemployed = sum(rules.minor_below <= m.age < rules.elderly_from and m.employed is False for m in known.members.values())
     if unemployed:
         facts.append(Fact(code="unemployed", params={"count": unemployed}))
     dependency = dependency_of(state)
     if dependency is not None and dependency.ratio >= policy.vulnerability.dependency_ratio_from:
         facts.append(Fact(code="dependency", params={"dependants": dependency.dependants, "working": dependency.working}))
-    disabled = sum(m.severe_disability for m in known.members)
+    disabled = sum(m.severe_disability for m in known.members.values())
     if disabled:
         facts.append(Fact(code="severe_disability", params={"count": disabled}))
     if known.self_paid_yuan > 0:
@@ -114,7 +116,7 @@ def lowincome(state: HouseholdState, known: _Known, policy: Policy) -> Programme
         return settled
     facts = _hardship(state, known, policy)
     # Seed 002: a severely disabled member may apply on their own, as a one-person household (参照单人户).
-    if any(m.severe_disability for m in known.members) and len(known.members) > 1:
+    if any(m.severe_disability for m in known.members.values()) and len(known.members) > 1:
         facts.append(Fact(code="single_person_route"))
     return ProgrammeAdvice(programme="lowincome", verdict=Verdict.UNKNOWN, facts=facts, missing=["income", "savings"])
 
@@ -127,19 +129,23 @@ def extreme_poverty(state: HouseholdState, known: _Known, policy: Policy) -> Pro
     rules = policy.programmes
     if not known.members:
         return ProgrammeAdvice(programme="extreme_poverty", verdict=Verdict.UNKNOWN, missing=["composition"])
-    able = sum(_able(m, rules) for m in known.members)
-    if able:
-        return ProgrammeAdvice(
-            programme="extreme_poverty", verdict=Verdict.NOT_MET, facts=[Fact(code="able_members", params={"count": able})]
-        )
+    able = {key for key, m in known.members.items() if _able(m, rules)}
+    if able - known.critically_ill:
+        facts = [Fact(code="able_members", params={"count": len(able - known.critically_ill)})]
+        return ProgrammeAdvice(programme="extreme_poverty", verdict=Verdict.NOT_MET, facts=facts)
     counts = {
-        "elderly": sum(m.age >= rules.elderly_from for m in known.members),
-        "minors": sum(m.age < rules.minor_below for m in known.members),
-        "disabled": sum(m.severe_disability and rules.minor_below <= m.age < rules.elderly_from for m in known.members),
+        "elderly": sum(m.age >= rules.elderly_from for m in known.members.values()),
+        "minors": sum(m.age < rules.minor_below for m in known.members.values()),
+        "disabled": sum(m.severe_disability and rules.minor_below <= m.age < rules.elderly_from for m in known.members.values()),
     }
     facts = [Fact(code="no_able_members", params=counts)]
+    if able:
+        # A critical illness may take away the ability to work (无劳动能力), but only an assessment says so.
+        facts.append(Fact(code="able_but_ill", params={"count": len(able)}))
+        missing = ["work_ability", "income", "supporters"]
+        return ProgrammeAdvice(programme="extreme_poverty", verdict=Verdict.UNKNOWN, facts=facts, missing=missing)
     # Only the household registry says who lives there: a caller's subject alone is not the whole household.
-    if any(m.registered for m in known.members):
+    if any(m.registered for m in known.members.values()):
         return ProgrammeAdvice(programme="extreme_poverty", verdict=Verdict.LIKELY, facts=facts, missing=["income", "supporters"])
     return ProgrammeAdvice(
         programme="extreme_poverty", verdict=Verdict.UNKNOWN, facts=facts, missing=["composition", "income", "supporters"]
@@ -233,10 +239,10 @@ def education(state: HouseholdState, known: _Known, now: datetime, policy: Polic
     rules = policy.programmes.education
     eligible = state.programme in rules.programmes
     horizon = now - timedelta(days=rules.college_days)
-    college = [m for m in known.members if m.college_since is not None and m.college_since >= horizon]
+    college = [m for m in known.members.values() if m.college_since is not None and m.college_since >= horizon]
     unclaimed = sum(not m.college_grant_claimed for m in college)
-    school = sum(rules.school_from <= m.age < rules.school_below and m.college_since is None for m in known.members)
-    unplaced = max(0, state.reported.children - sum(m.age < policy.programmes.minor_below for m in known.members))
+    school = sum(rules.school_from <= m.age < rules.school_below and m.college_since is None for m in known.members.values())
+    unplaced = max(0, state.reported.children - sum(m.age < policy.programmes.minor_below for m in known.members.values()))
     facts = (
         [Fact(code="enrolled", params={"programme": state.programme})]
         if eligible
