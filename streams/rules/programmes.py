@@ -4,7 +4,7 @@ Advice for the officer, never a decision. RapidAid sees signals, enrolment and t
 income or savings: where a programme depends on them, the advice names them as missing instead of guessing.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from schemas.case import AidType
@@ -29,6 +29,7 @@ class _Known:
     self_paid_yuan: float
     help: list[HelpRecord]
     exit_age_days: float | None
+    hardship: tuple[Fact, ...] = ()
 
 
 def _day(at: datetime) -> str:
@@ -47,10 +48,12 @@ def _self_paid(medical: list[MedicalCost]) -> float:
     return sum(max(totals.get((p, True), 0), totals.get((p, False), 0)) for p in {m.person_key for m in medical})
 
 
-def _known(state: HouseholdState, now: datetime, rules: ProgrammesPolicy) -> _Known:
+def _known(state: HouseholdState, now: datetime, policy: Policy) -> _Known:
+    """What the rules read from the household at now, within the policy's window."""
+    rules = policy.programmes
     horizon = now - timedelta(days=rules.window_days)
     medical = [m for m in state.medical if m.at >= horizon]
-    return _Known(
+    known = _Known(
         members={key: m for key, m in state.members.items() if not m.deceased},
         critically_ill={m.person_key for m in medical if m.diagnosis not in (None, "non_critical")},
         assets=sorted(set(state.assets)),
@@ -59,6 +62,7 @@ def _known(state: HouseholdState, now: datetime, rules: ProgrammesPolicy) -> _Kn
         help=[h for h in state.help_history if h.closed_at >= horizon],
         exit_age_days=(now - state.exited.at).total_seconds() / 86400 if state.exited else None,
     )
+    return replace(known, hardship=tuple(_hardship(state, known, policy)))
 
 
 def _able(member: Member, rules: ProgrammesPolicy) -> bool:
@@ -114,7 +118,7 @@ def lowincome(state: HouseholdState, known: _Known, policy: Policy) -> Programme
     settled = _settled("lowincome", state, known, policy)
     if settled:
         return settled
-    facts = _hardship(state, known, policy)
+    facts = list(known.hardship)
     # Seed 002: a severely disabled member may apply on their own, as a one-person household (参照单人户).
     if any(m.severe_disability for m in known.members.values()) and len(known.members) > 1:
         facts.append(Fact(code="single_person_route"))
@@ -157,7 +161,7 @@ def marginal(state: HouseholdState, known: _Known, policy: Policy) -> ProgrammeA
     settled = _settled("marginal", state, known, policy)
     if settled:
         return settled
-    facts = _hardship(state, known, policy)
+    facts = list(known.hardship)
     recent_exit = (
         state.exited is not None
         and state.exited.programme in DEEPER_THAN["marginal"]
@@ -268,7 +272,7 @@ def education(state: HouseholdState, known: _Known, now: datetime, policy: Polic
 
 def evaluate_programmes(state: HouseholdState, now: datetime, policy: Policy) -> list[ProgrammeAdvice]:
     """Each programme's verdict on the household at now, the facts behind it and what is missing to decide."""
-    known = _known(state, now, policy.programmes)
+    known = _known(state, now, policy)
     return [
         lowincome(state, known, policy),
         extreme_poverty(state, known, policy),
