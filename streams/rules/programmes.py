@@ -113,7 +113,7 @@ def _settled(programme: str, state: HouseholdState, known: _Known, policy: Polic
     return None
 
 
-def lowincome(state: HouseholdState, known: _Known, policy: Policy) -> ProgrammeAdvice:
+def _lowincome(state: HouseholdState, known: _Known, policy: Policy) -> ProgrammeAdvice:
     """低保: decided by income and property, which RapidAid does not see; enrolment and purchases it does."""
     settled = _settled("lowincome", state, known, policy)
     if settled:
@@ -125,7 +125,7 @@ def lowincome(state: HouseholdState, known: _Known, policy: Policy) -> Programme
     return ProgrammeAdvice(programme="lowincome", verdict=Verdict.UNKNOWN, facts=facts, missing=["income", "savings"])
 
 
-def extreme_poverty(state: HouseholdState, known: _Known, policy: Policy) -> ProgrammeAdvice:
+def _extreme_poverty(state: HouseholdState, known: _Known, policy: Policy) -> ProgrammeAdvice:
     """特困: the elderly, severely disabled and minors, with nobody able to work in the household."""
     settled = _settled("extreme_poverty", state, known, policy)
     if settled:
@@ -156,7 +156,7 @@ def extreme_poverty(state: HouseholdState, known: _Known, policy: Policy) -> Pro
     )
 
 
-def marginal(state: HouseholdState, known: _Known, policy: Policy) -> ProgrammeAdvice:
+def _marginal(state: HouseholdState, known: _Known, policy: Policy) -> ProgrammeAdvice:
     """低保边缘: income a little above the 低保 line; seed 002 checks it whenever a household leaves 低保 or 特困."""
     settled = _settled("marginal", state, known, policy)
     if settled:
@@ -182,7 +182,7 @@ def _sudden_kinds(state: HouseholdState, policy: Policy) -> list[str]:
     return list(dict.fromkeys(k for k in kinds if k in sudden))
 
 
-def temporary(state: HouseholdState, known: _Known, now: datetime, policy: Policy) -> ProgrammeAdvice:
+def _temporary(state: HouseholdState, known: _Known, now: datetime, policy: Policy) -> ProgrammeAdvice:
     """临时救助: sudden hardship is helped first and checked after (急难型); rigid expenditure needs the means test (支出型)."""
     rules = policy.programmes
     sudden = _sudden_kinds(state, policy)
@@ -209,7 +209,7 @@ def temporary(state: HouseholdState, known: _Known, now: datetime, policy: Polic
     return ProgrammeAdvice(programme="temporary", verdict=Verdict.NOT_MET, facts=[Fact(code="no_sudden")])
 
 
-def serious_illness(state: HouseholdState, known: _Known, policy: Policy) -> ProgrammeAdvice:
+def _serious_illness(state: HouseholdState, known: _Known, policy: Policy) -> ProgrammeAdvice:
     """因病致贫重病患者: a critical illness and large self-paid costs, in a household outside 低保, 特困 and 低保边缘."""
     rules = policy.programmes
     if state.programme in MEANS_TESTED_ENROLMENT:
@@ -238,7 +238,7 @@ def serious_illness(state: HouseholdState, known: _Known, policy: Policy) -> Pro
     )
 
 
-def education(state: HouseholdState, known: _Known, now: datetime, policy: Policy) -> ProgrammeAdvice:
+def _education(state: HouseholdState, known: _Known, now: datetime, policy: Policy) -> ProgrammeAdvice:
     """Education aid: students of enrolled households; seed 002's college grant that a 低保 student had not claimed."""
     rules = policy.programmes.education
     eligible = state.programme in rules.programmes
@@ -274,10 +274,10 @@ def evaluate_programmes(state: HouseholdState, now: datetime, policy: Policy) ->
     """Each programme's verdict on the household at now, the facts behind it and what is missing to decide."""
     known = _known(state, now, policy)
     return [
-        lowincome(state, known, policy),
-        extreme_poverty(state, known, policy),
-        marginal(state, known, policy),
-        temporary(state, known, now, policy),
-        serious_illness(state, known, policy),
-        education(state, known, now, policy),
+        _lowincome(state, known, policy),
+        _extreme_poverty(state, known, policy),
+        _marginal(state, known, policy),
+        _temporary(state, known, now, policy),
+        _serious_illness(state, known, policy),
+        _education(state, known, now, policy),
     ]
