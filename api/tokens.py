@@ -24,7 +24,7 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
 from api.auth import Principal, digest, normalise_role
 from schemas.messages import say
-from streams.rules.workflow import CHINA
+from streams.rules.clock import CHINA
 
 log = logging.getLogger(__name__)
 DIGEST_SHOWN = 12

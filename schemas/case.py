@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 
 from schemas.intake import Area, FreeText, HouseholdFlags
 from schemas.messages import catalogue_error
+from schemas.programmes import ProgrammeAdvice
 
 
 class Priority(StrEnum):
@@ -195,6 +196,9 @@ class Case(BaseModel):
     assignee: str | None = None
     outcome: Outcome | None = None
     closed_at: datetime | None = None
+    programmes: list[ProgrammeAdvice] = Field(
+        default_factory=list, description="多事一核: what the household may also qualify for, as of the latest signal (advice only)"
+    )
 
     @computed_field
     @property

@@ -46,6 +46,13 @@ def mask_id_number(value: str) -> str:
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
 
 
+def sex_from_id(value: str) -> str | None:
+    """male or female from an ID number's 17th digit (odd is male), which its masked form keeps; None when not there."""
+    if len(value) != 18 or not value[16].isdigit():
+        return None
+    return "male" if int(value[16]) % 2 else "female"
+
+
 EARLIEST_BIRTH_YEAR = 1880  # no one alive was born earlier; year 0001 or 1000 is a typing error, not a person
 
 

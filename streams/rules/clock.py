@@ -1,7 +1,9 @@
 """The one source of time for the rules, injectable so tests can run a two-hour case in seconds."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Protocol
+
+CHINA = timezone(timedelta(hours=8))  # China Standard Time, in which people read times and working days count
 
 
 class Clock(Protocol):

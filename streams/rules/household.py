@@ -1,16 +1,22 @@
 """What the case agent knows about a household: its members, enrolment, recent signals and open case."""
 
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
-from schemas.case import Case, Factor, Signal
+from schemas.case import AidType, Case, Factor, Signal
+from schemas.ids import sex_from_id
 from schemas.intake import HouseholdFlags
 
 SEEN_EVENT_IDS_KEPT = 512
 CHILD_BELOW = 18
 ELDERLY_FROM = 60
+# What the household record keeps for the programme check (多事一核): a year and a day of medical costs, and the
+# latest help; enough for "the last 12 months" and "how often, for what", bounded however busy a household is.
+MEDICAL_KEPT_DAYS = 366
+MEDICAL_KEPT = 64
+HELP_KEPT = 32
 
 
 class Member(BaseModel):
@@ -22,6 +28,40 @@ class Member(BaseModel):
     deceased: bool = False
     employed: bool | None = None
     severe_disability: bool = False
+    name: str = Field(default="", description="the name the latest signal about the person gave (the registry's wins)")
+    id_masked: str = Field(default="", description="the ID number, masked")
+    sex: Literal["male", "female"] | None = Field(default=None, description="from the ID number's 17th digit, when known")
+    college_since: datetime | None = Field(default=None, description="when the education department reported a college enrolment")
+    college_grant_claimed: bool = False
+
+
+class MedicalCost(BaseModel):
+    """What a member's illness costs the household itself: a hospital's estimate at admission or a settled bill."""
+
+    at: datetime
+    person_key: str
+    self_paid_yuan: float
+    settled: bool = Field(description="a medical-insurance settlement (true) or a hospital's estimate at admission (false)")
+    diagnosis: str | None = Field(default=None, description="diagnosis category of an admission")
+
+
+class ProgrammeExit(BaseModel):
+    """The household's latest exit from a social-assistance programme."""
+
+    programme: str
+    at: datetime
+
+
+class HelpRecord(BaseModel):
+    """One closed case as the household's help history: what it was about, when, and what aid it ended with."""
+
+    case_id: str
+    category: str
+    opened_at: datetime
+    closed_at: datetime
+    aid_type: AidType | None = None
+    amount_yuan: float | None = None
+    referral: str | None = None
 
 
 class RecentSignal(BaseModel):
@@ -52,6 +92,9 @@ class HouseholdState(BaseModel):
     members: dict[str, Member] = Field(default_factory=dict, description="by person key")
     programme: str | None = Field(default=None, description="social-assistance enrolment: lowincome, extreme_poverty, marginal")
     assets: list[str] = Field(default_factory=list, description="asset purchases on record")
+    medical: list[MedicalCost] = Field(default_factory=list, description=f"self-paid medical costs of the last {MEDICAL_KEPT_DAYS} days")
+    exited: ProgrammeExit | None = None
+    help_history: list[HelpRecord] = Field(default_factory=list, description=f"the latest {HELP_KEPT} closed cases, oldest first")
     recent: list[RecentSignal] = Field(default_factory=list)
     seen_event_ids: list[str] = Field(default_factory=list)
     open_case: Case | None = None
@@ -69,15 +112,21 @@ def merge_flags(known: HouseholdFlags, reported: HouseholdFlags) -> HouseholdFla
     )
 
 
-def _member_after(member: Member, signal: Signal) -> Member:
+def _member_after(member: Member, signal: Signal, now: datetime) -> Member:
     """The subject's member record after the signal."""
-    changes: dict = {"age": signal.subject_age}
+    changes: dict = {"age": signal.subject_age, "id_masked": signal.subject.id_masked, "sex": sex_from_id(signal.subject.id_masked)}
+    # A caller may misspell a name; the household registry's spelling is the one kept.
+    if not member.registered or signal.kind == "household.member_added":
+        changes["name"] = signal.subject.name
     details = signal.details
     if details.get("breadwinner"):
         changes["breadwinner"] = True
     match signal.kind:
         case "household.member_added":
             changes["registered"] = True
+        case "education.enrolled_college":
+            changes["college_since"] = now
+            changes["college_grant_claimed"] = details["grant_claimed"]
         case "household.member_died":
             changes["deceased"] = True
         case "employment.lost":
@@ -96,6 +145,50 @@ def _programme_after(programme: str | None, signal: Signal) -> str | None:
     if signal.kind == "lowincome.exited" and programme == signal.details["programme"]:
         return None
     return programme
+
+
+def _exit_after(exited: ProgrammeExit | None, programme: str | None, signal: Signal, now: datetime) -> ProgrammeExit | None:
+    """The household's latest programme exit after the signal."""
+    if signal.kind == "lowincome.exited" and programme == signal.details["programme"]:
+        return ProgrammeExit(programme=programme, at=now)
+    return exited
+
+
+def medical_cost_of(signal: Signal, now: datetime) -> MedicalCost | None:
+    """What the household itself pays for a hospital admission or a settled medical bill; None for other signals."""
+    details = signal.details
+    if signal.source == "hospital":
+        own = details["estimated_cost_yuan"] * details["self_pay_share"]
+        return MedicalCost(at=now, person_key=signal.person_key, self_paid_yuan=own, settled=False, diagnosis=details["diagnosis_category"])
+    if signal.kind == "medical.large_expense":
+        return MedicalCost(
+            at=now, person_key=signal.person_key, self_paid_yuan=details["amount_yuan"] * details["self_pay_share"], settled=True
+        )
+    return None
+
+
+def _medical_after(medical: list[MedicalCost], signal: Signal, now: datetime) -> list[MedicalCost]:
+    """The household's medical costs with the signal's, those older than the kept days dropped."""
+    horizon = now - timedelta(days=MEDICAL_KEPT_DAYS)
+    cost = medical_cost_of(signal, now)
+    kept = [m for m in medical if m.at >= horizon]
+    return [*kept, cost][-MEDICAL_KEPT:] if cost else kept
+
+
+def with_help(state: HouseholdState, case: Case) -> HouseholdState:
+    """The household with a closed case in its help history (a case closed again after reopening is kept once, as last closed)."""
+    outcome = case.outcome
+    record = HelpRecord(
+        case_id=case.case_id,
+        category=case.category,
+        opened_at=case.opened_at,
+        closed_at=case.closed_at,
+        aid_type=outcome.aid_type if outcome else None,
+        amount_yuan=outcome.amount_yuan if outcome else None,
+        referral=outcome.referral if outcome else None,
+    )
+    history = [h for h in state.help_history if h.case_id != case.case_id]
+    return state.model_copy(update={"help_history": [*history, record][-HELP_KEPT:]})
 
 
 def is_repeat(signal: Signal, earlier: list[RecentSignal], now: datetime, window_s: float) -> bool:
@@ -131,9 +224,11 @@ def remember(
     return state.model_copy(
         update={
             "reported": merge_flags(state.reported, signal.flags),
-            "members": {**state.members, signal.person_key: _member_after(member, signal)},
+            "members": {**state.members, signal.person_key: _member_after(member, signal, now)},
             "programme": _programme_after(state.programme, signal),
+            "exited": _exit_after(state.exited, state.programme, signal, now),
             "assets": assets,
+            "medical": _medical_after(state.medical, signal, now),
             "recent": [*recent, kept],
             "seen_event_ids": [*state.seen_event_ids, signal.event_id][-SEEN_EVENT_IDS_KEPT:],
         }

@@ -5,9 +5,9 @@ from collections.abc import Callable
 from schemas.case import Case, CaseEvent, CaseEventType, Tier
 from schemas.messages import render, say
 from schemas.notification import Notification
+from streams.rules.clock import CHINA
 from streams.rules.policy import Policy
 from streams.rules.texts import factor_text
-from streams.rules.workflow import CHINA
 
 QUOTE_CHARS = 40  # of the caller's first line, so a notice still fits an SMS or two
 NOTIFIED = {CaseEventType.OPENED: "opened", CaseEventType.STATUS_CHANGED: "status_changed", CaseEventType.ESCALATED: "escalated"}

@@ -6,8 +6,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.case import Priority, Tier
 from schemas.intake import DEPARTMENT_CHANGE_TYPES, AdmissionType, CallCategory, Programme
+from schemas.programmes import ProgrammeName
+from streams.rules.household import MEDICAL_KEPT_DAYS
 
 DepartmentChangeType = Literal[DEPARTMENT_CHANGE_TYPES]
+SignalKind = Literal[(*(c.value for c in CallCategory), *(a.value for a in AdmissionType), *DEPARTMENT_CHANGE_TYPES)]
 
 
 class _Strict(BaseModel):
@@ -57,6 +60,50 @@ class MatchingPolicy(_Strict):
     age_within: int = Field(ge=0, description="ages at most this many years apart agree")
 
 
+class MarginalRules(_Strict):
+    """低保边缘: a household leaving 低保 or 特困 is checked for marginal low-income at exit (seed 002)."""
+
+    after_exit_days: int = Field(ge=0, description="an exit this recent makes marginal low-income likely")
+
+
+class TemporaryRules(_Strict):
+    """临时救助: sudden hardship (急难型) or rigid expenditure (支出型)."""
+
+    sudden: list[SignalKind] = Field(description="signal kinds that are a sudden hardship")
+    expense_yuan: float = Field(
+        gt=0, description="self-paid medical costs within the window from which expenditure-type aid is worth checking"
+    )
+    same_reason_days: int = Field(ge=0, description="aid for the same reason this recent: ask whether the hardship is new")
+
+
+class SeriousIllnessRules(_Strict):
+    """因病致贫重病患者: a critical illness and large self-paid costs in a household outside 低保, 特困 and 低保边缘."""
+
+    self_paid_yuan: float = Field(gt=0, description="self-paid medical costs within the window from which the burden counts as large")
+
+
+class EducationRules(_Strict):
+    """Education aid for students of enrolled households (社会救助暂行办法 第三十三条; seed 002's college grant)."""
+
+    school_from: int = Field(ge=0, description="school age: from this age")
+    school_below: int = Field(gt=0, description="school age: below this age")
+    college_days: int = Field(gt=0, description="a college enrolment this recent may still claim the grant")
+    programmes: list[Programme] = Field(description="enrolment that makes the household's students eligible")
+
+
+class ProgrammesPolicy(_Strict):
+    """Rules and thresholds of the programme check (多事一核), replaceable per county."""
+
+    window_days: int = Field(gt=0, le=MEDICAL_KEPT_DAYS, description="how far back medical costs and help count")
+    ruled_out_by_assets: list[ProgrammeName] = Field(description="programmes a vehicle or property purchase on record rules out (一票否决)")
+    minor_below: int = Field(gt=0, description="minors, who are not expected to work: below this age")
+    elderly_from: int = Field(gt=0, description="the elderly, who are not expected to work: from this age")
+    marginal: MarginalRules
+    temporary: TemporaryRules
+    serious_illness: SeriousIllnessRules
+    education: EducationRules
+
+
 class Policy(_Strict):
     """Everything the rules need that an administrator may want to tune."""
 
@@ -77,3 +124,4 @@ class Policy(_Strict):
     vulnerability: VulnerabilityPolicy
     compounding: CompoundingPolicy
     matching: MatchingPolicy
+    programmes: ProgrammesPolicy

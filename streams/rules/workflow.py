@@ -1,15 +1,15 @@
 """Duty officers' commands on a case: pure validation and transitions (demand → dispatch → handle → feedback)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from schemas.case import TRANSITIONS, AidType, Case, CaseCommand, CaseEventType, Deadline, Stage
 from schemas.messages import Text
 from streams.rules.cases import Outcome, household_event, reason_fields, reevaluate, step
+from streams.rules.clock import CHINA
 from streams.rules.deadlines import ACKNOWLEDGE, deadlines_for
-from streams.rules.household import HouseholdState
+from streams.rules.household import HouseholdState, with_help
 from streams.rules.policy import Policy
 
-CHINA = timezone(timedelta(hours=8))
 CLOSED_CASES_KEPT = 5
 PAPERWORK = "paperwork"
 EVENT_OF_COMMAND = {
@@ -113,7 +113,9 @@ def _store(state: HouseholdState, case: Case) -> HouseholdState:
         handled = set(case.signal_ids)
         recent = [r.model_copy(update={"handled": True}) if r.event_id in handled else r for r in state.recent]
         open_case = None if state.open_case and state.open_case.case_id == case.case_id else state.open_case
-        return state.model_copy(update={"open_case": open_case, "closed_cases": [*closed, case][-CLOSED_CASES_KEPT:], "recent": recent})
+        return with_help(state, case).model_copy(
+            update={"open_case": open_case, "closed_cases": [*closed, case][-CLOSED_CASES_KEPT:], "recent": recent}
+        )
     return state.model_copy(update={"open_case": case, "closed_cases": closed})
 
 
