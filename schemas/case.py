@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
+from schemas.household import HouseholdView
 from schemas.intake import Area, FreeText, HouseholdFlags
 from schemas.messages import catalogue_error
 
@@ -248,6 +249,7 @@ class CaseEvent(BaseModel):
     event_id: str | None = Field(default=None, description="intake event that caused this step")
     data: dict[str, Any] = Field(default_factory=dict)
     case: Case | None = None
+    household: HouseholdView | None = Field(default=None, description="the household after the signal, on a signal's own event")
 
 
 class CaseCommand(BaseModel):

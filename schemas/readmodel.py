@@ -37,6 +37,32 @@ def index_key(field: str, value: str) -> str:
     return f"{PREFIX}idx:{field}:{value}"
 
 
+def household_key(household_id: str) -> str:
+    """Hash holding a household's view (doc), its version, last activity, and the tokens and areas it is indexed under."""
+    return f"{PREFIX}household:{household_id}"
+
+
+# Own prefixes rather than suffixes of the household's key: a household id may itself contain ':'.
+def household_timeline_key(household_id: str) -> str:
+    """List of a household's signals and case events in order."""
+    return f"{PREFIX}hh-timeline:{household_id}"
+
+
+def household_cases_key(household_id: str) -> str:
+    """Sorted set of the household's case ids (open and closed), scored by opening time."""
+    return f"{PREFIX}hh-cases:{household_id}"
+
+
+def search_key(token: str) -> str:
+    """Sorted set of the households a search token finds (streams.rules.search), scored by their last activity (epoch ms)."""
+    return f"{PREFIX}sx:{token}"
+
+
+def households_in_key(field: str, code: str) -> str:
+    """Set of the households whose signals happened in a town or village (field town or village): what its officers search."""
+    return f"{PREFIX}hh-in:{field}:{code}"
+
+
 def event_key(event_id: str) -> str:
     """Hash holding the processing result of one intake event."""
     return f"{PREFIX}event:{event_id}"

@@ -6,9 +6,11 @@ from typing import NamedTuple
 from pydantic import BaseModel, Field
 
 from schemas.case import Case, Factor, Signal
-from schemas.intake import HouseholdFlags
+from schemas.intake import Area, HouseholdFlags
 
 SEEN_EVENT_IDS_KEPT = 512
+AREAS_KEPT = 16
+CALLERS_KEPT = 20
 CHILD_BELOW = 18
 ELDERLY_FROM = 60
 
@@ -17,6 +19,8 @@ class Member(BaseModel):
     """One person known to belong to the household."""
 
     age: int
+    name: str = ""
+    id_masked: str = ""
     registered: bool = Field(default=False, description="placed in the household by the household registry")
     breadwinner: bool = False
     deceased: bool = False
@@ -57,6 +61,11 @@ class HouseholdState(BaseModel):
     open_case: Case | None = None
     closed_cases: list[Case] = Field(default_factory=list, description="the latest closed cases, which may be reopened")
     wake_at: float | None = Field(default=None, description="epoch seconds when time alone next changes the open case")
+    version: int = Field(default=0, description="one more for every signal that changed the household: its view's version")
+    areas: list[Area] = Field(default_factory=list, description="the latest places its signals happened, oldest first")
+    caller_keys: list[str] = Field(default_factory=list, description="keyed hashes of the latest callers' phones")
+    signals_by_source: dict[str, int] = Field(default_factory=dict, description="how many signals each source sent, ever")
+    last_signal_at: datetime | None = None
 
 
 def merge_flags(known: HouseholdFlags, reported: HouseholdFlags) -> HouseholdFlags:
@@ -71,7 +80,7 @@ def merge_flags(known: HouseholdFlags, reported: HouseholdFlags) -> HouseholdFla
 
 def _member_after(member: Member, signal: Signal) -> Member:
     """The subject's member record after the signal."""
-    changes: dict = {"age": signal.subject_age}
+    changes: dict = {"age": signal.subject_age, "name": signal.subject.name, "id_masked": signal.subject.id_masked}
     details = signal.details
     if details.get("breadwinner"):
         changes["breadwinner"] = True
@@ -96,6 +105,24 @@ def _programme_after(programme: str | None, signal: Signal) -> str | None:
     if signal.kind == "lowincome.exited" and programme == signal.details["programme"]:
         return None
     return programme
+
+
+def _latest(kept: list, new, most: int) -> list:
+    """The list with new moved (or added) to its end, keeping the latest `most`."""
+    return [*(k for k in kept if k != new), new][-most:]
+
+
+def _history_after(state: HouseholdState, signal: Signal, now: datetime) -> dict:
+    """Where, from whom and how often the household has been heard of, after the signal (its next version)."""
+    place = Area(town=signal.area.town, village=signal.area.village)  # a household lives in villages; grids are a case's detail
+    callers = _latest(state.caller_keys, signal.caller_key, CALLERS_KEPT) if signal.caller_key else state.caller_keys
+    return {
+        "version": state.version + 1,
+        "areas": _latest(state.areas, place, AREAS_KEPT),
+        "caller_keys": callers,
+        "signals_by_source": {**state.signals_by_source, signal.source: state.signals_by_source.get(signal.source, 0) + 1},
+        "last_signal_at": now,
+    }
 
 
 def is_repeat(signal: Signal, earlier: list[RecentSignal], now: datetime, window_s: float) -> bool:
@@ -136,6 +163,7 @@ def remember(
             "assets": assets,
             "recent": [*recent, kept],
             "seen_event_ids": [*state.seen_event_ids, signal.event_id][-SEEN_EVENT_IDS_KEPT:],
+            **_history_after(state, signal, now),
         }
     )
 

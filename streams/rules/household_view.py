@@ -1,0 +1,63 @@
+"""The household as officers read it (seed 004's talking verification report), built from the case agent's state."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from schemas.case import CaseEvent, CaseEventType
+from schemas.household import HouseholdView, MemberView
+from schemas.programmes import ProgrammeAdvice
+from streams.rules.household import HouseholdState, Member, dependency_of
+
+# The one case event each signal yields: the household view travels on it.
+SIGNAL_EVENTS = frozenset({CaseEventType.OPENED, CaseEventType.SIGNAL_ATTACHED, CaseEventType.SIGNAL_RECORDED})
+
+
+def sex_of(member: Member) -> str | None:
+    """The sex the ID number encodes (its 17th character, which masking keeps: odd for men), when the member has one."""
+    digit = member.id_masked[-2:-1]
+    return ("male" if int(digit) % 2 else "female") if len(member.id_masked) == 18 and digit.isdigit() else None
+
+
+def household_view(state: HouseholdState, programmes: list[ProgrammeAdvice]) -> HouseholdView:
+    """The household's members (IDs masked), enrolment, sensitive factors and history, at the state's version."""
+    dependency = dependency_of(state)
+    dependants, working = (dependency.dependants, dependency.working) if dependency else (0, 0)
+    return HouseholdView(
+        household_id=state.household_id,
+        version=state.version,
+        area=state.areas[-1] if state.areas else None,
+        areas=state.areas,
+        members=[MemberView(person_key=key, sex=sex_of(member), **member.model_dump()) for key, member in state.members.items()],
+        programme=state.programme,
+        assets=state.assets,
+        reported=state.reported,
+        dependants=dependants,
+        working=working,
+        dependency_ratio=round(dependants / working, 2) if dependants and working else None,
+        signals_total=sum(state.signals_by_source.values()),
+        signals_by_source=state.signals_by_source,
+        last_signal_at=state.last_signal_at,
+        caller_keys=state.caller_keys,
+        programmes=programmes,
+    )
+
+
+def with_household(events: list[CaseEvent], state: HouseholdState, programmes: list[ProgrammeAdvice]) -> list[CaseEvent]:
+    """The events with the household view on the signal's own event (opened, signal_attached or signal_recorded)."""
+    if not any(event.type in SIGNAL_EVENTS for event in events):
+        return events
+    view = household_view(state, programmes)
+    return [event.model_copy(update={"household": view}) if event.type in SIGNAL_EVENTS else event for event in events]
+
+
+def aid_history(cases: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """How often, and with what, the household was helped before: delivered aid by type and the cash total, from its cases."""
+    by_type: dict[str, int] = {}
+    cash = 0.0
+    for case in cases:
+        outcome = case.get("outcome")
+        if not outcome:
+            continue
+        by_type[outcome["aid_type"]] = by_type.get(outcome["aid_type"], 0) + 1
+        cash += outcome.get("amount_yuan") or 0
+    return {"times": sum(by_type.values()), "by_type": by_type, "cash_yuan": round(cash, 2)}
