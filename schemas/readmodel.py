@@ -17,6 +17,18 @@ ACCESS_LOG_KEPT = 100_000
 INDEXED_FIELDS = ("status", "tier", "priority", "town", "village", "track", "stage")
 
 
+# What a household's page and search results show of each of its cases (the whole document holds every report).
+CASE_SUMMARY_FIELDS = (
+    "case_id", "household_id", "status", "stage", "priority", "track", "category", "urgency", "area", "subject", "opened_at",
+    "closed_at", "outcome", "tier",
+)  # fmt: skip
+
+
+def case_summary(case: dict) -> dict:
+    """The few fields of a case document shown in a household's list of cases."""
+    return {field: case.get(field) for field in CASE_SUMMARY_FIELDS}
+
+
 def index_value(case: dict, field: str) -> str:
     """The value a case document is indexed under for a field."""
     return case["area"][field] if field in ("town", "village") else case[field]

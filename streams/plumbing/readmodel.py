@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 # and on the household's side the case in its cases (moved from another household's if the case moved) and
 # the event on its timeline. ARGV: case id, version, doc, timeline entry, sort score, live payload, live cap,
 # event id, result state, urgency, reason, result ttl, household id, opening time, household timeline entry,
-# N, then N index (field, value) pairs, then counters.
+# case summary, N, then N index (field, value) pairs, then counters.
 _APPLY_CASE_EVENT = """
 local p = KEYS[1]
 if KEYS[2] ~= '' and redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
@@ -30,11 +30,11 @@ local previous = redis.call('HGET', key, 'household')
 if previous and previous ~= household then redis.call('ZREM', p .. 'hh-cases:' .. previous, id) end
 redis.call('ZADD', p .. 'hh-cases:' .. household, ARGV[14], id)
 redis.call('RPUSH', p .. 'hh-timeline:' .. household, ARGV[15])
-local n = tonumber(ARGV[16])
+local n = tonumber(ARGV[17])
 local status
-redis.call('HSET', key, 'version', version, 'doc', ARGV[3], 'household', household)
+redis.call('HSET', key, 'version', version, 'doc', ARGV[3], 'household', household, 'summary', ARGV[16])
 for i = 0, n - 1 do
-  local field, new = ARGV[17 + 2 * i], ARGV[18 + 2 * i]
+  local field, new = ARGV[18 + 2 * i], ARGV[19 + 2 * i]
   local old = redis.call('HGET', key, 'idx:' .. field)
   if old ~= new then
     if old then redis.call('SREM', p .. 'idx:' .. field .. ':' .. old, id) end
@@ -56,7 +56,7 @@ if ARGV[8] ~= '' then
   redis.call('HSET', result, 'state', ARGV[9], 'case_id', id, 'urgency', ARGV[10], 'reason', ARGV[11])
   redis.call('EXPIRE', result, ARGV[12])
 end
-for i = 17 + 2 * n, #ARGV do redis.call('HINCRBY', p .. 'stats', ARGV[i], 1) end
+for i = 18 + 2 * n, #ARGV do redis.call('HINCRBY', p .. 'stats', ARGV[i], 1) end
 redis.call('XADD', p .. 'live', 'MAXLEN', '~', ARGV[7], '*', 'data', ARGV[6])
 return 1
 """
@@ -214,6 +214,7 @@ class ReadModelWriter:
                 case["household_id"],
                 _epoch_ms(case["opened_at"]),
                 orjson.dumps(household_entry),
+                orjson.dumps(readmodel.case_summary(case)),
                 len(readmodel.INDEXED_FIELDS),
                 *indexed,
                 *case_event_counters(event),

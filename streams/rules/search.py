@@ -35,7 +35,7 @@ def normalised(text: str) -> str:
 
 
 @lru_cache(maxsize=65536)
-def _initials(name: str) -> list[str]:
+def name_initials(name: str) -> list[str]:
     """The pinyin initials of an all-Chinese name: the common reading, and every reading of the surname (单: s, d, c)."""
     hans = "".join(HAN.findall(name))
     if not hans or len(hans) != len(name.replace("·", "").replace("•", "")):
@@ -61,7 +61,7 @@ def name_tokens(name: str) -> frozenset[str]:
     if not text:
         return frozenset()
     tokens = {f"n:{text}"} | _parts(text, "p:", "s:", 2)
-    for initials in _initials(text):
+    for initials in name_initials(text):
         tokens |= {token for token in _parts(initials, "i:", "i:", 2) if len(token) > 3}
     return frozenset(tokens)
 
@@ -122,14 +122,17 @@ def looks_like_id_number(query: str) -> bool:
     return len(text) == 18 and re.fullmatch(r"\d{17}[\dX]", text) is not None and id_number_error(text) is not None
 
 
-def matched_members(view: dict, query: str) -> list[str]:
-    """The names of the members a name query matches (whole, part, or initials), for the reader to see why."""
-    text = normalised(query)
-    if not text:
+def matched_members(view: dict, query: str, lookup: Lookup) -> list[str]:
+    """The names of the members the query found: by ID number, or by their name (whole, part or initials)."""
+    if lookup.match == "id_number":
+        return [member["name"] for member in view.get("members", ()) if f"k:{member['person_key']}" == lookup.value]
+    if TIERS[lookup.match] == 0:
         return []
-    names = []
-    for member in view.get("members", ()):
-        name = normalised(member.get("name", ""))
-        if name and (text in name or (INITIALS_QUERY.match(text) and any(text in initials for initials in _initials(name)))):
-            names.append(member["name"])
-    return names
+    text = normalised(query)
+    initials_too = INITIALS_QUERY.match(text) is not None
+    return [
+        member["name"]
+        for member in view.get("members", ())
+        if (name := normalised(member.get("name", "")))
+        and (text in name or (initials_too and any(text in initials for initials in name_initials(name))))
+    ]
