@@ -163,11 +163,11 @@ local p, scope, limit, shown = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARG
 local found = {}
 local function add(household, score, i)
   if household and (scope == '' or redis.call('SISMEMBER', scope, household) == 1) then
-    table.insert(found, {household, tonumber(ARGV[6 + 3 * i]), tonumber(score or '0'), i})
+    table.insert(found, {household, tonumber(ARGV[7 + 3 * i]), tonumber(score or '0'), i})
   end
 end
 for i = 0, tonumber(ARGV[4]) - 1 do
-  local kind, value = ARGV[4 + 3 * i + 1], ARGV[4 + 3 * i + 2]
+  local kind, value = ARGV[5 + 3 * i], ARGV[6 + 3 * i]
   if kind == 'token' then
     local key = p .. 'sx:' .. value
     local hits
@@ -178,7 +178,7 @@ for i = 0, tonumber(ARGV[4]) - 1 do
     end
     local first = scope == '' and 1 or math.max(1, #hits - 2 * limit + 1)
     for j = first, #hits, 2 do
-      table.insert(found, {hits[j], tonumber(ARGV[6 + 3 * i]), tonumber(hits[j + 1]), i})
+      table.insert(found, {hits[j], tonumber(ARGV[7 + 3 * i]), tonumber(hits[j + 1]), i})
     end
   elseif kind == 'case' then
     local household = redis.call('HGET', p .. 'case:' .. value, 'household')

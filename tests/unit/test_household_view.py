@@ -56,7 +56,8 @@ def test_a_household_of_dependants_only_has_no_ratio_but_says_who_depends():
 
 
 def test_the_view_rides_on_the_signals_own_event_only():
-    state, events = feed(signal(START, event_id="e1", children=2), signal(START + timedelta(minutes=5), event_id="e2", kind="child_unattended", caller_key="caller-2"))
+    later = signal(START + timedelta(minutes=5), event_id="e2", kind="child_unattended", caller_key="caller-2")
+    state, events = feed(signal(START, event_id="e1", children=2), later)
     by_type = {e.type: e for e in events}
     assert by_type[CaseEventType.OPENED].household.version == 1
     assert by_type[CaseEventType.SIGNAL_ATTACHED].household.version == 2
