@@ -35,6 +35,8 @@ ACCESS = {
     ("POST", "/v1/cases/C000000000000/reopen"): {"officer"},
     ("POST", "/v1/cases/C000000000000/notes"): {"officer"},
     ("GET", "/v1/live"): {"officer"},
+    ("GET", "/v1/search"): {"officer"},
+    ("GET", "/v1/households/H1"): {"officer"},
     ("GET", "/healthz"): {"public"},
     ("GET", "/readyz"): {"public"},
     ("GET", "/metrics"): {"metrics"},
