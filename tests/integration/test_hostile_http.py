@@ -119,6 +119,7 @@ def _template(path: str) -> str:
         ("C000000000000", "{case_id}"),
         ("civil-affairs", "{dept}"),
         ("/E1", "/{event_id}"),
+        ("/H1", "/{household_id}"),
         ("hotline-call", "{name}"),
         ("zh-CN", "{language}"),
     ):
