@@ -96,10 +96,10 @@ function renderEnrolment(h) {
           const li = document.createElement("li");
           const verdict = document.createElement("span");
           verdict.className = `verdict ${one.verdict}`;
-          verdict.textContent = word("programmes.verdict", one.verdict);
-          const facts = (one.facts ?? []).map((fact) => t(`programmes.fact.${fact.code}`, fact.params ?? {}, humanise(fact.code)));
-          const missing = (one.missing ?? []).map((code) => t(`programmes.missing.${code}`, {}, humanise(code)));
-          li.append(`${word("programmes.name", one.programme)}：`, verdict);
+          verdict.textContent = word("programme.verdict", one.verdict);
+          const facts = (one.facts ?? []).map((fact) => t(`programme.fact.${fact.code}`, fact.params ?? {}, humanise(fact.code)));
+          const missing = (one.missing ?? []).map((code) => t(`programme.missing.${code}`, {}, humanise(code)));
+          li.append(`${word("programme.name", one.programme)}：`, verdict);
           if (facts.length) li.append(` · ${t("household.programmes.facts", { facts: list(facts) })}`);
           if (missing.length) li.append(` · ${t("household.programmes.missing", { missing: list(missing) })}`);
           return li;
