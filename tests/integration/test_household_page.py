@@ -36,6 +36,7 @@ async def test_an_officer_searches_a_name_on_the_board_and_opens_the_household(s
         assert "公孙月" in text and "3707**********" + number[-4:] in text and number not in text
         assert "姓名开头" in text and "已办结" in text
         assert await raw_keys(page) == []
+        await page.screenshot(path="/tmp/board-search.png")
         await result.locator("a").click()
         await page.wait_for_url(f"**/household?id={household}")
         await page.wait_for_selector("#members tbody tr")
