@@ -21,7 +21,8 @@ from api.live import LiveHub
 from api.middleware import BodyLimits, RequestMetrics
 from api.publisher import Publisher
 from api.responses import EncodableJSONResponse
-from api.routes import access, cases, intake, live, ops, register
+from api.routes import access, cases, households, intake, live, ops, register
+from api.store import HouseholdReads
 from api.tokens import TokenRegistry
 from schemas.departments import load_departments
 from schemas.ids import mask_id_numbers_in
@@ -44,6 +45,7 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
         app.state.departments = load_departments(settings.departments)
         app.state.register = load_register(settings.county_register)
         app.state.redis = Redis.from_url(settings.redis)
+        app.state.households = HouseholdReads(app.state.redis)
         app.state.intake_buckets = TokenBuckets(settings.intake_rate_per_s, settings.intake_burst)
         app.state.clock = clock
         app.state.publisher = Publisher(settings.kafka, settings.produce_timeout_s)
@@ -66,7 +68,7 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
         redoc_url=None,
         default_response_class=EncodableJSONResponse,
     )
-    for module in (intake, cases, live, ops, register, access):
+    for module in (intake, cases, households, live, ops, register, access):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.mount("/docs-assets", StaticFiles(directory=str(DOCS_ASSETS)), name="docs-assets")
@@ -100,6 +102,10 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
     @app.get("/intake", include_in_schema=False)
     async def intake_page() -> FileResponse:
         return FileResponse(str(STATIC / "intake.html"))
+
+    @app.get("/household", include_in_schema=False)
+    async def household_page() -> FileResponse:
+        return FileResponse(str(STATIC / "household.html"))
 
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
     app.add_middleware(RequestMetrics)

@@ -27,7 +27,7 @@ def reading(*kinds: str):
 
 # Operators read cases too: the hotline makes the call-backs (回访, satisfaction) and answers callers who ring again.
 CaseReader = Annotated[Principal, Depends(reading("operator", "officer"))]
-# The live feed and the stats are the duty board's.
+# The live feed and the stats are the duty board's; so are search and households (officers of the area, admins).
 BoardReader = Annotated[Principal, Depends(reading("officer"))]
 
 
@@ -50,3 +50,15 @@ def masked_case(case: dict) -> dict:
 def case_for(principal: Principal, case: dict) -> dict:
     """The case as this reader may see it: phones in full for officers of its area, masked for everyone else."""
     return case if calls_back(principal, case) else masked_case(case)
+
+
+def may_see_household(principal: Principal, household: dict) -> bool:
+    """Whether any place the household's signals happened lies in the caller's area (the city sees all)."""
+    scope = principal.area_scope
+    return scope is None or any(area[scope[0]] == scope[1] for area in household.get("areas", ()))
+
+
+def household_for(household: dict) -> dict:
+    """The household as readers see it: without the keyed hashes that only the search index needs."""
+    members = [{k: v for k, v in member.items() if k != "person_key"} for member in household.get("members", ())]
+    return {**{k: v for k, v in household.items() if k != "caller_keys"}, "members": members}

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from schemas import readmodel
 from schemas.case import Colour, Tier
 from schemas.ids import mask_id_numbers_in, mask_phone, mask_phones_in
+from streams.rules.search import Lookup
 
 CaseFilters = dict[str, str]
 
@@ -31,7 +32,8 @@ async def list_cases(redis: Redis, closed: bool, filters: CaseFilters, offset: i
     ordered = readmodel.CLOSED_CASES if closed else readmodel.OPEN_CASES
     index_keys = [readmodel.index_key(field, value) for field, value in filters.items()]
     if index_keys:
-        ids = await redis.zinter([ordered, *index_keys], aggregate="MIN")
+        # The index sets count 1 each: weighted 0, the order stays the sorted set's (by deadline, or by closing time).
+        ids = await redis.zinter({ordered: 1, **dict.fromkeys(index_keys, 0)})
         if closed:
             ids.reverse()
         total, page = len(ids), ids[offset : offset + limit]
@@ -109,15 +111,15 @@ async def stats(redis: Redis, area: tuple[str, str] | None = None) -> dict:
     return numbers if area else {**numbers, "counters": {k.decode(): int(v) for k, v in sorted(counters.items())}}
 
 
-async def access_log(redis: Redis, case_id: str | None, limit: int, chunk: int = 1000) -> list[dict]:
-    """The newest reads of cases (of one case, when given), newest first."""
+async def access_log(redis: Redis, case_id: str | None, limit: int, chunk: int = 1000, household_id: str | None = None) -> list[dict]:
+    """The newest reads of cases and households (of one case or household, when given), newest first."""
     found: list[dict] = []
     upper = "+"
     while len(found) < limit:
         entries = await redis.xrevrange(readmodel.ACCESS_LOG, max=upper, count=chunk)
         for entry_id, fields in entries:
             entry = {k.decode(): v.decode() for k, v in fields.items()}
-            if case_id is None or entry["case_id"] == case_id:
+            if (case_id is None or entry.get("case_id") == case_id) and (household_id is None or entry.get("household_id") == household_id):
                 found.append({"id": entry_id.decode(), **entry})
         if len(entries) < chunk:
             break
@@ -126,7 +128,7 @@ async def access_log(redis: Redis, case_id: str | None, limit: int, chunk: int =
 
 
 def read_by(name: str | None, role: str, what: str, at: datetime) -> dict[str, str]:
-    """An access-log entry's fields: who read what of a case, when."""
+    """An access-log entry's fields: who read what of a case or household, when."""
     return {"name": name or "", "role": role, "read": what, "at": at.isoformat()}
 
 
@@ -149,3 +151,122 @@ async def recent_deadletters(redis: Redis, limit: int) -> list[dict]:
             if letter.get(field):
                 letter[field] = masked_text(letter[field])
     return letters
+
+
+# Finds households for a search's lookups, best first, and reads what the results show, in one round trip.
+# Each lookup is (kind, value, tier): a token's households (ZRANGE of its set, or for an officer of a town or
+# village its intersection with the households of the area, ARGV[1]), a case's household, or a household by id.
+# Ordered by tier, then last activity; then, for each of the first ARGV[2]: its id, the index of the lookup that
+# found it, its view (or ''), how many cases it has and the summaries of its latest ARGV[3] cases.
+_SEARCH = """
+local p, scope, limit, shown = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local found = {}
+local function add(household, score, i)
+  if household and (scope == '' or redis.call('SISMEMBER', scope, household) == 1) then
+    table.insert(found, {household, tonumber(ARGV[7 + 3 * i]), tonumber(score or '0'), i})
+  end
+end
+for i = 0, tonumber(ARGV[4]) - 1 do
+  local kind, value = ARGV[5 + 3 * i], ARGV[6 + 3 * i]
+  if kind == 'token' then
+    local key = p .. 'sx:' .. value
+    local hits
+    if scope == '' then
+      hits = redis.call('ZRANGE', key, 0, limit - 1, 'REV', 'WITHSCORES')
+    else
+      hits = redis.call('ZINTER', 2, key, scope, 'WEIGHTS', 1, 0, 'WITHSCORES')
+    end
+    local first = scope == '' and 1 or math.max(1, #hits - 2 * limit + 1)
+    for j = first, #hits, 2 do
+      table.insert(found, {hits[j], tonumber(ARGV[7 + 3 * i]), tonumber(hits[j + 1]), i})
+    end
+  elseif kind == 'case' then
+    local household = redis.call('HGET', p .. 'case:' .. value, 'household')
+    if household then add(household, redis.call('HGET', p .. 'household:' .. household, 'at'), i) end
+  else
+    local at = redis.call('HGET', p .. 'household:' .. value, 'at')
+    if at then add(value, at, i) end
+  end
+end
+table.sort(found, function(a, b)
+  if a[2] ~= b[2] then return a[2] < b[2] end
+  if a[3] ~= b[3] then return a[3] > b[3] end
+  return a[1] < b[1]
+end)
+local results, seen = {}, {}
+for _, hit in ipairs(found) do
+  if #results >= limit then break end
+  if not seen[hit[1]] then
+    seen[hit[1]] = true
+    local cases_key = p .. 'hh-cases:' .. hit[1]
+    local row = {hit[1], hit[4], redis.call('HGET', p .. 'household:' .. hit[1], 'doc') or '', redis.call('ZCARD', cases_key)}
+    for _, case_id in ipairs(redis.call('ZRANGE', cases_key, 0, shown - 1, 'REV')) do
+      table.insert(row, redis.call('HGET', p .. 'case:' .. case_id, 'summary') or '{}')
+    end
+    table.insert(results, row)
+  end
+end
+return results
+"""
+
+
+class HouseholdReads:
+    """Reads of households: search over the index, and one household with its cases and timeline."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._search = redis.register_script(_SEARCH)
+
+    async def search(self, lookups: list[Lookup], scope: tuple[str, str] | None, limit: int, cases_shown: int) -> list[dict]:
+        """Households found by the lookups within the scope (field, code), best first, each with its latest cases."""
+        if not lookups:
+            return []
+        scope_key = readmodel.households_in_key(*scope) if scope else ""
+        args = [
+            scope_key,
+            limit,
+            cases_shown,
+            len(lookups),
+            *(part for lookup in lookups for part in (lookup.kind, lookup.value, lookup.tier)),
+        ]
+        rows = await self._search(keys=[readmodel.PREFIX], args=args)
+        return [
+            {
+                "household_id": household_id.decode(),
+                "lookup": lookups[index],
+                "household": orjson.loads(doc) if doc else None,
+                "cases_total": cases_total,
+                "cases": [orjson.loads(summary) for summary in summaries],
+            }
+            for household_id, index, doc, cases_total, *summaries in rows
+        ]
+
+    async def view(self, household_id: str) -> dict | None:
+        """A household's view alone (members, factors, programme advice), or None when unknown."""
+        doc = await self.redis.hget(readmodel.household_key(household_id), "doc")
+        return orjson.loads(doc) if doc else None
+
+    async def household(self, household_id: str, timeline_kept: int, read_by: dict[str, str] | None = None) -> dict | None:
+        """A household's view, its cases (newest first) and timeline (the latest timeline_kept entries), or None when unknown;
+        a person's read is written to the access log in the same round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(readmodel.household_key(household_id), "doc")
+            pipe.zrange(readmodel.household_cases_key(household_id), 0, -1, desc=True)
+            pipe.lrange(readmodel.household_timeline_key(household_id), -timeline_kept, -1)
+            pipe.llen(readmodel.household_timeline_key(household_id))
+            doc, case_ids, timeline, timeline_total = await pipe.execute()
+        if doc is None:
+            return None
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for case_id in case_ids:
+                pipe.hget(readmodel.case_key(case_id.decode()), "summary")
+            if read_by is not None:
+                entry = {"household_id": household_id, **read_by}
+                pipe.xadd(readmodel.ACCESS_LOG, entry, maxlen=readmodel.ACCESS_LOG_KEPT, approximate=True)
+            summaries = (await pipe.execute())[: len(case_ids)]
+        return {
+            "household": orjson.loads(doc),
+            "cases": [orjson.loads(summary) for summary in summaries if summary],
+            "timeline": [orjson.loads(entry) for entry in timeline],
+            "timeline_total": timeline_total,
+        }

@@ -6,9 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
+from schemas.household import HouseholdView
 from schemas.intake import Area, FreeText, HouseholdFlags
 from schemas.messages import catalogue_error
-from schemas.programmes import ProgrammeAdvice
 
 
 class Priority(StrEnum):
@@ -196,9 +196,6 @@ class Case(BaseModel):
     assignee: str | None = None
     outcome: Outcome | None = None
     closed_at: datetime | None = None
-    programmes: list[ProgrammeAdvice] = Field(
-        default_factory=list, description="多事一核: what the household may also qualify for, as of the latest signal (advice only)"
-    )
 
     @computed_field
     @property
@@ -252,6 +249,7 @@ class CaseEvent(BaseModel):
     event_id: str | None = Field(default=None, description="intake event that caused this step")
     data: dict[str, Any] = Field(default_factory=dict)
     case: Case | None = None
+    household: HouseholdView | None = Field(default=None, description="the household after the signal, on a signal's own event")
 
 
 class CaseCommand(BaseModel):

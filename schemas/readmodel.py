@@ -17,6 +17,18 @@ ACCESS_LOG_KEPT = 100_000
 INDEXED_FIELDS = ("status", "tier", "priority", "town", "village", "track", "stage")
 
 
+# What a household's page and search results show of each of its cases (the whole document holds every report).
+CASE_SUMMARY_FIELDS = (
+    "case_id", "household_id", "status", "stage", "priority", "track", "category", "urgency", "area", "subject", "opened_at",
+    "closed_at", "outcome", "tier",
+)  # fmt: skip
+
+
+def case_summary(case: dict) -> dict:
+    """The few fields of a case document shown in a household's list of cases."""
+    return {field: case.get(field) for field in CASE_SUMMARY_FIELDS}
+
+
 def index_value(case: dict, field: str) -> str:
     """The value a case document is indexed under for a field."""
     return case["area"][field] if field in ("town", "village") else case[field]
@@ -35,6 +47,32 @@ def timeline_key(case_id: str) -> str:
 def index_key(field: str, value: str) -> str:
     """Set of case ids whose field has the value (status, tier, priority, town, track)."""
     return f"{PREFIX}idx:{field}:{value}"
+
+
+def household_key(household_id: str) -> str:
+    """Hash holding a household's view (doc), its version, last activity, and the tokens and areas it is indexed under."""
+    return f"{PREFIX}household:{household_id}"
+
+
+# Own prefixes rather than suffixes of the household's key: a household id may itself contain ':'.
+def household_timeline_key(household_id: str) -> str:
+    """List of a household's signals and case events in order."""
+    return f"{PREFIX}hh-timeline:{household_id}"
+
+
+def household_cases_key(household_id: str) -> str:
+    """Sorted set of the household's case ids (open and closed), scored by opening time."""
+    return f"{PREFIX}hh-cases:{household_id}"
+
+
+def search_key(token: str) -> str:
+    """Sorted set of the households a search token finds (streams.rules.search), scored by their last activity (epoch ms)."""
+    return f"{PREFIX}sx:{token}"
+
+
+def households_in_key(field: str, code: str) -> str:
+    """Set of the households whose signals happened in a town or village (field town or village): what its officers search."""
+    return f"{PREFIX}hh-in:{field}:{code}"
 
 
 def event_key(event_id: str) -> str:

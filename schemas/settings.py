@@ -5,7 +5,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ConnectionSettings(BaseSettings):
-    """Kafka and Redis locations, read from RAPIDAID_* environment variables."""
+    """Kafka and Redis locations and what every service shares, read from RAPIDAID_* environment variables."""
 
     model_config = SettingsConfigDict(env_prefix="RAPIDAID_", extra="ignore")
 
@@ -18,5 +18,9 @@ class ConnectionSettings(BaseSettings):
         default="bundled",
         validation_alias="RAPIDAID_REGISTER",
         description="county register of towns, villages and grids: 'bundled' (Anqiu) or a CSV file path",
+    )
+    # The worker hashes ID numbers and phones with it; the API hashes a search for one the same way, so both need it.
+    pseudonym_secret: str = Field(
+        default="rapidaid-dev-secret", description="key of the hash that matches people without storing ID numbers"
     )
     event_result_ttl_s: int = Field(default=30 * 86400, description="how long an intake event's result stays readable")

@@ -12,9 +12,6 @@ class WorkerSettings(ConnectionSettings):
 
     app_id: str = Field(default="rapidaid", description="Faust application id: consumer group and changelog topic prefix")
     policy: str = Field(default="default", description="bundled policy name (default, fast) or path to a policy TOML file")
-    pseudonym_secret: str = Field(
-        default="rapidaid-dev-secret", description="key of the hash that matches people without storing ID numbers"
-    )
     session_timeout_s: float = Field(
         default=10.0, gt=0, description="consumer group session timeout; a new group's first join waits about half of it"
     )

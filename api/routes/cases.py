@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Officer, Principal, token_digest
-from api.privilege import CaseReader, case_for
+from api.privilege import BoardReader, CaseReader, case_for
 from api.store import get_case, list_cases, mark_accepted, read_by
 from schemas import topics
 from schemas.case import Case, CaseCommand, Outcome, Priority, Stage, Tier
@@ -70,6 +70,14 @@ async def get_timeline(case_id: CaseId, request: Request, principal: CaseReader)
     """Every event of the case in order, with actor, time and reason; the read is recorded in the access log."""
     case = await visible_case(request, principal, case_id, read="timeline")
     return {"case_id": case_id, "timeline": case["timeline"]}
+
+
+@router.get("/{case_id}/programmes")
+async def get_programmes(case_id: CaseId, request: Request, principal: BoardReader) -> dict:
+    """多事一核 for the case's household: each programme's verdict, its facts and what is missing (advice, not a decision)."""
+    case = await visible_case(request, principal, case_id, read="programmes")
+    view = await request.app.state.households.view(case["household_id"])
+    return {"case_id": case_id, "household_id": case["household_id"], "programmes": view["programmes"] if view else []}
 
 
 class _Body(BaseModel):

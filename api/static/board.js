@@ -91,6 +91,7 @@ function fillDetails(card, doc) {
   place.title = [doc.area?.town, doc.area?.village, doc.area?.grid].filter(Boolean).join(" · ");
   setText(card, ".urgency", t("board.urgency", { score: doc.urgency }));
   setText(card, ".case-id", doc.case_id);
+  $(".household-link", card).href = householdUrl(doc.household_id);
   $(".factors", card).replaceChildren(
     ...(doc.factors ?? [])
       .filter((factor) => factor.applied !== false) // shown on the case page, not counted in the score
@@ -166,6 +167,7 @@ function toggle(card) {
   if (open) {
     fillDetails(card, docs.get(card.dataset.caseId));
     loadTimeline(card);
+    if (canAct && !card.programmesLoaded) loadProgrammes(card);
   }
 }
 
@@ -198,6 +200,19 @@ function eventDetail(event) {
   if (data.outcome) return outcomeText(data.outcome);
   if (data.assignee) return t("board.assigned_to", { assignee: data.assignee });
   return data.text ?? "";
+}
+
+// 多事一核 for an officer: what the household may also apply for, read once when the card is first opened.
+async function loadProgrammes(card) {
+  card.programmesLoaded = true;
+  try {
+    const response = await api(`/v1/cases/${encodeURIComponent(card.dataset.caseId)}/programmes`);
+    const advice = response.ok ? (await response.json()).programmes : [];
+    $(".programmes ul", card).replaceChildren(...advice.map(programmeItem));
+    $(".programmes", card).hidden = advice.length === 0;
+  } catch {
+    card.programmesLoaded = false; // extra detail: tried again when the card is next opened
+  }
 }
 
 function renderTimeline(card, timeline) {
@@ -270,6 +285,7 @@ async function loadRole() {
   canAct = me.role === "admin" || me.role.startsWith("officer:");
   renderRole();
   for (const card of cards.values()) if (isOpen(card)) renderActions(card, docs.get(card.dataset.caseId), true);
+  if (!$("#closed").hidden) renderClosed(); // with reopen buttons now that the role is known
 }
 
 function renderRole() {
@@ -726,6 +742,182 @@ function connect() {
   });
 }
 
+// ---- finding anyone, and closed cases -----------------------------------------------------------
+
+const householdUrl = (householdId) => `/household?id=${encodeURIComponent(householdId ?? "")}`;
+let searchAnswer = null; // the latest answer shown, so a language switch can render it again
+let closedItems = [];
+let closedTotal = 0;
+const CLOSED_PAGE = 50;
+
+function link(text, href) {
+  const a = document.createElement("a");
+  a.href = href;
+  a.textContent = text;
+  return a;
+}
+
+function span(className, text) {
+  const element = document.createElement("span");
+  element.className = className;
+  element.textContent = text ?? "";
+  return element;
+}
+
+// A case as one chip: priority, what it is about, its light or "closed".
+function caseChip(summary) {
+  const chip = span("case-chip", `${summary.priority ?? ""} ${word("category", summary.category)} · ${word("colour", summary.status)}`);
+  chip.dataset.status = summary.status;
+  chip.title = summary.case_id;
+  return chip;
+}
+
+function searchItem(hit) {
+  const item = document.createElement("li");
+  item.dataset.householdId = hit.household_id;
+  const matched = new Set(hit.matched_members ?? []);
+  const members = (hit.members ?? []).map((member) => span(matched.has(member.name) ? "matched" : "", `${member.name} ${member.id_masked}`));
+  const village = hit.area ? `${placeName(hit.area.town)} · ${placeName(hit.area.village)}` : "";
+  item.append(
+    span("match", word("board.search.match", hit.match)),
+    link(t("board.household_link"), householdUrl(hit.household_id)),
+    ...members,
+    span("muted", village),
+    span("muted", t("board.search.cases", { count: hit.cases_total })),
+    ...(hit.cases ?? []).map(caseChip),
+  );
+  return item;
+}
+
+function renderSearch() {
+  const panel = $("#search-results");
+  if (!searchAnswer) {
+    panel.hidden = true;
+    return;
+  }
+  const items = searchAnswer.items ?? [];
+  $("#search-summary").textContent = searchAnswer.error ?? (items.length ? t("board.search.results", { count: items.length }) : searchAnswer.notice ?? t("board.search.none"));
+  $("#search-results ol").replaceChildren(...items.map(searchItem));
+  panel.hidden = false;
+}
+
+async function runSearch(query) {
+  if (!query) return;
+  try {
+    const response = await api(`/v1/search?q=${encodeURIComponent(query)}`);
+    const answer = await response.json().catch(() => ({}));
+    searchAnswer = response.ok ? answer : { items: [], error: explain(answer) };
+  } catch {
+    searchAnswer = { items: [], error: t("common.error.offline") };
+  }
+  renderSearch();
+}
+
+$("#search-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  runSearch($("#search-input").value.trim());
+});
+$("#search-close").addEventListener("click", () => {
+  searchAnswer = null;
+  renderSearch();
+});
+
+function closedItem(doc) {
+  const item = document.createElement("li");
+  item.dataset.caseId = doc.case_id;
+  item.append(
+    span("priority", doc.priority),
+    span("category", word("category", doc.category)),
+    span("village", placeName(doc.area?.village)),
+    span("", `${doc.subject?.name ?? ""} ${doc.subject?.id_masked ?? ""}`),
+    span("muted", t("board.closed.closed_at", { clock: clockText(parseTime(doc.closed_at)) })),
+    span("muted", doc.outcome ? outcomeText(doc.outcome) : ""),
+    link(t("board.household_link"), householdUrl(doc.household_id)),
+  );
+  if (canAct) {
+    const reopen = document.createElement("button");
+    reopen.type = "button";
+    reopen.textContent = t("board.action.reopen");
+    reopen.title = t("board.action_title.reopen");
+    reopen.addEventListener("click", () => reopenForm(item, doc));
+    item.append(reopen);
+  }
+  item.append(span("refusal", ""));
+  return item;
+}
+
+function reopenForm(item, doc) {
+  if ($("form", item)) return;
+  const form = document.createElement("form");
+  form.setAttribute("aria-label", `${t("board.action.reopen")} ${doc.case_id}`);
+  const reason = document.createElement("input");
+  reason.name = "reason";
+  reason.required = true;
+  reason.maxLength = 2000;
+  reason.placeholder = t("board.field.reason");
+  const submit = document.createElement("button");
+  submit.type = "submit";
+  submit.textContent = t("board.submit.reopen");
+  form.append(reason, submit);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    const said = $(".refusal", item);
+    try {
+      const response = await api(`/v1/cases/${encodeURIComponent(doc.case_id)}/reopen`, { json: { reason: reason.value.trim() } });
+      const answer = await response.json().catch(() => ({}));
+      if (response.status !== 202) {
+        said.textContent = `${t("board.refused", { action: t("board.action.reopen") })}: ${explain(answer)}`;
+        return;
+      }
+      said.textContent = t("board.waiting", { action: t("board.action.reopen") });
+      const result = await outcomeOf(answer.command_id);
+      said.textContent = result.state === "processed" ? "" : reasonText(result);
+      if (result.state === "processed") loadClosed();
+    } catch {
+      said.textContent = t("common.error.offline");
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  item.append(form);
+  reason.focus();
+}
+
+function renderClosed() {
+  $("#closed-list").replaceChildren(...closedItems.map(closedItem));
+  $("#closed-summary").textContent = closedItems.length ? t("board.closed.shown", { total: closedTotal, shown: closedItems.length }) : t("board.closed.none");
+  $("#closed-more").hidden = closedItems.length >= closedTotal;
+}
+
+// Closed cases of the caller's area, newest first, a page at a time.
+async function loadClosed(more = false) {
+  const offset = more ? closedItems.length : 0;
+  try {
+    const response = await api(`/v1/cases?state=closed&limit=${CLOSED_PAGE}&offset=${offset}`);
+    if (!response.ok) return;
+    const { items = [], total = 0 } = await response.json();
+    closedItems = more ? [...closedItems, ...items] : items;
+    closedTotal = total;
+  } catch {
+    return;
+  }
+  renderClosed();
+}
+
+function showTab(tab) {
+  const closed = tab === "closed";
+  $("#tab-open").setAttribute("aria-selected", String(!closed));
+  $("#tab-closed").setAttribute("aria-selected", String(closed));
+  $("#board").hidden = closed;
+  $("#closed").hidden = !closed;
+  if (closed) loadClosed();
+}
+
+$("#tab-open").addEventListener("click", () => showTab("open"));
+$("#tab-closed").addEventListener("click", () => showTab("closed"));
+$("#closed-more").addEventListener("click", () => loadClosed(true));
+
 // Every text on the page again, in the language just chosen.
 function retranslate() {
   for (const key of Object.keys(FILTERS)) renderFilterChoices(key);
@@ -740,6 +932,8 @@ function retranslate() {
     }
   }
   renderCounts();
+  renderSearch();
+  if (!$("#closed").hidden) renderClosed();
 }
 
 function start() {

@@ -35,6 +35,21 @@ function t(key, params = {}, fallback = key) {
 
 // The word for a code of a catalogue section (stage, tier, category, ...), or the code itself when unknown.
 const word = (section, code) => (code == null || code === "" ? "" : t(`${section}.${code}`, {}, humanise(code)));
+const list = (parts) => parts.filter(Boolean).join(catalogue["factor.separator"] ?? "、");
+
+// One programme of 多事一核 (one check, several aids): its verdict, the facts behind it and what is missing to decide.
+function programmeItem(one) {
+  const li = document.createElement("li");
+  const verdict = document.createElement("span");
+  verdict.className = `verdict ${one.verdict}`;
+  verdict.textContent = word("programme.verdict", one.verdict);
+  const facts = (one.facts ?? []).map((fact) => t(`programme.fact.${fact.code}`, fact.params ?? {}, humanise(fact.code)));
+  const missing = (one.missing ?? []).map((code) => t(`programme.missing.${code}`, {}, humanise(code)));
+  li.append(`${word("programme.name", one.programme)}：`, verdict);
+  if (facts.length) li.append(` · ${t("household.programmes.facts", { facts: list(facts) })}`);
+  if (missing.length) li.append(` · ${t("household.programmes.missing", { missing: list(missing) })}`);
+  return li;
+}
 
 // A factor as the officer reads it: "未成年子女 2 人 +10", or its code when the catalogue has no label yet.
 function factorText(factor) {

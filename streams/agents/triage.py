@@ -35,6 +35,7 @@ from streams.plumbing.metrics import observe
 from streams.rules.cases import Outcome, apply_signal, apply_tick
 from streams.rules.deadlines import next_transition_at
 from streams.rules.household import HouseholdState
+from streams.rules.household_view import with_household
 from streams.rules.normalise import RejectedInput, parse, time_of
 from streams.rules.notifications import notifications_for
 from streams.rules.workflow import apply_command
@@ -70,7 +71,9 @@ def triage_one(message: faust.types.Message, effects: Effects) -> None:
     state = household_state(stored) if stored else HouseholdState(household_id=household_id, partition=message.partition)
     timestamp_ms = round(message.timestamp * 1000)
     with dead_letter_on_failure(message, timestamp_ms, effects):
-        outcome = decide(message.topic, household_id, state, time_of(timestamp_ms), message.value)
+        now = time_of(timestamp_ms)
+        outcome = decide(message.topic, household_id, state, now, message.value)
+        outcome = Outcome(outcome.state, with_household(outcome.events, outcome.state, now, policy))
         record(household_id, key, message.partition, outcome, effects)
 
 

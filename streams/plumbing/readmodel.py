@@ -7,13 +7,17 @@ import orjson
 from redis.asyncio import Redis
 
 from schemas import readmodel, topics
+from schemas.household import HouseholdView
+from streams.rules.search import household_tokens
 
 log = logging.getLogger(__name__)
 
 # Applies one case event if its version is newer than the stored one: the case document, its
-# index sets, timeline, ordering by due time, the event's result, counters and the live stream.
-# ARGV: case id, version, doc, timeline entry, sort score, live payload, live cap, event id,
-# result state, urgency, reason, result ttl, N, then N index (field, value) pairs, then counters.
+# index sets, timeline, ordering by due time, the event's result, counters and the live stream,
+# and on the household's side the case in its cases (moved from another household's if the case moved) and
+# the event on its timeline. ARGV: case id, version, doc, timeline entry, sort score, live payload, live cap,
+# event id, result state, urgency, reason, result ttl, household id, opening time, household timeline entry,
+# case summary, N, then N index (field, value) pairs, then counters.
 _APPLY_CASE_EVENT = """
 local p = KEYS[1]
 if KEYS[2] ~= '' and redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
@@ -21,11 +25,16 @@ local id = ARGV[1]
 local key = p .. 'case:' .. id
 local version = tonumber(ARGV[2])
 if version <= tonumber(redis.call('HGET', key, 'version') or '0') then return 0 end
-local n = tonumber(ARGV[13])
+local household = ARGV[13]
+local previous = redis.call('HGET', key, 'household')
+if previous and previous ~= household then redis.call('ZREM', p .. 'hh-cases:' .. previous, id) end
+redis.call('ZADD', p .. 'hh-cases:' .. household, ARGV[14], id)
+redis.call('RPUSH', p .. 'hh-timeline:' .. household, ARGV[15])
+local n = tonumber(ARGV[17])
 local status
-redis.call('HSET', key, 'version', version, 'doc', ARGV[3])
+redis.call('HSET', key, 'version', version, 'doc', ARGV[3], 'household', household, 'summary', ARGV[16])
 for i = 0, n - 1 do
-  local field, new = ARGV[14 + 2 * i], ARGV[15 + 2 * i]
+  local field, new = ARGV[18 + 2 * i], ARGV[19 + 2 * i]
   local old = redis.call('HGET', key, 'idx:' .. field)
   if old ~= new then
     if old then redis.call('SREM', p .. 'idx:' .. field .. ':' .. old, id) end
@@ -47,8 +56,34 @@ if ARGV[8] ~= '' then
   redis.call('HSET', result, 'state', ARGV[9], 'case_id', id, 'urgency', ARGV[10], 'reason', ARGV[11])
   redis.call('EXPIRE', result, ARGV[12])
 end
-for i = 14 + 2 * n, #ARGV do redis.call('HINCRBY', p .. 'stats', ARGV[i], 1) end
+for i = 18 + 2 * n, #ARGV do redis.call('HINCRBY', p .. 'stats', ARGV[i], 1) end
 redis.call('XADD', p .. 'live', 'MAXLEN', '~', ARGV[7], '*', 'data', ARGV[6])
+return 1
+"""
+
+# Applies a household view if its version is newer than the stored one: the view, the search tokens and areas it
+# is indexed under (those it no longer has removed, every one rescored by its last activity) and, for a signal on no
+# case, the signal on the household's timeline. ARGV: household id, version, doc, last activity (epoch ms),
+# tokens (JSON list), areas (JSON list of 'town:<code>' and 'village:<code>'), timeline entry or ''.
+_APPLY_HOUSEHOLD = """
+local p = KEYS[1]
+if KEYS[2] ~= '' and redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
+local id = ARGV[1]
+local key = p .. 'household:' .. id
+if tonumber(ARGV[2]) <= tonumber(redis.call('HGET', key, 'version') or '0') then return 0 end
+local function reindex(field, new_json, prefix, add, remove)
+  local new = cjson.decode(new_json)
+  local kept = {}
+  for _, value in ipairs(new) do kept[value] = true end
+  for _, value in ipairs(cjson.decode(redis.call('HGET', key, field) or '[]')) do
+    if not kept[value] then remove(p .. prefix .. value) end
+  end
+  for _, value in ipairs(new) do add(p .. prefix .. value) end
+end
+reindex('tokens', ARGV[5], 'sx:', function(k) redis.call('ZADD', k, ARGV[4], id) end, function(k) redis.call('ZREM', k, id) end)
+reindex('areas', ARGV[6], 'hh-in:', function(k) redis.call('SADD', k, id) end, function(k) redis.call('SREM', k, id) end)
+redis.call('HSET', key, 'version', ARGV[2], 'doc', ARGV[3], 'at', ARGV[4], 'tokens', ARGV[5], 'areas', ARGV[6])
+if ARGV[7] ~= '' then redis.call('RPUSH', p .. 'hh-timeline:' .. id, ARGV[7]) end
 return 1
 """
 
@@ -130,6 +165,7 @@ class ReadModelWriter:
         self.live_length = live_length
         self._apply_case_event = redis.register_script(_APPLY_CASE_EVENT)
         self._record_result = redis.register_script(_RECORD_RESULT)
+        self._apply_household = redis.register_script(_APPLY_HOUSEHOLD)
         self._claim_digests = redis.register_script(_CLAIM_DIGESTS)
         self._record_routes = redis.register_script(_RECORD_ROUTES)
 
@@ -141,10 +177,13 @@ class ReadModelWriter:
                 document = orjson.loads(raw)
                 if topic == topics.DEADLETTER:
                     await self._dead_letter(pipe, document, raw)
-                elif document["case"] is None:
-                    await self._result_only(pipe, document)
                 else:
-                    await self._case_event(pipe, document)
+                    if document["case"] is None:
+                        await self._result_only(pipe, document)
+                    else:
+                        await self._case_event(pipe, document)
+                    if document.get("household"):
+                        await self._household(pipe, document)
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
                 # Only a foreign producer writes these topics wrongly; skipping keeps the read model moving.
                 log.error("unreadable record on %s skipped: %r", topic, error)
@@ -171,6 +210,7 @@ class ReadModelWriter:
         timeline_entry = {k: event[k] for k in ("type", "version", "at", "actor", "event_id", "data")}
         # Case events logged before actor_name existed have none; rebuild-read-model replays them too.
         timeline_entry["actor_name"] = event.get("actor_name")
+        household_entry = {**timeline_entry, "case_id": case["case_id"]}
         indexed = [value for field in readmodel.INDEXED_FIELDS for value in (field, readmodel.index_value(case, field))]
         await self._apply_case_event(
             keys=[readmodel.PREFIX, self.guard],
@@ -187,9 +227,33 @@ class ReadModelWriter:
                 case["urgency"],
                 event["data"].get("reason", ""),
                 self.result_ttl_s,
+                case["household_id"],
+                _epoch_ms(case["opened_at"]),
+                orjson.dumps(household_entry),
+                orjson.dumps(readmodel.case_summary(case)),
                 len(readmodel.INDEXED_FIELDS),
                 *indexed,
                 *case_event_counters(event),
+            ],
+            client=pipe,
+        )
+
+    async def _household(self, pipe, event: dict) -> None:
+        view = event["household"]
+        areas = [f"{field}:{area[field]}" for area in view["areas"] for field in ("town", "village")]
+        entry = b""
+        if event["case"] is None:  # a signal on a case is on the household's timeline as the case's event
+            entry = orjson.dumps({k: event.get(k) for k in ("type", "version", "at", "actor", "actor_name", "event_id", "data", "case_id")})
+        await self._apply_household(
+            keys=[readmodel.PREFIX, self.guard],
+            args=[
+                view["household_id"],
+                view["version"],
+                orjson.dumps(view),
+                _epoch_ms(view["last_signal_at"] or event["at"]),
+                orjson.dumps(household_tokens(HouseholdView.model_validate(view))),
+                orjson.dumps(sorted(set(areas))),
+                entry,
             ],
             client=pipe,
         )

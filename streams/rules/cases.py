@@ -10,7 +10,6 @@ from schemas.messages import Text
 from streams.rules.deadlines import colour_of, deadlines_for, higher_tier, required_tier, tighten
 from streams.rules.household import HouseholdState, remember
 from streams.rules.policy import Policy
-from streams.rules.programmes import evaluate_programmes
 from streams.rules.scoring import household_urgency, own_factors
 
 TRIAGE = "system:triage"
@@ -97,8 +96,8 @@ def with_report(reports: list[Report], report: Report) -> list[Report]:
     return reports if len(reports) <= REPORTS_KEPT else [reports[0], *reports[-(REPORTS_KEPT - 1) :]]
 
 
-def _open(state: HouseholdState, signal: Signal, urgency: Urgency, now: datetime, policy: Policy) -> Case:
-    """A new case for a signal whose urgency reaches a case-opening level, with the household's programme check."""
+def _open(signal: Signal, urgency: Urgency, now: datetime, policy: Policy) -> Case:
+    """A new case for a signal whose urgency reaches a case-opening level."""
     track = policy.tracks[urgency.priority]
     return Case(
         case_id=case_id_for(signal.household_id, signal.event_id),
@@ -119,7 +118,6 @@ def _open(state: HouseholdState, signal: Signal, urgency: Urgency, now: datetime
         signal_ids=[signal.event_id],
         reports=[report_of(signal)],
         reports_total=1,
-        programmes=evaluate_programmes(state, now, policy),
     )
 
 
@@ -170,7 +168,6 @@ def _absorb(
         reports=with_report(case.reports, report_of(signal)),
         reports_total=case.reports_total + 1,
         factors=case.factors + lowering,
-        programmes=evaluate_programmes(state, now, policy),
     )
     events = [attached]
     if urgency.score > case.urgency:
@@ -212,7 +209,7 @@ def apply_signal(state: HouseholdState, signal: Signal, now: datetime, policy: P
         data = {**_signal_summary(signal, urgency), "factors": [f.model_dump() for f in urgency.factors]}
         recorded = household_event(state, CaseEventType.SIGNAL_RECORDED, now, TRIAGE, signal.event_id, data)
         return Outcome(state, [recorded])
-    case = _open(state, signal, urgency, now, policy)
+    case = _open(signal, urgency, now, policy)
     opened = CaseEvent(
         type=CaseEventType.OPENED,
         household_id=case.household_id,

@@ -7,9 +7,11 @@ from pydantic import BaseModel, Field
 
 from schemas.case import AidType, Case, Factor, Signal
 from schemas.ids import sex_from_id
-from schemas.intake import HouseholdFlags
+from schemas.intake import Area, HouseholdFlags
 
 SEEN_EVENT_IDS_KEPT = 512
+AREAS_KEPT = 16
+CALLERS_KEPT = 20
 CHILD_BELOW = 18
 ELDERLY_FROM = 60
 # What the household record keeps for the programme check (多事一核): a year and a day of medical costs, and the
@@ -100,6 +102,11 @@ class HouseholdState(BaseModel):
     open_case: Case | None = None
     closed_cases: list[Case] = Field(default_factory=list, description="the latest closed cases, which may be reopened")
     wake_at: float | None = Field(default=None, description="epoch seconds when time alone next changes the open case")
+    version: int = Field(default=0, description="one more for every signal that changed the household: its view's version")
+    areas: list[Area] = Field(default_factory=list, description="the latest places its signals happened, oldest first")
+    caller_keys: list[str] = Field(default_factory=list, description="keyed hashes of the latest callers' phones")
+    signals_by_source: dict[str, int] = Field(default_factory=dict, description="how many signals each source sent, ever")
+    last_signal_at: datetime | None = None
 
 
 def merge_flags(known: HouseholdFlags, reported: HouseholdFlags) -> HouseholdFlags:
@@ -191,6 +198,24 @@ def with_help(state: HouseholdState, case: Case) -> HouseholdState:
     return state.model_copy(update={"help_history": [*history, record][-HELP_KEPT:]})
 
 
+def _latest(kept: list, new, most: int) -> list:
+    """The list with new moved (or added) to its end, keeping the latest `most`."""
+    return [*(k for k in kept if k != new), new][-most:]
+
+
+def _history_after(state: HouseholdState, signal: Signal, now: datetime) -> dict:
+    """Where, from whom and how often the household has been heard of, after the signal (its next version)."""
+    place = Area(town=signal.area.town, village=signal.area.village)  # a household lives in villages; grids are a case's detail
+    callers = _latest(state.caller_keys, signal.caller_key, CALLERS_KEPT) if signal.caller_key else state.caller_keys
+    return {
+        "version": state.version + 1,
+        "areas": _latest(state.areas, place, AREAS_KEPT),
+        "caller_keys": callers,
+        "signals_by_source": {**state.signals_by_source, signal.source: state.signals_by_source.get(signal.source, 0) + 1},
+        "last_signal_at": now,
+    }
+
+
 def is_repeat(signal: Signal, earlier: list[RecentSignal], now: datetime, window_s: float) -> bool:
     """True when the same caller already reported the same person within the window before now."""
     return signal.caller_key is not None and any(
@@ -231,6 +256,7 @@ def remember(
             "medical": _medical_after(state.medical, signal, now),
             "recent": [*recent, kept],
             "seen_event_ids": [*state.seen_event_ids, signal.event_id][-SEEN_EVENT_IDS_KEPT:],
+            **_history_after(state, signal, now),
         }
     )
 

@@ -12,7 +12,8 @@ from streams.devtools.browser import CHROMIUM, FLAGS
 needs_chromium = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian chromium is not installed (make test installs it as root)")
 
 # A catalogue key shown instead of its text ("board.column.red", "stage.opened"): the sections the pages read.
-RAW_KEY = re.compile(r"\b(?:common|board|intake|stage|tier|priority|colour|track|deadline|category|source|factor)\.[A-Za-z_][\w.:-]*")
+SECTIONS = "common|board|intake|household|search|programme|stage|tier|priority|colour|track|deadline|category|source|factor"
+RAW_KEY = re.compile(rf"\b(?:{SECTIONS})\.[A-Za-z_][\w.:-]*")
 
 
 @asynccontextmanager

@@ -23,6 +23,8 @@ FIGURES = {
     "sse_lag_p99_ms",
     "board_first_render_ms",
     "board_update_ms",
+    "search_p50_ms",
+    "search_p99_ms",
 }
 
 pytestmark = pytest.mark.integration

@@ -15,6 +15,7 @@ from schemas.programmes import PROGRAMMES, Verdict
 from streams.policies import load_policy
 from streams.rules.cases import apply_signal
 from streams.rules.household import HELP_KEPT, MEDICAL_KEPT, HouseholdState, Member, remember
+from streams.rules.household_view import with_household
 from streams.rules.programmes import evaluate_programmes
 from streams.rules.texts import programme_texts
 from streams.rules.workflow import apply_command
@@ -355,10 +356,14 @@ def test_programme_texts_in_chinese_first_and_english():
 
 
 @pytest.mark.parametrize("kind", ["medical_emergency", "child_unattended"])
-def test_a_case_carries_the_programme_check_of_its_household_and_renews_it_with_each_signal(kind):
-    state = fed(signal(NOW, kind=kind, children=2))
-    assert [a.programme for a in state.open_case.programmes] == list(PROGRAMMES)
-    assert advice(state, "temporary").verdict is Verdict.LIKELY
-    assert {a.programme: a for a in state.open_case.programmes}["serious_illness"].verdict is Verdict.NOT_MET
-    later = fed(hospital_signal(NOW + timedelta(hours=1), "h1", diagnosis="cancer"), state=state)
-    assert {a.programme: a for a in later.open_case.programmes}["serious_illness"].verdict is Verdict.LIKELY
+def test_each_signal_carries_the_programme_check_of_its_household_on_its_household_view(kind):
+    def checked(state: HouseholdState, s) -> tuple[HouseholdState, dict]:
+        outcome = apply_signal(state, s, s.occurred_at, DEFAULT)
+        (view,) = [e.household for e in with_household(outcome.events, outcome.state, s.occurred_at, DEFAULT) if e.household]
+        return outcome.state, {a.programme: a for a in view.programmes}
+
+    state, first = checked(HouseholdState(household_id="H1"), signal(NOW, kind=kind, children=2))
+    assert list(first) == list(PROGRAMMES)
+    assert first["temporary"].verdict is Verdict.LIKELY and first["serious_illness"].verdict is Verdict.NOT_MET
+    _, later = checked(state, hospital_signal(NOW + timedelta(hours=1), "h1", diagnosis="cancer"))
+    assert later["serious_illness"].verdict is Verdict.LIKELY

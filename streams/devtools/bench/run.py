@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 from schemas.departments import BUNDLED, load_departments
 from streams.config import WorkerSettings
-from streams.devtools.bench import api, board, live, throughput, timers
+from streams.devtools.bench import api, board, live, search, throughput, timers
 from streams.devtools.bench.stack import bench_stack
 
 
@@ -29,6 +29,8 @@ class BenchSettings:
     sse_rate_per_s: float
     sse_seconds: float
     tick_interval_s: float
+    search_households: int
+    search_queries: int
     seed: int = 7
 
     @classmethod
@@ -51,6 +53,8 @@ class BenchSettings:
             sse_rate_per_s=100,
             sse_seconds=4 if quick else 20,
             tick_interval_s=worker.tick_interval_s,
+            search_households=10_000 if quick else 100_000,
+            search_queries=1000 if quick else 5000,
         )
 
 
@@ -86,6 +90,8 @@ def run_bench(settings: BenchSettings) -> dict:
             )
             stack.stop(worker_process)  # the request rates measure the API alone
             intake_per_s, noop_per_s = api.api_rates(url, tokens, departments, settings.api_connections, settings.api_seconds)
+    with bench_stack(settings.partitions) as stack:
+        found = search.search_figures(stack, departments, settings.search_households, settings.search_queries, settings.seed)
     board_ms = board.board_figures(500)
     return {
         "raw_consume_events_per_s": round(raw),
@@ -104,6 +110,8 @@ def run_bench(settings: BenchSettings) -> dict:
         "sse_lag_p99_ms": round(sse_lag_p99_ms, 1),
         "board_first_render_ms": board_ms["board_first_render_ms"],
         "board_update_ms": board_ms["board_update_ms"],
+        "search_p50_ms": round(found["search_p50_ms"], 1),
+        "search_p99_ms": round(found["search_p99_ms"], 1),
         "settings": {
             **asdict(settings),
             "produce_events_per_s": round(produce_per_s),
@@ -117,6 +125,8 @@ def run_bench(settings: BenchSettings) -> dict:
             "fetch_max_wait_ms": worker.fetch_max_wait_ms,
             "policy": "default",
             "cpus": os.cpu_count(),
+            "search_found": found["search_found"],
+            "search_load_s": found["search_load_s"],
         },
     }
 
@@ -132,6 +142,7 @@ TARGETS = {
     "sse_lag_p99_ms": ("<=", 1000),
     "board_first_render_ms": ("<=", 1000),
     "board_update_ms": ("<=", 1000),
+    "search_p99_ms": ("<=", 100),
 }
 
 

@@ -1,0 +1,59 @@
+"""The household as officers read it (seed 004's talking verification report), built from the case agent's state."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from schemas.case import CaseEvent, CaseEventType
+from schemas.household import HouseholdView, MemberView
+from streams.rules.household import HouseholdState, dependency_of
+from streams.rules.policy import Policy
+from streams.rules.programmes import evaluate_programmes
+
+# The one case event each signal yields: the household view travels on it.
+SIGNAL_EVENTS = frozenset({CaseEventType.OPENED, CaseEventType.SIGNAL_ATTACHED, CaseEventType.SIGNAL_RECORDED})
+
+
+def household_view(state: HouseholdState, now: datetime, policy: Policy) -> HouseholdView:
+    """The household's members (IDs masked), enrolment, sensitive factors, history and programme advice, at the state's version."""
+    dependency = dependency_of(state)
+    dependants, working = (dependency.dependants, dependency.working) if dependency else (0, 0)
+    return HouseholdView(
+        household_id=state.household_id,
+        version=state.version,
+        area=state.areas[-1] if state.areas else None,
+        areas=state.areas,
+        members=[MemberView(person_key=key, **member.model_dump()) for key, member in state.members.items()],
+        programme=state.programme,
+        assets=state.assets,
+        reported=state.reported,
+        dependants=dependants,
+        working=working,
+        dependency_ratio=round(dependants / working, 2) if dependants and working else None,
+        signals_total=sum(state.signals_by_source.values()),
+        signals_by_source=state.signals_by_source,
+        last_signal_at=state.last_signal_at,
+        caller_keys=state.caller_keys,
+        programmes=evaluate_programmes(state, now, policy),
+    )
+
+
+def with_household(events: list[CaseEvent], state: HouseholdState, now: datetime, policy: Policy) -> list[CaseEvent]:
+    """The events with the household view on the signal's own event (opened, signal_attached or signal_recorded)."""
+    if not any(event.type in SIGNAL_EVENTS for event in events):
+        return events
+    view = household_view(state, now, policy)
+    return [event.model_copy(update={"household": view}) if event.type in SIGNAL_EVENTS else event for event in events]
+
+
+def aid_history(cases: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """How often, and with what, the household was helped before: delivered aid by type and the cash total, from its cases."""
+    by_type: dict[str, int] = {}
+    cash = 0.0
+    for case in cases:
+        outcome = case.get("outcome")
+        if not outcome:
+            continue
+        by_type[outcome["aid_type"]] = by_type.get(outcome["aid_type"], 0) + 1
+        cash += outcome.get("amount_yuan") or 0
+    return {"times": sum(by_type.values()), "by_type": by_type, "cash_yuan": round(cash, 2)}
