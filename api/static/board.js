@@ -110,7 +110,7 @@ function fillDetails(card, doc) {
 
 function reportHeading(report) {
   const parts = [word("source", report.source), clockText(parseTime(report.reported_at))];
-  if (report.reporter) parts.push(report.reporter);
+  if (report.reporter) parts.push(reporterText(report.source, report.reporter));
   return parts.join(" · ");
 }
 
@@ -208,6 +208,10 @@ async function loadProgrammes(card) {
   try {
     const response = await api(`/v1/cases/${encodeURIComponent(card.dataset.caseId)}/programmes`);
     const advice = response.ok ? (await response.json()).programmes : [];
+    const likely = advice.filter((one) => one.verdict === "likely").map((one) => word("programme.name", one.programme));
+    $(".programmes summary", card).textContent = likely.length
+      ? `${t("programme.title")} · ${t("programme.likely", { programmes: list(likely) })}`
+      : t("programme.title");
     $(".programmes ul", card).replaceChildren(...advice.map(programmeItem));
     $(".programmes", card).hidden = advice.length === 0;
   } catch {

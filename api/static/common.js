@@ -35,6 +35,8 @@ function t(key, params = {}, fallback = key) {
 
 // The word for a code of a catalogue section (stage, tier, category, ...), or the code itself when unknown.
 const word = (section, code) => (code == null || code === "" ? "" : t(`${section}.${code}`, {}, humanise(code)));
+// Who reported: a department by its name in the catalogue (a county's own department code stays as it is), else as given.
+const reporterText = (source, reporter) => (source === "department" ? t(`department.${reporter}`, {}, reporter) : reporter);
 const list = (parts) => parts.filter(Boolean).join(catalogue["factor.separator"] ?? "、");
 
 // One programme of 多事一核 (one check, several aids): its verdict, the facts behind it and what is missing to decide.

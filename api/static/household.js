@@ -193,7 +193,7 @@ function timelineText(entry) {
   const data = entry.data ?? {};
   const parts = [word("board.event", entry.type)];
   if (data.source) parts.push(`${word("source", data.source)}：${word("category", data.kind)}`);
-  if (data.reporter) parts.push(data.reporter);
+  if (data.reporter) parts.push(reporterText(data.source, data.reporter));
   if (data.text) parts.push(`“${data.text}”`);
   if (entry.case_id) parts.push(t("household.timeline.case", { case_id: entry.case_id }));
   if (entry.actor && !String(entry.actor).startsWith("system")) parts.push(actorText(entry.actor, entry.actor_name));

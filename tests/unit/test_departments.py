@@ -3,6 +3,7 @@ from pydantic import ValidationError
 
 from schemas.departments import load_departments
 from schemas.intake import DEPARTMENT_CHANGE_TYPES
+from schemas.messages import messages
 
 
 def test_bundled_table_covers_every_change_type():
@@ -24,3 +25,9 @@ def test_a_table_with_an_unknown_type_is_refused(tmp_path):
     path.write_text('[departments]\neducation = ["education.enrolled_kindergarten"]\n')
     with pytest.raises(ValidationError, match="unknown change types"):
         load_departments(str(path))
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_every_bundled_department_has_a_name_people_read(language):
+    names = messages(language)
+    assert [code for code in load_departments("bundled").departments if f"department.{code}" not in names] == []
