@@ -35,6 +35,7 @@ from streams.plumbing.metrics import observe
 from streams.rules.cases import Outcome, apply_signal, apply_tick
 from streams.rules.deadlines import next_transition_at
 from streams.rules.household import HouseholdState
+from streams.rules.merge import apply_move, forwarding, moving
 from streams.rules.normalise import RejectedInput, parse, time_of
 from streams.rules.notifications import notifications_for
 from streams.rules.workflow import apply_command
@@ -42,17 +43,25 @@ from streams.rules.workflow import apply_command
 log = logging.getLogger(__name__)
 ledger = Ledger()
 EXIT_BROKER_RESET = 75  # EX_TEMPFAIL: the supervisor (launcher, compose) starts a fresh worker
+MAX_COMMAND_BYTES = 900_000  # below Kafka's default 1 MiB record limit
 
 
 def decide(topic_name: str, household_id: str, state: HouseholdState, now: datetime, raw: bytes) -> Outcome:
-    """Apply one signal or command, keyed by household_id, to the household state."""
-    message = parse(Signal.model_validate if topic_name == topics.SIGNALS else CaseCommand.model_validate, raw)
+    """Apply one signal or command, keyed by household_id, to the household state (or forward it where the household moved)."""
+    if topic_name == topics.SIGNALS:
+        message = parse(Signal.model_validate, raw)
+    else:  # a take_over carries a whole household: internal, so bounded by the broker's record size rather than the API's
+        message = parse(CaseCommand.model_validate, raw, MAX_COMMAND_BYTES)
     if message.household_id != household_id:
         raise RejectedInput(say("validation.household_mismatch"), "household_id")
+    if forwarded := forwarding(state, message):
+        return forwarded
     if isinstance(message, Signal):
         return apply_signal(state, message, now, policy)
     if message.type == "deadline_due":
         return apply_tick(state, now, policy)
+    if moving(message):
+        return apply_move(state, message, now)
     return apply_command(state, message, now, policy)
 
 
@@ -71,14 +80,19 @@ def triage_one(message: faust.types.Message, effects: Effects) -> None:
     timestamp_ms = round(message.timestamp * 1000)
     with dead_letter_on_failure(message, timestamp_ms, effects):
         outcome = decide(message.topic, household_id, state, time_of(timestamp_ms), message.value)
-        record(household_id, key, message.partition, outcome, effects)
+        record(household_id, key, message.partition, state, outcome, timestamp_ms, effects)
 
 
-def record(household_id: str, key: bytes, partition: int, outcome: Outcome, effects: Effects) -> None:
-    """Schedule the household's next wake-up and write what changed."""
+def record(household_id: str, key: bytes, partition: int, before: HouseholdState, outcome: Outcome, at_ms: int, effects: Effects) -> None:
+    """Schedule the household's next wake-up and write what changed; pass signals and commands on at the same record time,
+    so the household that receives them decides as this one would have on a replay."""
     new_state = with_wake_time(outcome.state)
     queue.schedule(household_id, new_state.wake_at)
-    if not outcome.events:
+    for signal in outcome.signals:
+        effects.send(topics.SIGNALS, signal.household_id.encode(), signal.model_dump_json().encode(), at_ms)
+    for command in outcome.commands:
+        effects.send(topics.CASE_COMMANDS, command.household_id.encode(), command.model_dump_json(exclude_none=True).encode(), at_ms)
+    if not outcome.events and outcome.state is before:
         return
     effects.set(households, key, new_state, partition)
     observe(outcome.events)

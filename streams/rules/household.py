@@ -57,6 +57,7 @@ class HouseholdState(BaseModel):
     open_case: Case | None = None
     closed_cases: list[Case] = Field(default_factory=list, description="the latest closed cases, which may be reopened")
     wake_at: float | None = Field(default=None, description="epoch seconds when time alone next changes the open case")
+    moved_to: str | None = Field(default=None, description="the household this one was handed over to: what still arrives goes there")
 
 
 def merge_flags(known: HouseholdFlags, reported: HouseholdFlags) -> HouseholdFlags:
@@ -177,3 +178,37 @@ def dependency_of(state: HouseholdState) -> Dependency | None:
     if not dependants:
         return None
     return Dependency(dependants, sum(CHILD_BELOW <= m.age < ELDERLY_FROM for m in members))
+
+
+def merge_members(kept: Member, other: Member) -> Member:
+    """One person's records from two households joined: what either knew stays known (the kept record's age wins)."""
+    return kept.model_copy(
+        update={
+            "registered": kept.registered or other.registered,
+            "breadwinner": kept.breadwinner or other.breadwinner,
+            "deceased": kept.deceased or other.deceased,
+            "employed": kept.employed if kept.employed is not None else other.employed,
+            "severe_disability": kept.severe_disability or other.severe_disability,
+        }
+    )
+
+
+def merge_households(state: HouseholdState, moved: HouseholdState) -> HouseholdState:
+    """The household with the facts of one handed over to it joined in, without repeats: members, what was reported,
+    enrolment, assets, recent signals, seen event ids (its cases are the merge rules' to join, streams.rules.merge)."""
+    members = {**moved.members, **state.members}
+    for key in state.members.keys() & moved.members.keys():
+        members[key] = merge_members(state.members[key], moved.members[key])
+    known = {r.event_id for r in state.recent}
+    recent = sorted([*state.recent, *(r for r in moved.recent if r.event_id not in known)], key=lambda r: (r.at, r.event_id))
+    seen = list(dict.fromkeys([*state.seen_event_ids, *moved.seen_event_ids]))[-SEEN_EVENT_IDS_KEPT:]
+    return state.model_copy(
+        update={
+            "reported": merge_flags(state.reported, moved.reported),
+            "members": members,
+            "programme": state.programme or moved.programme,
+            "assets": [*state.assets, *moved.assets],
+            "recent": recent,
+            "seen_event_ids": seen,
+        }
+    )
