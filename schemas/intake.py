@@ -113,7 +113,9 @@ class Subject(WireModel):
     """
 
     id_number: IdNumber | None = Field(default=None, description="18-character resident ID number; leave out when unknown")
-    name: FreeText | None = Field(default=None, min_length=1, max_length=50, validate_default=True, description="required with an ID number")
+    name: FreeText | None = Field(
+        default=None, min_length=1, max_length=50, validate_default=True, description="required with an ID number"
+    )
     sex: Sex | None = Field(default=None, validate_default=True, description="required without an ID number")
     approximate_age: int | None = Field(
         default=None, ge=0, le=120, validate_default=True, description="age in years as estimated; required without an ID number"

@@ -82,7 +82,10 @@ def parse_claim(claim: str) -> tuple[str, tuple[str, int] | None]:
 WORKERS = PREFIX + "workers"
 WORKER_REPORT_TTL_S = 5.0
 # Which topics each consumer group of the worker must hold every partition of before a call can be processed.
-WORKER_GROUPS = {"triage": ("aid.signals", "aid.case-commands"), "intake": ("hotline.calls", "hospital.admissions", "department.changes", "aid.identifications")}
+WORKER_GROUPS = {
+    "triage": ("aid.signals", "aid.case-commands"),
+    "intake": ("hotline.calls", "hospital.admissions", "department.changes", "aid.identifications"),
+}
 
 
 def uncovered(reports: list[dict], partitions: int, now: float) -> list[str]:

@@ -119,7 +119,9 @@ class IdentifyBody(_Body):
     """Who the subject of a case opened without an ID number is."""
 
     id_number: IdNumber
-    name: FreeText | None = Field(default=None, min_length=1, max_length=50, description="the person's name, when the case has none or a wrong one")
+    name: FreeText | None = Field(
+        default=None, min_length=1, max_length=50, description="the person's name, when the case has none or a wrong one"
+    )
 
 
 async def issue(request: Request, principal: Principal, case_id: str, kind: str, **fields) -> dict:
@@ -203,6 +205,8 @@ async def identify(case_id: CaseId, body: IdentifyBody, request: Request, princi
     )
     state = request.app.state
     # Keyed by the ID number like the input topics: the one topic the ID travels on in clear, read by intake alone.
-    await state.publisher.publish(topics.IDENTIFICATIONS, body.id_number.encode(), identification.model_dump_json(exclude_none=True).encode())
+    await state.publisher.publish(
+        topics.IDENTIFICATIONS, body.id_number.encode(), identification.model_dump_json(exclude_none=True).encode()
+    )
     await mark_accepted(state.redis, identification.identification_id, state.settings.event_result_ttl_s, token_digest(request))
     return {"command_id": identification.identification_id, "status_url": f"/v1/events/{identification.identification_id}"}

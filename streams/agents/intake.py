@@ -132,10 +132,14 @@ async def intake_batch(records: list[ConsumerRecord], effects: Effects) -> None:
                 routes.append((event_id, route_claim(digest, *route)))
             received = time_of(route[1])
             # The claim travels with the signal, so a rebuild after a Redis loss restores it (see rebuild.restore_claims).
-            headers = ((CLAIMS_HEADER, orjson.dumps([[record_digest_key(event_id), route_claim(digest, *route), settings.event_result_ttl_s]])),)
+            headers = (
+                (CLAIMS_HEADER, orjson.dumps([[record_digest_key(event_id), route_claim(digest, *route), settings.event_result_ttl_s]])),
+            )
             if isinstance(event, Identification):
                 command = identification_hand_over(event, route[0], received, SECRET)
-                effects.send(topics.CASE_COMMANDS, event.household_id.encode(), command.model_dump_json().encode(), route[1], headers=headers)
+                effects.send(
+                    topics.CASE_COMMANDS, event.household_id.encode(), command.model_dump_json().encode(), route[1], headers=headers
+                )
                 continue
             signal = signal_from_event(event, route[0], event_id, received, SECRET)
             if moves:

@@ -118,7 +118,8 @@ async def rebuild_into(redis: Redis, settings: WorkerSettings) -> int:
 
 async def restore_claims(redis: Redis, kafka: str, batch_size: int, now: float) -> int:
     """Put back the Idempotency-Keys and event-id claims of the API and of intake, from the input, signal and command
-    records that carry them (an identification's claim rides on its hand_over), with what is left of their time to live (a key kept in Redis wins); how many were restored."""
+    records that carry them (an identification's claim rides on its hand_over), with what is left of their time to
+    live (a key kept in Redis wins); how many were restored."""
     restored = 0
     async for records in read_log(kafka, [*topics.INPUTS, topics.SIGNALS, topics.CASE_COMMANDS], batch_size):
         async with redis.pipeline(transaction=False) as pipe:

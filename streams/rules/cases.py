@@ -5,7 +5,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from schemas.case import TIER_ORDER, Case, CaseCommand, CaseEvent, CaseEventType, Colour, Factor, Priority, Report, Signal, Urgency, earliest_unmet
+from schemas.case import (
+    TIER_ORDER,
+    Case,
+    CaseCommand,
+    CaseEvent,
+    CaseEventType,
+    Colour,
+    Factor,
+    Priority,
+    Report,
+    Signal,
+    Urgency,
+    earliest_unmet,
+)
 from schemas.messages import Text
 from streams.rules.deadlines import colour_of, deadlines_for, higher_tier, required_tier, tighten
 from streams.rules.household import HouseholdState, remember

@@ -79,7 +79,9 @@ def hand_over(state: HouseholdState, command: CaseCommand, now: datetime) -> Out
     target = command.target_household_id
     events = []
     # The identified (or open) case steps last, so the hand_over's result names it.
-    held = sorted((c for c in (*state.closed_cases, state.open_case) if c), key=lambda c: (c.case_id == command.case_id, c is state.open_case))
+    held = sorted(
+        (c for c in (*state.closed_cases, state.open_case) if c), key=lambda c: (c.case_id == command.case_id, c is state.open_case)
+    )
     moved_cases = {}
     for case in held:
         verified = {"subject": verified_subject(case, command.subject)} if command.subject and not case.identity_verified else {}
@@ -172,24 +174,26 @@ def merged_case(survivor: Case, absorbed: Case, household_id: str) -> dict:
     reports = sorted(_united(survivor.reports, absorbed.reports, lambda r: r.event_id), key=lambda r: (r.received_at, r.event_id))
     subject: SubjectView = survivor.subject if survivor.identity_verified or not absorbed.identity_verified else absorbed.subject
     return {
-            "household_id": household_id,
-            "priority": priority,
-            "track": "emergency" if "emergency" in (survivor.track, absorbed.track) else "standard",
-            "urgency": stronger.urgency,
-            "factors": stronger.factors,
-            "policy_version": stronger.policy_version,
-            "tier": higher_tier(survivor.tier, absorbed.tier),
-            "status": worse.status,
-            "red_since": min(reds) if reds else None,
-            "deadlines": merge_deadlines(survivor.deadlines, absorbed.deadlines),
-            "signal_ids": _united(survivor.signal_ids, absorbed.signal_ids, str),
-            "reports": reports if len(reports) <= REPORTS_KEPT else [reports[0], *reports[-(REPORTS_KEPT - 1) :]],
-            "reports_total": survivor.reports_total + absorbed.reports_total,
-            "subject": subject,
+        "household_id": household_id,
+        "priority": priority,
+        "track": "emergency" if "emergency" in (survivor.track, absorbed.track) else "standard",
+        "urgency": stronger.urgency,
+        "factors": stronger.factors,
+        "policy_version": stronger.policy_version,
+        "tier": higher_tier(survivor.tier, absorbed.tier),
+        "status": worse.status,
+        "red_since": min(reds) if reds else None,
+        "deadlines": merge_deadlines(survivor.deadlines, absorbed.deadlines),
+        "signal_ids": _united(survivor.signal_ids, absorbed.signal_ids, str),
+        "reports": reports if len(reports) <= REPORTS_KEPT else [reports[0], *reports[-(REPORTS_KEPT - 1) :]],
+        "reports_total": survivor.reports_total + absorbed.reports_total,
+        "subject": subject,
     }
 
 
-def merge_cases(survivor: Case, absorbed: Case, household_id: str, now: datetime, actor: str, event_id: str | None) -> tuple[Case, Case, list]:
+def merge_cases(
+    survivor: Case, absorbed: Case, household_id: str, now: datetime, actor: str, event_id: str | None
+) -> tuple[Case, Case, list]:
     """One case remains: the absorbed one closes with merged_into, then the survivor steps `merged` naming it (last, so
     the take_over's result names the survivor). Colours are the worse of the two, never re-evaluated backwards: the
     next deadline tick looks again at its own time."""
@@ -235,4 +239,3 @@ def apply_move(state: HouseholdState, command: CaseCommand, now: datetime) -> Ou
         return outcome
     events = [event.model_copy(update={"actor_name": command.actor_name}) for event in outcome.events]
     return Outcome(outcome.state, events, signals=outcome.signals, commands=outcome.commands)
-

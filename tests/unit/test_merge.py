@@ -32,7 +32,7 @@ from streams.rules.normalise import (
     signal_from_event,
 )
 from streams.rules.workflow import apply_command
-from tests.factories import admission_body, call_body, change_body, department_signal, hospital_signal, id_number, signal
+from tests.factories import admission_body, call_body, change_body, hospital_signal, id_number, signal
 
 POLICY = load_policy("default")
 START = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -102,10 +102,20 @@ def test_an_unidentified_subject_needs_a_description_and_departments_need_an_id_
     with pytest.raises(Exception) as refused:
         parse_input(topics.HOTLINE_CALLS, orjson.dumps(call_body(subject={"id_number": CHILD})), DEPARTMENTS, REGISTER)
     assert refused.value.field == "subject.name"
-    admission = parse_input(topics.HOSPITAL_ADMISSIONS, orjson.dumps(admission_body(subject={"sex": "female", "approximate_age": 50, "description": "昏迷"})), DEPARTMENTS, REGISTER)
+    admission = parse_input(
+        topics.HOSPITAL_ADMISSIONS,
+        orjson.dumps(admission_body(subject={"sex": "female", "approximate_age": 50, "description": "昏迷"})),
+        DEPARTMENTS,
+        REGISTER,
+    )
     assert admission.subject.id_number is None
     with pytest.raises(Exception) as refused:
-        parse_input(topics.DEPARTMENT_CHANGES, orjson.dumps(change_body("employment.lost", "human-resources", subject={"name": "x"})), DEPARTMENTS, REGISTER)
+        parse_input(
+            topics.DEPARTMENT_CHANGES,
+            orjson.dumps(change_body("employment.lost", "human-resources", subject={"name": "x"})),
+            DEPARTMENTS,
+            REGISTER,
+        )
     assert refused.value.field == "subject.id_number"
 
 
@@ -141,7 +151,9 @@ def test_identifying_into_a_household_without_a_case_keeps_the_case_id_and_its_v
     assert again.events == [] and again.commands == []
     # A second identification (another id) of a household that moved is refused on the record.
     other = hand_over(given.state, identify(source, "POTHER", START, command_id="ident-2"), START + timedelta(minutes=7))
-    assert [e.type for e in other.events] == [CaseEventType.COMMAND_REJECTED] and other.events[0].data["reason_key"] == "refusal.household_moved"
+    assert [e.type for e in other.events] == [CaseEventType.COMMAND_REJECTED] and other.events[0].data[
+        "reason_key"
+    ] == "refusal.household_moved"
 
 
 def test_identifying_an_identified_case_is_refused():
@@ -180,7 +192,9 @@ def test_the_older_open_case_absorbs_the_newer_with_everything_tightened_never_l
     assert taken.state.open_case == survivor and absorbed in taken.state.closed_cases
     assert set(taken.state.members) == {"sibling", "person-child"}
     # The household counts the child now: a further signal is scored with it.
-    assert "household:children" in [f.code for f in apply_signal(taken.state, signal(at, event_id="e9"), at, POLICY).state.open_case.factors]
+    assert "household:children" in [
+        f.code for f in apply_signal(taken.state, signal(at, event_id="e9"), at, POLICY).state.open_case.factors
+    ]
     # Commands for the absorbed case are refused with the reason; the survivor takes them.
     note = CaseCommand(type="note", household_id="HH-1", issued_at=at, actor="officer", case_id=child.case_id, text="x", command_id="n1")
     refused = apply_command(taken.state, note, at, POLICY)
