@@ -291,6 +291,12 @@ class CaseCommand(BaseModel):
     moved: dict[str, Any] | None = Field(default=None, description="take_over: the state of the household that handed over")
 
 
+class MoveCommand(CaseCommand):
+    """A hand_over or take_over: carried on aid.signals, in the household's own order with its signals (see streams.rules.merge)."""
+
+    type: Literal["hand_over", "take_over"]
+
+
 class DeadLetter(BaseModel):
     """An input that could not be processed, with why and where it came from."""
 

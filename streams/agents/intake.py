@@ -108,7 +108,7 @@ async def intake_batch(records: list[ConsumerRecord], effects: Effects) -> None:
 
     An identification becomes a hand_over of the case's provisional household to the person's household, resolved and
     claimed the same way; a registry link placing a person not placed before also hands the person's own household
-    over to the registry's.
+    over to the registry's. Hand_overs go on aid.signals, after the signals already routed to the household they empty.
     """
     received = clock.now()
     received_ms = round(received.timestamp() * 1000)
@@ -137,14 +137,12 @@ async def intake_batch(records: list[ConsumerRecord], effects: Effects) -> None:
             )
             if isinstance(event, Identification):
                 command = identification_hand_over(event, route[0], received, SECRET)
-                effects.send(
-                    topics.CASE_COMMANDS, event.household_id.encode(), command.model_dump_json().encode(), route[1], headers=headers
-                )
+                effects.send(topics.SIGNALS, event.household_id.encode(), command.model_dump_json().encode(), route[1], headers=headers)
                 continue
             signal = signal_from_event(event, route[0], event_id, received, SECRET)
             if moves:
                 command = registry_hand_over(event, signal.person_key, event_id, received)
-                effects.send(topics.CASE_COMMANDS, command.household_id.encode(), command.model_dump_json().encode(), route[1])
+                effects.send(topics.SIGNALS, command.household_id.encode(), command.model_dump_json().encode(), route[1])
             effects.send(topics.SIGNALS, route[0].encode(), signal.model_dump_json().encode(), route[1], headers=headers)
     await until_written("event routes", partial(read_model.record_routes, routes), REDIS_ERRORS, projection_errors)
 

@@ -35,7 +35,7 @@ from streams.plumbing.metrics import observe
 from streams.rules.cases import Outcome, apply_signal, apply_tick
 from streams.rules.deadlines import next_transition_at
 from streams.rules.household import HouseholdState
-from streams.rules.merge import apply_move, forwarding, moving
+from streams.rules.merge import apply_move, forwarding, moving, signal_or_move
 from streams.rules.normalise import RejectedInput, parse, time_of
 from streams.rules.notifications import notifications_for
 from streams.rules.workflow import apply_command
@@ -48,10 +48,8 @@ MAX_COMMAND_BYTES = 900_000  # below Kafka's default 1 MiB record limit
 
 def decide(topic_name: str, household_id: str, state: HouseholdState, now: datetime, raw: bytes) -> Outcome:
     """Apply one signal or command, keyed by household_id, to the household state (or forward it where the household moved)."""
-    if topic_name == topics.SIGNALS:
-        message = parse(Signal.model_validate, raw)
-    else:  # a take_over carries a whole household: internal, so bounded by the broker's record size rather than the API's
-        message = parse(CaseCommand.model_validate, raw, MAX_COMMAND_BYTES)
+    # A take_over carries a whole household: these topics are internal, so bounded by the broker's record size, not the API's.
+    message = parse(signal_or_move if topic_name == topics.SIGNALS else CaseCommand.model_validate, raw, MAX_COMMAND_BYTES)
     if message.household_id != household_id:
         raise RejectedInput(say("validation.household_mismatch"), "household_id")
     if forwarded := forwarding(state, message):
@@ -85,13 +83,15 @@ def triage_one(message: faust.types.Message, effects: Effects) -> None:
 
 def record(household_id: str, key: bytes, partition: int, before: HouseholdState, outcome: Outcome, at_ms: int, effects: Effects) -> None:
     """Schedule the household's next wake-up and write what changed; pass signals and commands on at the same record time,
-    so the household that receives them decides as this one would have on a replay."""
+    so a replay passes on the same."""
     new_state = with_wake_time(outcome.state)
     queue.schedule(household_id, new_state.wake_at)
     for signal in outcome.signals:
         effects.send(topics.SIGNALS, signal.household_id.encode(), signal.model_dump_json().encode(), at_ms)
     for command in outcome.commands:
-        effects.send(topics.CASE_COMMANDS, command.household_id.encode(), command.model_dump_json(exclude_none=True).encode(), at_ms)
+        # A move goes in the receiving household's order with its signals (streams.rules.merge explains why).
+        destination = topics.SIGNALS if moving(command) else topics.CASE_COMMANDS
+        effects.send(destination, command.household_id.encode(), command.model_dump_json(exclude_none=True).encode(), at_ms)
     if not outcome.events and outcome.state is before:
         return
     effects.set(households, key, new_state, partition)

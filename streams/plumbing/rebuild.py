@@ -117,11 +117,11 @@ async def rebuild_into(redis: Redis, settings: WorkerSettings) -> int:
 
 
 async def restore_claims(redis: Redis, kafka: str, batch_size: int, now: float) -> int:
-    """Put back the Idempotency-Keys and event-id claims of the API and of intake, from the input, signal and command
-    records that carry them (an identification's claim rides on its hand_over), with what is left of their time to
-    live (a key kept in Redis wins); how many were restored."""
+    """Put back the Idempotency-Keys and event-id claims of the API and of intake, from the input and signal records
+    that carry them (an identification's claim rides on its hand_over, on aid.signals), with what is left of their time
+    to live (a key kept in Redis wins); how many were restored."""
     restored = 0
-    async for records in read_log(kafka, [*topics.INPUTS, topics.SIGNALS, topics.CASE_COMMANDS], batch_size):
+    async for records in read_log(kafka, [*topics.INPUTS, topics.SIGNALS], batch_size):
         async with redis.pipeline(transaction=False) as pipe:
             for record in records:
                 for name, value in record.headers or ():

@@ -5,11 +5,17 @@ A hand_over (from intake, keyed by the household that gives up) moves everything
 household's partition records the move (`moved_to`) and sends a take_over, keyed by the target, carrying its state; the
 target's partition merges it. Both are the single writers of their households, so no lock is needed, and whatever still
 arrives for the old household afterwards, on either topic, is forwarded under its own id, which the target drops if seen.
+
+Both halves of a move ride on aid.signals, not aid.case-commands: in the household's partition they then come after
+every signal intake routed there before, and a replay after a crash reads them in the same order. On two topics a
+replay may take the move before a signal it followed the first time (the signal then goes on to the target and opens a
+case of another id there, while the read model keeps the first one): the outcome would depend on the crash.
 """
 
 from datetime import datetime
+from typing import Any
 
-from schemas.case import Case, CaseCommand, CaseEventType, Colour, Deadline, Signal, Stage, SubjectView
+from schemas.case import Case, CaseCommand, CaseEventType, Colour, Deadline, MoveCommand, Signal, Stage, SubjectView
 from schemas.messages import Text
 from streams.rules.cases import PRIORITY_RANK, REPORTS_KEPT, Outcome, household_event, reason_fields, step
 from streams.rules.deadlines import higher_tier
@@ -18,6 +24,13 @@ from streams.rules.normalise import is_unidentified
 from streams.rules.workflow import CLOSED_CASES_KEPT, find_case
 
 COLOUR_RANK = {Colour.GREEN: 0, Colour.YELLOW: 1, Colour.RED: 2}
+
+
+def signal_or_move(document: Any) -> Signal | MoveCommand:
+    """A record of aid.signals: a signal, or one half of a move (which has a type; a signal has none)."""
+    if isinstance(document, dict) and "type" in document:
+        return MoveCommand.model_validate(document)
+    return Signal.model_validate(document)
 
 
 def take_over_id(hand_over_id: str) -> str:
@@ -98,7 +111,7 @@ def hand_over(state: HouseholdState, command: CaseCommand, now: datetime) -> Out
     gone = HouseholdState(household_id=state.household_id, partition=state.partition, moved_to=target, seen_event_ids=[command.command_id])
     if is_empty(state):
         return Outcome(gone)
-    take_over = CaseCommand(
+    take_over = MoveCommand(
         type="take_over",
         household_id=target,
         issued_at=now,

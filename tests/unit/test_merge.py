@@ -302,3 +302,14 @@ def test_the_identifying_officer_is_named_on_the_events_of_the_move():
     given = apply_move(source, identify(source, "PTARGET", START), START)
     assert given.events[0].actor_name == "王芳" and given.commands[0].actor_name == "王芳"
     assert apply_move(HouseholdState(household_id="PTARGET"), given.commands[0], START).events[0].actor_name == "王芳"
+
+
+def test_moves_ride_on_aid_signals_told_apart_from_signals_by_their_type():
+    from streams.rules.merge import signal_or_move
+
+    move = registry("PX", "HH-7", START)
+    assert signal_or_move(orjson.loads(move.model_dump_json())).type == "hand_over"
+    plain = signal(START, event_id="s-1")
+    assert signal_or_move(orjson.loads(plain.model_dump_json())) == plain
+    with pytest.raises(ValidationError):
+        signal_or_move({**orjson.loads(move.model_dump_json()), "type": "acknowledge"})
