@@ -1,6 +1,11 @@
 """One household however it is learned: handing a household's cases and facts over to another, taking them over, forwarding
 what still arrives for a household that moved, and two open cases becoming one. Pure functions, no I/O.
 
+Only the identified case's `handed_over` event names the command that caused it (so GET /v1/events/{identification id}
+answers with it); every other event of a move names none and keeps the command id in its data: the events of one move
+lie in several cases and partitions, which a rebuild may read in another order than they were written, and an event
+result written by several of them would depend on that order.
+
 A hand_over (from intake, keyed by the household that gives up) moves everything to the target through Kafka: the old
 household's partition records the move (`moved_to`) and sends a take_over, keyed by the target, carrying its state; the
 target's partition merges it. Both are the single writers of their households, so no lock is needed, and whatever still
@@ -91,15 +96,12 @@ def hand_over(state: HouseholdState, command: CaseCommand, now: datetime) -> Out
         state = identified(state, command.person_key, command.subject_age)
     target = command.target_household_id
     events = []
-    # The identified (or open) case steps last, so the hand_over's result names it.
-    held = sorted(
-        (c for c in (*state.closed_cases, state.open_case) if c), key=lambda c: (c.case_id == command.case_id, c is state.open_case)
-    )
     moved_cases = {}
-    for case in held:
+    for case in (c for c in (*state.closed_cases, state.open_case) if c):
         verified = {"subject": verified_subject(case, command.subject)} if command.subject and not case.identity_verified else {}
         data = {"to": target, "identified": command.subject is not None, "command_id": command.command_id}
-        moved_cases[case.case_id], event = step(case, CaseEventType.HANDED_OVER, now, command.actor, command.command_id, data, **verified)
+        answers = command.command_id if command.subject is not None and case.case_id == command.case_id else None
+        moved_cases[case.case_id], event = step(case, CaseEventType.HANDED_OVER, now, command.actor, answers, data, **verified)
         events.append(event)
     moved = state.model_copy(
         update={
@@ -143,13 +145,13 @@ def take_over(state: HouseholdState, command: CaseCommand, now: datetime) -> Out
     came = {"from": moved.household_id, "command_id": command.command_id}
     closed = list(state.closed_cases)
     for case in moved.closed_cases:
-        case, event = step(case, CaseEventType.TAKEN_OVER, now, command.actor, command.command_id, came, household_id=here)
+        case, event = step(case, CaseEventType.TAKEN_OVER, now, command.actor, None, came, household_id=here)
         closed.append(case)
         events.append(event)
     open_case = state.open_case
     incoming = moved.open_case
     if incoming is not None and open_case is None:
-        open_case, event = step(incoming, CaseEventType.TAKEN_OVER, now, command.actor, command.command_id, came, household_id=here)
+        open_case, event = step(incoming, CaseEventType.TAKEN_OVER, now, command.actor, None, came, household_id=here)
         events.append(event)
     elif incoming is not None:
         older, newer = sorted((open_case, incoming), key=lambda c: (c.opened_at, c.case_id))
@@ -205,12 +207,11 @@ def merged_case(survivor: Case, absorbed: Case, household_id: str) -> dict:
 
 
 def merge_cases(
-    survivor: Case, absorbed: Case, household_id: str, now: datetime, actor: str, event_id: str | None
+    survivor: Case, absorbed: Case, household_id: str, now: datetime, actor: str, command_id: str | None
 ) -> tuple[Case, Case, list]:
-    """One case remains: the absorbed one closes with merged_into, then the survivor steps `merged` naming it (last, so
-    the take_over's result names the survivor). Colours are the worse of the two, never re-evaluated backwards: the
-    next deadline tick looks again at its own time."""
-    into = {"into": survivor.case_id, "command_id": event_id}
+    """One case remains: the absorbed one closes with merged_into, then the survivor steps `merged` naming it. Colours
+    are the worse of the two, never re-evaluated backwards: the next deadline tick looks again at its own time."""
+    into = {"into": survivor.case_id, "command_id": command_id}
     absorbed_from = absorbed.household_id
     joined = merged_case(survivor, absorbed, household_id)
     absorbed, closing = step(
@@ -218,7 +219,7 @@ def merge_cases(
         CaseEventType.MERGED_INTO,
         now,
         actor,
-        event_id,
+        None,
         into,
         household_id=household_id,
         stage=Stage.CLOSED,
@@ -234,9 +235,9 @@ def merge_cases(
         "priority_to": joined["priority"],
         "score_from": survivor.urgency,
         "score_to": joined["urgency"],
-        "command_id": event_id,
+        "command_id": command_id,
     }
-    survivor, merging = step(survivor, CaseEventType.MERGED, now, actor, event_id, change, **joined)
+    survivor, merging = step(survivor, CaseEventType.MERGED, now, actor, None, change, **joined)
     return survivor, absorbed, [closing, merging]
 
 
