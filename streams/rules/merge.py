@@ -1,11 +1,6 @@
 """One household however it is learned: handing a household's cases and facts over to another, taking them over, forwarding
 what still arrives for a household that moved, and two open cases becoming one. Pure functions, no I/O.
 
-Only the identified case's `handed_over` event names the command that caused it (so GET /v1/events/{identification id}
-answers with it); every other event of a move names none and keeps the command id in its data: the events of one move
-lie in several cases and partitions, which a rebuild may read in another order than they were written, and an event
-result written by several of them would depend on that order.
-
 A hand_over (from intake, keyed by the household that gives up) moves everything to the target through Kafka: the old
 household's partition records the move (`moved_to`) and sends a take_over, keyed by the target, carrying its state; the
 target's partition merges it. Both are the single writers of their households, so no lock is needed, and whatever still
@@ -15,6 +10,11 @@ Both halves of a move ride on aid.signals, not aid.case-commands: in the househo
 every signal intake routed there before, and a replay after a crash reads them in the same order. On two topics a
 replay may take the move before a signal it followed the first time (the signal then goes on to the target and opens a
 case of another id there, while the read model keeps the first one): the outcome would depend on the crash.
+
+Only the identified case's `handed_over` event names the command that caused it (so GET /v1/events/{identification id}
+answers with it); every other event of a move names none and keeps the command id in its data: the events of one move
+lie in several cases and partitions, which a rebuild may read in another order than they were written, and an event
+result written by several of them would depend on that order.
 """
 
 from datetime import datetime

@@ -34,6 +34,7 @@ ACCESS = {
     ("POST", "/v1/cases/C000000000000/close"): {"officer"},
     ("POST", "/v1/cases/C000000000000/reopen"): {"officer"},
     ("POST", "/v1/cases/C000000000000/notes"): {"officer"},
+    ("POST", "/v1/cases/C000000000000/identify"): {"officer"},
     ("GET", "/v1/live"): {"officer"},
     ("GET", "/healthz"): {"public"},
     ("GET", "/readyz"): {"public"},
