@@ -40,10 +40,13 @@ TIER_ORDER = list(Tier)
 
 
 class SubjectView(BaseModel):
-    """The subject as shown downstream: the ID number is masked."""
+    """The subject as shown downstream: the ID number masked, or, for a person not identified yet, what was seen of them."""
 
-    id_masked: str
-    name: str
+    id_masked: str | None = Field(default=None, description="the masked ID number; none while the person is not identified")
+    name: str | None = None
+    sex: str | None = Field(default=None, description="male or female, as seen (unidentified subjects)")
+    approximate_age: int | None = Field(default=None, description="age as estimated (unidentified subjects)")
+    description: str | None = Field(default=None, description="what the person looks like (unidentified subjects)")
 
 
 class Signal(BaseModel):
@@ -58,7 +61,7 @@ class Signal(BaseModel):
     caller_phone: str | None = Field(default=None, description="the caller's phone, for the area's officers to call back")
     reporter: str | None = Field(default=None, description="who reported it: the hospital's or department's name, the operator")
     subject: SubjectView
-    subject_age: int = Field(description="age of the subject when it happened, from the ID number")
+    subject_age: int = Field(description="age of the subject when it happened: from the ID number, or as estimated")
     area: Area
     flags: HouseholdFlags
     details: dict[str, Any] = Field(default_factory=dict, description="the fields particular to this kind of event")
@@ -196,12 +199,21 @@ class Case(BaseModel):
     assignee: str | None = None
     outcome: Outcome | None = None
     closed_at: datetime | None = None
+    merged_into: str | None = Field(default=None, description="the case that absorbed this one (closed by the merge)")
+
+    @computed_field
+    @property
+    def identity_verified(self) -> bool:
+        """Whether the subject is known by an ID number (身份待核实 until an officer identifies them)."""
+        return self.subject.id_masked is not None
 
     @computed_field
     @property
     def allowed_actions(self) -> list[str]:
-        """Officer commands the case accepts now."""
-        return [*TRANSITIONS[self.stage], "note"]
+        """Officer commands the case accepts now (none on a case merged into another: act on the survivor)."""
+        if self.merged_into:
+            return []
+        return [*TRANSITIONS[self.stage], "note", *([] if self.identity_verified else ["identify"])]
 
     @computed_field
     @property
@@ -234,6 +246,10 @@ class CaseEventType(StrEnum):
     COMMAND_REJECTED = "command_rejected"
     NOTE_ADDED = "note_added"
     SIGNAL_RECORDED = "signal_recorded"
+    HANDED_OVER = "handed_over"
+    TAKEN_OVER = "taken_over"
+    MERGED = "merged"
+    MERGED_INTO = "merged_into"
 
 
 class CaseEvent(BaseModel):
@@ -253,9 +269,14 @@ class CaseEvent(BaseModel):
 
 
 class CaseCommand(BaseModel):
-    """An instruction to the case agent: an officer's action, or deadline_due from the worker's own deadline queue."""
+    """An instruction to the case agent: an officer's action, deadline_due from the worker's own deadline queue, or a move.
 
-    type: Literal["deadline_due", "acknowledge", "assign", "deliver", "close", "reopen", "note"]
+    hand_over (from intake, keyed by the household that gives up its cases): move everything to target_household_id,
+    with the verified subject when an officer identified the person; take_over (from triage, keyed by the target):
+    the given-up household's state, `moved`, to merge in.
+    """
+
+    type: Literal["deadline_due", "acknowledge", "assign", "deliver", "close", "reopen", "note", "hand_over", "take_over"]
     household_id: str
     issued_at: datetime
     actor: str = Field(description="who: system:deadlines or the officer's role")
@@ -265,6 +286,17 @@ class CaseCommand(BaseModel):
     assignee: FreeText | None = Field(default=None, max_length=100)
     outcome: Outcome | None = Field(default=None, description="aid given (deliver) or how the case ended (close)")
     text: FreeText | None = Field(default=None, max_length=2000, description="a note, or the reason for reopening")
+    target_household_id: str | None = Field(default=None, description="hand_over: the household that takes everything over")
+    subject: SubjectView | None = Field(default=None, description="hand_over after an identification: the verified subject")
+    subject_age: int | None = Field(default=None, description="hand_over after an identification: the age from the ID number")
+    person_key: str | None = Field(default=None, description="hand_over after an identification: the person's pseudonymous key")
+    moved: dict[str, Any] | None = Field(default=None, description="take_over: the state of the household that handed over")
+
+
+class MoveCommand(CaseCommand):
+    """A hand_over or take_over: carried on aid.signals, in the household's own order with its signals (see streams.rules.merge)."""
+
+    type: Literal["hand_over", "take_over"]
 
 
 class DeadLetter(BaseModel):

@@ -4,9 +4,21 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from schemas.ids import mask_id_numbers_in, normalise_id_number
+from schemas.messages import catalogue_error
 
 EventId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 
@@ -79,11 +91,62 @@ class Area(WireModel):
     grid: str | None = Field(default=None, pattern=r"^\d{12}-\d{2,4}$", description="grid code: village code, dash, grid number")
 
 
-class Subject(WireModel):
-    """The person the event is about."""
+class IdentifiedSubject(WireModel):
+    """The person the event is about, by ID number (department records always name one)."""
 
     id_number: IdNumber
     name: FreeText = Field(min_length=1, max_length=50)
+
+
+class Sex(StrEnum):
+    """A person's sex as a caller or a ward sees it."""
+
+    MALE = "male"
+    FEMALE = "female"
+
+
+class Subject(WireModel):
+    """The person a call or an admission is about: by ID number, or, when nobody knows it yet, by what is seen and said.
+
+    Without an ID number the sex, an approximate age and a description of the person are required (the name stays
+    optional: an unconscious patient has none); the person is identified later (POST /v1/cases/{id}/identify).
+    """
+
+    id_number: IdNumber | None = Field(default=None, description="18-character resident ID number; leave out when unknown")
+    name: FreeText | None = Field(
+        default=None, min_length=1, max_length=50, validate_default=True, description="required with an ID number"
+    )
+    sex: Sex | None = Field(default=None, validate_default=True, description="required without an ID number")
+    approximate_age: int | None = Field(
+        default=None, ge=0, le=120, validate_default=True, description="age in years as estimated; required without an ID number"
+    )
+    description: FreeText | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        validate_default=True,
+        description="what the person looks like, wears, carries; required without an ID number",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _named_with_id_number(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # An ID number that failed its own check is absent from info.data: only its own error is reported.
+        if value is None and info.data.get("id_number") is not None:
+            raise catalogue_error("needed_with_id_number")
+        return value
+
+    @field_validator("sex", "approximate_age", "description")
+    @classmethod
+    def _described_without_id_number(cls, value: object, info: ValidationInfo) -> object:
+        if value is None and "id_number" in info.data and info.data["id_number"] is None:
+            raise catalogue_error("needed_without_id_number")
+        return value
+
+    @property
+    def identified(self) -> bool:
+        """Whether the subject is named by an ID number."""
+        return self.id_number is not None
 
 
 class HouseholdFlags(WireModel):
@@ -181,6 +244,7 @@ DEPARTMENT_PATTERN = r"^[a-z][a-z0-9-]{1,40}$"
 class DepartmentChangeBase(InputEvent):
     """A government department's record that something changed for a person or household."""
 
+    subject: IdentifiedSubject
     department: str | None = Field(
         default=None,
         pattern=DEPARTMENT_PATTERN,
@@ -304,3 +368,17 @@ def stamp(event: E, event_id: str, now: datetime, reported_by: str | None = None
             "reported_by": reported_by or event.reported_by,
         }
     )
+
+
+class Identification(WireModel):
+    """An officer's word on who an unidentified case's subject is: written by the API to aid.identifications (keyed by the
+    ID number) for intake, which resolves the person's household and hands the case over to it."""
+
+    identification_id: EventId = Field(description="followable at GET /v1/events/{identification_id}")
+    case_id: str = Field(pattern=r"^C[0-9A-F]{12}$")
+    household_id: str = Field(min_length=1, max_length=64, description="the provisional household that holds the case")
+    id_number: IdNumber
+    name: FreeText | None = Field(default=None, min_length=1, max_length=50, description="the name, when the case has none or a wrong one")
+    requested_at: AwareDatetime
+    actor: str = Field(max_length=100, description="the officer's role")
+    actor_name: str | None = Field(default=None, max_length=100)

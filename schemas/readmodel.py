@@ -20,7 +20,7 @@ INDEXED_FIELDS = ("status", "tier", "priority", "town", "village", "track", "sta
 # What a household's page and search results show of each of its cases (the whole document holds every report).
 CASE_SUMMARY_FIELDS = (
     "case_id", "household_id", "status", "stage", "priority", "track", "category", "urgency", "area", "subject", "opened_at",
-    "closed_at", "outcome", "tier",
+    "closed_at", "outcome", "tier", "merged_into", "identity_verified",
 )  # fmt: skip
 
 
@@ -120,7 +120,10 @@ def parse_claim(claim: str) -> tuple[str, tuple[str, int] | None]:
 WORKERS = PREFIX + "workers"
 WORKER_REPORT_TTL_S = 5.0
 # Which topics each consumer group of the worker must hold every partition of before a call can be processed.
-WORKER_GROUPS = {"triage": ("aid.signals", "aid.case-commands"), "intake": ("hotline.calls", "hospital.admissions", "department.changes")}
+WORKER_GROUPS = {
+    "triage": ("aid.signals", "aid.case-commands"),
+    "intake": ("hotline.calls", "hospital.admissions", "department.changes", "aid.identifications"),
+}
 
 
 def uncovered(reports: list[dict], partitions: int, now: float) -> list[str]:

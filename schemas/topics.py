@@ -8,8 +8,11 @@ CASE_COMMANDS = "aid.case-commands"
 CASE_EVENTS = "aid.case-events"
 DEADLETTER = "aid.deadletter"
 NOTIFICATIONS = "aid.notifications"
+# Officers' identifications of unidentified subjects, keyed by ID number: read by intake with the input topics.
+IDENTIFICATIONS = "aid.identifications"
 
 INPUTS = (HOTLINE_CALLS, HOSPITAL_ADMISSIONS, DEPARTMENT_CHANGES)
+INTAKE = (*INPUTS, IDENTIFICATIONS)
 
 ALL_TOPICS = (
     HOTLINE_CALLS,
@@ -20,4 +23,5 @@ ALL_TOPICS = (
     CASE_EVENTS,
     DEADLETTER,
     NOTIFICATIONS,
+    IDENTIFICATIONS,
 )

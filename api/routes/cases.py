@@ -11,6 +11,7 @@ from api.privilege import BoardReader, CaseReader, case_for
 from api.store import get_case, list_cases, mark_accepted, read_by
 from schemas import topics
 from schemas.case import Case, CaseCommand, Outcome, Priority, Stage, Tier
+from schemas.intake import FreeText, Identification, IdNumber
 from schemas.messages import Text
 from streams.rules.clock import SystemClock
 from streams.rules.workflow import refusal
@@ -122,6 +123,15 @@ class NoteBody(_Body):
     text: str = Field(min_length=1, max_length=2000)
 
 
+class IdentifyBody(_Body):
+    """Who the subject of a case opened without an ID number is."""
+
+    id_number: IdNumber
+    name: FreeText | None = Field(
+        default=None, min_length=1, max_length=50, description="the person's name, when the case has none or a wrong one"
+    )
+
+
 async def issue(request: Request, principal: Principal, case_id: str, kind: str, **fields) -> dict:
     """Check the command against the read model (409 with the reason at once, in the caller's language), then hand it to the case agent."""
     doc = await visible_case(request, principal, case_id)
@@ -180,3 +190,31 @@ async def reopen(case_id: CaseId, body: ReopenBody, request: Request, principal:
 async def add_note(case_id: CaseId, body: NoteBody, request: Request, principal: Officer) -> dict:
     """Add a note to the case's timeline."""
     return await issue(request, principal, case_id, "note", text=body.text)
+
+
+@router.post("/{case_id}/identify", status_code=status.HTTP_202_ACCEPTED)
+async def identify(case_id: CaseId, body: IdentifyBody, request: Request, principal: Officer) -> dict:
+    """Identify the subject of a case opened without an ID number: the case moves into the person's household (merged
+    with its open case, if it has one), through intake and triage like every other change; 409 once identified."""
+    case = Case.model_validate(await visible_case(request, principal, case_id))
+    if case.merged_into:
+        raise HTTPException(status.HTTP_409_CONFLICT, Text("refusal.case_merged", {"case_id": case_id, "into": case.merged_into}))
+    if case.identity_verified:
+        raise HTTPException(status.HTTP_409_CONFLICT, Text("refusal.already_verified", {"case_id": case_id}))
+    identification = Identification(
+        identification_id=str(uuid_utils.uuid7()),
+        case_id=case_id,
+        household_id=case.household_id,
+        id_number=body.id_number,
+        name=body.name,
+        requested_at=clock.now(),
+        actor=principal.role,
+        actor_name=principal.name,
+    )
+    state = request.app.state
+    # Keyed by the ID number like the input topics: the one topic the ID travels on in clear, read by intake alone.
+    await state.publisher.publish(
+        topics.IDENTIFICATIONS, body.id_number.encode(), identification.model_dump_json(exclude_none=True).encode()
+    )
+    await mark_accepted(state.redis, identification.identification_id, state.settings.event_result_ttl_s, token_digest(request))
+    return {"command_id": identification.identification_id, "status_url": f"/v1/events/{identification.identification_id}"}

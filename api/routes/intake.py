@@ -65,7 +65,8 @@ async def accept(request: Request, principal: Principal, idempotency_key: str | 
     headers = [(readmodel.CLAIMS_HEADER, orjson.dumps(claimed))] if claimed else None
     try:
         value = event.model_dump_json(exclude_none=True).encode()
-        await state.publisher.publish(topic, event.subject.id_number.encode(), value, headers)
+        # Keyed by the subject's ID number, or by the event itself for someone known by none (each their own person).
+        await state.publisher.publish(topic, (event.subject.id_number or event_id).encode(), value, headers)
     except HTTPException:
         await release(state.redis, claimed)
         raise

@@ -67,6 +67,7 @@ function fill(card, doc) {
   priority.title = word("priority", doc.priority);
   $(".lead-badge", card).hidden = doc.track !== "standard" || columnOf(doc) === "leads"; // the leads column says it already
   setText(card, ".category", word("category", doc.category));
+  $(".unverified", card).hidden = doc.identity_verified !== false;
   const village = $(".village", card);
   village.textContent = placeName(doc.area?.village);
   village.title = [placeName(doc.area?.town), placeName(doc.area?.village), doc.area?.village].filter(Boolean).join(" · ");
@@ -83,7 +84,7 @@ function fill(card, doc) {
 
 function fillDetails(card, doc) {
   setText(card, ".name", doc.subject?.name);
-  setText(card, ".id-masked", doc.subject?.id_masked);
+  setText(card, ".id-masked", doc.subject?.id_masked ?? describedText(doc.subject));
   setText(card, ".tier", t("board.at_tier", { tier: word("tier", doc.tier) }));
   const grid = doc.area?.grid ? ` · ${placeName(doc.area.grid)}` : "";
   const place = $(".place", card);
@@ -106,6 +107,13 @@ function fillDetails(card, doc) {
   $(".reports", card).replaceChildren(...reportsOf(doc).map(reportItem));
   renderActions(card, doc);
   renderNotes(card);
+}
+
+// Someone known by no ID number yet, as the caller or the ward described them.
+function describedText(subject) {
+  if (!subject) return "";
+  const seen = subject.sex != null && subject.approximate_age != null ? t("board.described", { sex: word("sex", subject.sex), age: subject.approximate_age }) : "";
+  return [seen, subject.description].filter(Boolean).join(" · ");
 }
 
 function reportHeading(report) {
@@ -197,6 +205,10 @@ function eventDetail(event) {
   if (event.type === "command_rejected") return reasonText(data);
   if (event.type === "status_changed") return `${word("colour", data.from)} → ${word("colour", data.to)}`;
   if (event.type === "escalated") return `${word("tier", data.from)} → ${word("tier", data.to)}`;
+  if (event.type === "handed_over") return [t("board.moved_to", { household_id: data.to }), data.identified ? t("board.identified") : ""].filter(Boolean).join(" · ");
+  if (event.type === "taken_over") return t("board.moved_from", { household_id: data.from });
+  if (event.type === "merged") return t("board.merged", { case_id: data.absorbed });
+  if (event.type === "merged_into") return t("board.merged_into", { case_id: data.into });
   if (data.outcome) return outcomeText(data.outcome);
   if (data.assignee) return t("board.assigned_to", { assignee: data.assignee });
   return data.text ?? "";
@@ -269,6 +281,7 @@ const ACTION_FIELDS = {
   close: ["aid_type", "amount_yuan", "referral", "note"],
   reopen: ["reason"],
   note: ["text"],
+  identify: ["id_number", "name"],
 };
 // show/need get the chosen aid type and the action: cash needs an amount, a referral needs the department.
 const FIELDS = {
@@ -276,6 +289,8 @@ const FIELDS = {
   note: {},
   reason: { need: () => true },
   text: { need: () => true },
+  id_number: { need: () => true },
+  name: {},
   aid_type: { need: () => true },
   amount_yuan: { show: (aid) => aid === "cash", need: () => true },
   // A closing officer may name a department alongside other aid; for a referral it is the whole outcome.
@@ -332,6 +347,8 @@ function field(name, action) {
     if (name === "amount_yuan") Object.assign(input, { type: "number", min: "0.01", step: "0.01", inputMode: "decimal" });
     if (["note", "reason", "text"].includes(name)) input.maxLength = 2000;
     if (["assignee", "referral"].includes(name)) input.maxLength = 100;
+    if (name === "id_number") Object.assign(input, { maxLength: 22, spellcheck: false, className: "mono" });
+    if (name === "name") input.maxLength = 50;
   }
   input.name = name;
   wrapper.append(input);
@@ -393,6 +410,7 @@ function bodyFor(action, data) {
     case "close": return { outcome: { ...aid, referral: aid.referral ?? null }, note: value("note") };
     case "reopen": return { reason: value("reason") };
     case "note": return { text: value("text") };
+    case "identify": return { id_number: value("id_number")?.replace(/\s/g, "").toUpperCase(), name: value("name") };
     default: return {};
   }
 }
@@ -630,6 +648,7 @@ function upsert(doc, batch = false) {
   versions.set(doc.case_id, doc.version);
   if (doc.status === "closed" || !COLOURS.includes(doc.status)) {
     remove(doc.case_id);
+    if (doc.merged_into && location.hash === `#${doc.case_id}`) pointAt(doc.merged_into);
     return;
   }
   let card = cards.get(doc.case_id);
@@ -644,6 +663,24 @@ function upsert(doc, batch = false) {
   if (held && isOpen(card)) loadTimeline(card);
   if (doc.status === "red" && (held ? held.status !== "red" : loaded)) flash(card);
   if (location.hash === `#${doc.case_id}` && !card.classList.contains("target")) showTarget(card);
+}
+
+// A case merged into another is followed to the one that survives it.
+function pointAt(caseId) {
+  history.replaceState(history.state, "", `#${caseId}`);
+  const card = cards.get(caseId);
+  if (card) showTarget(card);
+}
+
+async function followMerged() {
+  let caseId = decodeURIComponent(location.hash.slice(1));
+  for (let hops = 0; caseId && !docs.has(caseId) && hops < 5; hops++) {
+    const response = await api(`/v1/cases/${encodeURIComponent(caseId)}`).catch(() => null);
+    const doc = response?.ok ? await response.json() : null;
+    if (!doc?.merged_into) return;
+    caseId = doc.merged_into;
+    pointAt(caseId);
+  }
 }
 
 // The intake page links to /#<case id>: point that card out, opened, once it arrives.
@@ -700,6 +737,7 @@ async function resync() {
   }
   for (const doc of items) upsert(doc, true);
   layOut();
+  if (!loaded) followMerged();
   loaded = true;
   truncation = total > items.length ? { shown: items.length, total } : null;
   renderCounts();

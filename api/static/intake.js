@@ -50,8 +50,15 @@ function placeError(code, digits, kind) {
 // Each rule returns an error message or null; it sees every field's (tidied) value.
 const RULES = {
   caller_phone: (v) => (/^\+?\d{5,20}$/.test(v) ? null : t("intake.error.phone")),
-  "subject.name": (v) => (!v ? t("intake.error.required") : [...v].length > 50 ? t("intake.error.too_long", { n: 50 }) : null),
-  "subject.id_number": (v) => idNumberError(v),
+  // Without an ID number the name may be unknown too, but the person must be described.
+  "subject.name": (v, all) => (!v && !all.id_unknown ? t("intake.error.required") : [...v].length > 50 ? t("intake.error.too_long", { n: 50 }) : null),
+  "subject.id_number": (v, all) => (all.id_unknown ? null : idNumberError(v)),
+  "subject.sex": (v, all) => (all.id_unknown && !v ? t("intake.error.required") : null),
+  "subject.approximate_age": (v, all) => (!all.id_unknown || (/^\d+$/.test(v) && Number(v) <= 120) ? null : t("intake.error.age")),
+  "subject.description": (v, all) => {
+    if (!all.id_unknown) return null;
+    return !v ? t("intake.error.required") : [...v].length > 500 ? t("intake.error.too_long", { n: 500 }) : null;
+  },
   "area.town": (v) => placeError(v, 9, "town"),
   "area.village": (v, all) => placeError(v, 12, "village") ?? (v.startsWith(all["area.town"]) ? null : t("intake.error.village_not_in_town")),
   "area.grid": (v, all) => {
@@ -113,6 +120,7 @@ function validate(showAll = false) {
     if (text) invalid.push(name);
     if (showAll || form.elements[name].dataset.touched) showError(name, text);
   }
+  showIdentity(all.id_unknown);
   const locked = $("#call-fields").disabled;
   $("#submit-call").disabled = invalid.length > 0 || locked;
   $("#form-hint").textContent = invalid.length && !locked ? t("intake.still_needed", { fields: invalid.map((n) => t(`intake.name.${n}`)).join("、") }) : "";
@@ -121,6 +129,13 @@ function validate(showAll = false) {
   offerChoices(all);
   $("#count-description").textContent = `${[...all.description].length} / 2000`;
   return invalid.length === 0;
+}
+
+// The ID number, or (when nobody knows it) the person's sex, age and looks.
+function showIdentity(unknown) {
+  $("#identified").hidden = unknown;
+  $("#unidentified").hidden = !unknown;
+  document.getElementById("label-subject.name").textContent = t(unknown ? "intake.field.name_optional" : "intake.field.name");
 }
 
 // Reading the birth date back lets the operator confirm the number with the caller.
@@ -139,7 +154,14 @@ function showIdHint(value, valid) {
 function body(all) {
   return {
     caller_phone: all.caller_phone,
-    subject: { id_number: all["subject.id_number"], name: all["subject.name"] },
+    subject: all.id_unknown
+      ? {
+          ...(all["subject.name"] ? { name: all["subject.name"] } : {}),
+          sex: all["subject.sex"],
+          approximate_age: Number(all["subject.approximate_age"]),
+          description: all["subject.description"],
+        }
+      : { id_number: all["subject.id_number"], name: all["subject.name"] },
     area: { town: all["area.town"], village: all["area.village"], ...(all["area.grid"] ? { grid: all["area.grid"] } : {}) },
     category: all.category,
     description: all.description,
@@ -274,7 +296,8 @@ function summaryOf({ result, doc, error }) {
   if (result.state === "pending") return t("intake.result.pending", { reason: result.reason });
   if (!result.case_id) return t("intake.result.timeline_only");
   if (!doc) return t("intake.result.details_failed", { error });
-  return t(doc.track === "standard" ? "intake.result.opened_lead" : "intake.result.opened_emergency", { tier: word("tier", doc.tier) });
+  const opened = t(doc.track === "standard" ? "intake.result.opened_lead" : "intake.result.opened_emergency", { tier: word("tier", doc.tier) });
+  return doc.identity_verified === false ? `${opened}${t("intake.result.unverified")}` : opened;
 }
 
 function renderResult() {
@@ -354,8 +377,16 @@ function renderCategories() {
   select.value = chosen;
 }
 
+function renderSexes() {
+  const select = form.elements["subject.sex"];
+  const chosen = select.value;
+  select.replaceChildren(new Option(t("common.choose"), ""), ...["male", "female"].map((code) => new Option(word("sex", code), code)));
+  select.value = chosen;
+}
+
 function retranslate() {
   renderCategories();
+  renderSexes();
   validate();
   if (message) tell(...message);
   if (shown) renderResult();
@@ -404,6 +435,7 @@ async function boot() {
   await Promise.all([loadLanguage(language), loadRegister()]);
   document.body.classList.remove("loading");
   renderCategories();
+  renderSexes();
   wireLanguageSwitch(retranslate);
   if (takeToken()) checkRole();
   else askForToken(t("intake.token.enter"));

@@ -17,18 +17,22 @@ from aiokafka.errors import CommitFailedError
 
 from schemas import topics
 from schemas.departments import load_departments
-from schemas.intake import InputEvent, MemberAdded
+from schemas.intake import Identification, InputEvent, MemberAdded
 from schemas.readmodel import CLAIMS_HEADER, parse_claim, record_digest_key, route_claim
 from streams.plumbing.app import app, clock, dead_letter_on_failure, new_effects, outbox, persons, read_model, readiness, register, settings
 from streams.plumbing.effects import REDIS_ERRORS, Effects, until_written
 from streams.plumbing.metrics import SOURCES, events_in, projection_errors
 from streams.rules.normalise import (
     content_digest,
-    fallback_household,
+    household_of_person,
+    identification_hand_over,
     offset_event_id,
+    parse,
     parse_input,
+    person_key_of,
     pseudonym,
     refuse_conflicting,
+    registry_hand_over,
     signal_from_event,
     time_of,
 )
@@ -38,29 +42,46 @@ SECRET = settings.pseudonym_secret.encode()
 DEPARTMENTS = load_departments(settings.departments)
 
 
-def parsed(record: ConsumerRecord, received_ms: int, effects: Effects) -> InputEvent | None:
-    """The record's validated input event, or None when it was dead-lettered."""
+def parsed(record: ConsumerRecord, received_ms: int, effects: Effects) -> InputEvent | Identification | None:
+    """The record's validated input event or identification, or None when it was dead-lettered."""
     with dead_letter_on_failure(record, received_ms, effects):
+        if record.topic == topics.IDENTIFICATIONS:
+            return parse(Identification.model_validate, record.value)
         return parse_input(record.topic, record.value, DEPARTMENTS, register)
     return None
 
 
-def household_of(record: ConsumerRecord, event: InputEvent, effects: Effects) -> str:
-    """The household an event belongs to, recording a registry link it carries.
+def person_household(person_key: str) -> str:
+    """The household the registry last placed the person in (the persons table), else the person's own."""
+    return persons.get(person_key) or household_of_person(person_key)
 
-    The one the event names, else the one the registry last placed the person in (the persons table), else a
-    household of the person alone.
+
+def household_of(record: ConsumerRecord, event: InputEvent | Identification, event_id: str, effects: Effects) -> str:
+    """The household an event belongs to, recording a registry link it carries; for an identification, the household
+    that takes the case over.
+
+    The one the event names, else the one the registry last placed the person in, else a household of the person alone
+    (for someone known by no ID number, a provisional household of the call).
     """
-    person_key = pseudonym(event.subject.id_number, SECRET)
+    if isinstance(event, Identification):
+        return person_household(pseudonym(event.id_number, SECRET))
+    person_key = person_key_of(event, event_id, SECRET)
     if isinstance(event, MemberAdded):
         effects.set(persons, person_key, event.household_id, record.partition)
-    return event.household_id or persons.get(person_key) or fallback_household(person_key)
+    return event.household_id or person_household(person_key)
 
 
-def event_id_of(record: ConsumerRecord, event: InputEvent | None) -> str | None:
+def registry_link_moves(event: InputEvent | Identification, event_id: str) -> bool:
+    """Whether the event is a registry link placing a person the persons table had not placed (so still in their own household)."""
+    return isinstance(event, MemberAdded) and persons.get(person_key_of(event, event_id, SECRET)) is None
+
+
+def event_id_of(record: ConsumerRecord, event: InputEvent | Identification | None) -> str | None:
     """The event's own id, else one from its place in the log, which no other record can share (None: dead-lettered)."""
     if event is None:
         return None
+    if isinstance(event, Identification):
+        return event.identification_id
     return event.event_id or offset_event_id(record.topic, record.partition, record.offset)
 
 
@@ -84,6 +105,10 @@ async def intake_batch(records: list[ConsumerRecord], effects: Effects) -> None:
     conflicting duplicate, dead-lettered; with the same content (a producer's retry, a replay after a crash) it goes
     where it went the first time, at the time it was first received, so triage recognises and drops the repeat —
     even when a registry link read meanwhile would now place the person in another household.
+
+    An identification becomes a hand_over of the case's provisional household to the person's household, resolved and
+    claimed the same way; a registry link placing a person not placed before also hands the person's own household
+    over to the registry's. Hand_overs go on aid.signals, after the signals already routed to the household they empty.
     """
     received = clock.now()
     received_ms = round(received.timestamp() * 1000)
@@ -100,14 +125,25 @@ async def intake_batch(records: list[ConsumerRecord], effects: Effects) -> None:
         earlier_digest, route = parse_claim(claim) if claim else (None, None)
         with dead_letter_on_failure(record, received_ms, effects):
             refuse_conflicting(event_id, digest, earlier_digest)
-            household_id = household_of(record, event, effects)
+            moves = registry_link_moves(event, event_id)
+            household_id = household_of(record, event, event_id, effects)
             if route is None:
                 route = (household_id, received_ms)
                 routes.append((event_id, route_claim(digest, *route)))
-            signal = signal_from_event(event, route[0], event_id, time_of(route[1]), SECRET)
+            received = time_of(route[1])
             # The claim travels with the signal, so a rebuild after a Redis loss restores it (see rebuild.restore_claims).
-            header = orjson.dumps([[record_digest_key(event_id), route_claim(digest, *route), settings.event_result_ttl_s]])
-            effects.send(topics.SIGNALS, route[0].encode(), signal.model_dump_json().encode(), route[1], headers=((CLAIMS_HEADER, header),))
+            headers = (
+                (CLAIMS_HEADER, orjson.dumps([[record_digest_key(event_id), route_claim(digest, *route), settings.event_result_ttl_s]])),
+            )
+            if isinstance(event, Identification):
+                command = identification_hand_over(event, route[0], received, SECRET)
+                effects.send(topics.SIGNALS, event.household_id.encode(), command.model_dump_json().encode(), route[1], headers=headers)
+                continue
+            signal = signal_from_event(event, route[0], event_id, received, SECRET)
+            if moves:
+                command = registry_hand_over(event, signal.person_key, event_id, received)
+                effects.send(topics.SIGNALS, command.household_id.encode(), command.model_dump_json().encode(), route[1])
+            effects.send(topics.SIGNALS, route[0].encode(), signal.model_dump_json().encode(), route[1], headers=headers)
     await until_written("event routes", partial(read_model.record_routes, routes), REDIS_ERRORS, projection_errors)
 
 
@@ -117,7 +153,7 @@ class Intake(mode.Service):
     async def on_start(self) -> None:
         await outbox.start()
         self.consumer = AIOKafkaConsumer(
-            *topics.INPUTS,
+            *topics.INTAKE,
             bootstrap_servers=settings.kafka,
             group_id=f"{settings.app_id}-intake",
             enable_auto_commit=False,

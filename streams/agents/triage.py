@@ -5,6 +5,7 @@ import logging
 import os
 import time
 from contextlib import suppress
+from dataclasses import replace
 from datetime import datetime
 
 import faust
@@ -36,6 +37,7 @@ from streams.rules.cases import Outcome, apply_signal, apply_tick
 from streams.rules.deadlines import next_transition_at
 from streams.rules.household import HouseholdState
 from streams.rules.household_view import with_household
+from streams.rules.merge import apply_move, forwarding, moving, signal_or_move
 from streams.rules.normalise import RejectedInput, parse, time_of
 from streams.rules.notifications import notifications_for
 from streams.rules.workflow import apply_command
@@ -43,17 +45,23 @@ from streams.rules.workflow import apply_command
 log = logging.getLogger(__name__)
 ledger = Ledger()
 EXIT_BROKER_RESET = 75  # EX_TEMPFAIL: the supervisor (launcher, compose) starts a fresh worker
+MAX_COMMAND_BYTES = 900_000  # below Kafka's default 1 MiB record limit
 
 
 def decide(topic_name: str, household_id: str, state: HouseholdState, now: datetime, raw: bytes) -> Outcome:
-    """Apply one signal or command, keyed by household_id, to the household state."""
-    message = parse(Signal.model_validate if topic_name == topics.SIGNALS else CaseCommand.model_validate, raw)
+    """Apply one signal or command, keyed by household_id, to the household state (or forward it where the household moved)."""
+    # A take_over carries a whole household: these topics are internal, so bounded by the broker's record size, not the API's.
+    message = parse(signal_or_move if topic_name == topics.SIGNALS else CaseCommand.model_validate, raw, MAX_COMMAND_BYTES)
     if message.household_id != household_id:
         raise RejectedInput(say("validation.household_mismatch"), "household_id")
+    if forwarded := forwarding(state, message):
+        return forwarded
     if isinstance(message, Signal):
         return apply_signal(state, message, now, policy)
     if message.type == "deadline_due":
         return apply_tick(state, now, policy)
+    if moving(message):
+        return apply_move(state, message, now)
     return apply_command(state, message, now, policy)
 
 
@@ -73,15 +81,22 @@ def triage_one(message: faust.types.Message, effects: Effects) -> None:
     with dead_letter_on_failure(message, timestamp_ms, effects):
         now = time_of(timestamp_ms)
         outcome = decide(message.topic, household_id, state, now, message.value)
-        outcome = Outcome(outcome.state, with_household(outcome.events, outcome.state, now, policy))
-        record(household_id, key, message.partition, outcome, effects)
+        outcome = replace(outcome, events=with_household(outcome.events, outcome.state, now, policy))
+        record(household_id, key, message.partition, state, outcome, timestamp_ms, effects)
 
 
-def record(household_id: str, key: bytes, partition: int, outcome: Outcome, effects: Effects) -> None:
-    """Schedule the household's next wake-up and write what changed."""
+def record(household_id: str, key: bytes, partition: int, before: HouseholdState, outcome: Outcome, at_ms: int, effects: Effects) -> None:
+    """Schedule the household's next wake-up and write what changed; pass signals and commands on at the same record time,
+    so a replay passes on the same."""
     new_state = with_wake_time(outcome.state)
     queue.schedule(household_id, new_state.wake_at)
-    if not outcome.events:
+    for signal in outcome.signals:
+        effects.send(topics.SIGNALS, signal.household_id.encode(), signal.model_dump_json().encode(), at_ms)
+    for command in outcome.commands:
+        # A move goes in the receiving household's order with its signals (streams.rules.merge explains why).
+        destination = topics.SIGNALS if moving(command) else topics.CASE_COMMANDS
+        effects.send(destination, command.household_id.encode(), command.model_dump_json(exclude_none=True).encode(), at_ms)
+    if not outcome.events and outcome.state is before:
         return
     effects.set(households, key, new_state, partition)
     observe(outcome.events)

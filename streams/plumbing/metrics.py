@@ -6,7 +6,12 @@ from schemas import topics
 from schemas.case import CaseEvent, CaseEventType
 
 registry = CollectorRegistry()
-SOURCES = {topics.HOTLINE_CALLS: "hotline", topics.HOSPITAL_ADMISSIONS: "hospital", topics.DEPARTMENT_CHANGES: "department"}
+SOURCES = {
+    topics.HOTLINE_CALLS: "hotline",
+    topics.HOSPITAL_ADMISSIONS: "hospital",
+    topics.DEPARTMENT_CHANGES: "department",
+    topics.IDENTIFICATIONS: "identification",
+}
 MINUTE = 60
 
 events_in = Counter("rapidaid_worker_events_in_total", "Input events read by intake, by source", ["source"], registry=registry)

@@ -40,14 +40,77 @@ async def clear_read_model(redis: Redis) -> int:
     return deleted
 
 
+class CaseOrder:
+    """Case events in each case's version order, across partitions.
+
+    A case handed over to another household has its earlier events in one partition and its later ones in another, and
+    the log is read partitions interleaved: a later version read first would make the read model skip the earlier ones
+    (it applies a case's versions only upwards). A version that comes before its predecessor waits for it; whatever still
+    waits at the end (its predecessors gone with the log's retention) follows in version order.
+    """
+
+    def __init__(self) -> None:
+        self.applied: dict[str, int] = {}
+        self.waiting: dict[str, dict[int, tuple[str, bytes]]] = {}
+
+    def ready(self, records: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+        """Of (topic, value) records in log order, those that may be applied now, in the order to apply them."""
+        out = []
+        for topic, raw in records:
+            identity = _case_version(topic, raw)
+            if identity is None:
+                out.append((topic, raw))
+                continue
+            case_id, version = identity
+            last = self.applied.get(case_id, 0)
+            if version <= last + 1:
+                out.append((topic, raw))
+                self.applied[case_id] = max(last, version)
+                out += self._following(case_id)
+            else:
+                self.waiting.setdefault(case_id, {}).setdefault(version, (topic, raw))
+        return out
+
+    def _following(self, case_id: str) -> list[tuple[str, bytes]]:
+        """The waiting versions that now follow on from the case's last applied one."""
+        waiting = self.waiting.get(case_id, {})
+        out = []
+        while (following := self.applied[case_id] + 1) in waiting:
+            out.append(waiting.pop(following))
+            self.applied[case_id] = following
+        if not waiting:
+            self.waiting.pop(case_id, None)
+        return out
+
+    def rest(self) -> list[tuple[str, bytes]]:
+        """Everything still waiting, each case's versions in order."""
+        rest = [record for _, versions in sorted(self.waiting.items()) for _, record in sorted(versions.items())]
+        self.waiting.clear()
+        return rest
+
+
+def _case_version(topic: str, raw: bytes) -> tuple[str, int] | None:
+    """The case id and version of a case event about a case, else None (dead letters, household events, unreadable records)."""
+    if topic != topics.CASE_EVENTS:
+        return None
+    try:
+        event = orjson.loads(raw)
+        return (event["case_id"], int(event["version"])) if event.get("case") else None
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
 async def rebuild_into(redis: Redis, settings: WorkerSettings) -> int:
-    """Clear the read model and replay aid.case-events and aid.deadletter up to their current end; mark it complete."""
+    """Clear the read model and replay aid.case-events and aid.deadletter up to their current end, each case's events in
+    version order; mark it complete."""
     writer = ReadModelWriter(redis, settings.event_result_ttl_s, settings.live_stream_length, guarded=False)
     await clear_read_model(redis)
     replayed = 0
+    order = CaseOrder()
     async for records in read_log(settings.kafka, REPLAYED, settings.batch_size):
-        await writer.apply([(record.topic, record.value) for record in records])
+        await writer.apply(order.ready([(record.topic, record.value) for record in records]))
         replayed += len(records)
+    await writer.apply(order.rest())
     await restore_claims(redis, settings.kafka, settings.batch_size, time.time())
     await redis.set(readmodel.COMPLETE, replayed)
     return replayed
@@ -55,7 +118,8 @@ async def rebuild_into(redis: Redis, settings: WorkerSettings) -> int:
 
 async def restore_claims(redis: Redis, kafka: str, batch_size: int, now: float) -> int:
     """Put back the Idempotency-Keys and event-id claims of the API and of intake, from the input and signal records
-    that carry them, with what is left of their time to live (a key kept in Redis wins); how many were restored."""
+    that carry them (an identification's claim rides on its hand_over, on aid.signals), with what is left of their time
+    to live (a key kept in Redis wins); how many were restored."""
     restored = 0
     async for records in read_log(kafka, [*topics.INPUTS, topics.SIGNALS], batch_size):
         async with redis.pipeline(transaction=False) as pipe:

@@ -5,7 +5,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from schemas.case import TIER_ORDER, Case, CaseEvent, CaseEventType, Colour, Factor, Priority, Report, Signal, Urgency, earliest_unmet
+from schemas.case import (
+    TIER_ORDER,
+    Case,
+    CaseCommand,
+    CaseEvent,
+    CaseEventType,
+    Colour,
+    Factor,
+    Priority,
+    Report,
+    Signal,
+    Urgency,
+    earliest_unmet,
+)
 from schemas.messages import Text
 from streams.rules.deadlines import colour_of, deadlines_for, higher_tier, required_tier, tighten
 from streams.rules.household import HouseholdState, remember
@@ -21,10 +34,13 @@ REPORTS_KEPT = 20
 
 @dataclass(frozen=True)
 class Outcome:
-    """The household state after an input, and the case events it produced (in order)."""
+    """The household state after an input, the case events it produced (in order), and what it passes on: signals and
+    commands for other households (a take_over, or what a household that moved forwards)."""
 
     state: HouseholdState
     events: list[CaseEvent] = field(default_factory=list)
+    signals: list[Signal] = field(default_factory=list)
+    commands: list[CaseCommand] = field(default_factory=list)
 
 
 def case_id_for(household_id: str, event_id: str) -> str:

@@ -107,6 +107,7 @@ class HouseholdState(BaseModel):
     caller_keys: list[str] = Field(default_factory=list, description="keyed hashes of the latest callers' phones")
     signals_by_source: dict[str, int] = Field(default_factory=dict, description="how many signals each source sent, ever")
     last_signal_at: datetime | None = None
+    moved_to: str | None = Field(default=None, description="the household this one was handed over to: what still arrives goes there")
 
 
 def merge_flags(known: HouseholdFlags, reported: HouseholdFlags) -> HouseholdFlags:
@@ -121,10 +122,13 @@ def merge_flags(known: HouseholdFlags, reported: HouseholdFlags) -> HouseholdFla
 
 def _member_after(member: Member, signal: Signal, now: datetime) -> Member:
     """The subject's member record after the signal."""
-    changes: dict = {"age": signal.subject_age, "id_masked": signal.subject.id_masked, "sex": sex_from_id(signal.subject.id_masked)}
+    subject = signal.subject
+    # Someone nobody could identify yet is known by what was seen: the sex the caller gave, no ID number.
+    sex = sex_from_id(subject.id_masked) if subject.id_masked else subject.sex
+    changes: dict = {"age": signal.subject_age, "id_masked": subject.id_masked or member.id_masked, "sex": sex or member.sex}
     # A caller may misspell a name; the household registry's spelling is the one kept.
-    if not member.registered or signal.kind == "household.member_added":
-        changes["name"] = signal.subject.name
+    if subject.name and (not member.registered or signal.kind == "household.member_added"):
+        changes["name"] = subject.name
     details = signal.details
     if details.get("breadwinner"):
         changes["breadwinner"] = True
@@ -298,3 +302,54 @@ def dependency_of(state: HouseholdState) -> Dependency | None:
     if not dependants:
         return None
     return Dependency(dependants, sum(CHILD_BELOW <= m.age < ELDERLY_FROM for m in members))
+
+
+def merge_members(kept: Member, other: Member) -> Member:
+    """One person's records from two households joined: what either knew stays known (the kept record's age wins)."""
+    return kept.model_copy(
+        update={
+            "registered": kept.registered or other.registered,
+            "breadwinner": kept.breadwinner or other.breadwinner,
+            "deceased": kept.deceased or other.deceased,
+            "employed": kept.employed if kept.employed is not None else other.employed,
+            "severe_disability": kept.severe_disability or other.severe_disability,
+            "name": kept.name or other.name,
+            "id_masked": kept.id_masked or other.id_masked,
+            "sex": kept.sex or other.sex,
+            "college_since": kept.college_since or other.college_since,
+            "college_grant_claimed": kept.college_grant_claimed or other.college_grant_claimed,
+        }
+    )
+
+
+def merge_households(state: HouseholdState, moved: HouseholdState) -> HouseholdState:
+    """The household with the facts of one handed over to it joined in, without repeats: members, what was reported,
+    enrolment, assets, medical costs, help, places, callers, recent signals, seen event ids (its cases are the merge
+    rules' to join, streams.rules.merge); a version past both, so the merged household's view replaces theirs."""
+    members = {**moved.members, **state.members}
+    for key in state.members.keys() & moved.members.keys():
+        members[key] = merge_members(state.members[key], moved.members[key])
+    known = {r.event_id for r in state.recent}
+    recent = sorted([*state.recent, *(r for r in moved.recent if r.event_id not in known)], key=lambda r: (r.at, r.event_id))
+    seen = list(dict.fromkeys([*state.seen_event_ids, *moved.seen_event_ids]))[-SEEN_EVENT_IDS_KEPT:]
+    return state.model_copy(
+        update={
+            "reported": merge_flags(state.reported, moved.reported),
+            "members": members,
+            "programme": state.programme or moved.programme,
+            "assets": [*state.assets, *moved.assets],
+            "recent": recent,
+            "seen_event_ids": seen,
+            "medical": sorted([*state.medical, *moved.medical], key=lambda m: m.at)[-MEDICAL_KEPT:],
+            "exited": max((e for e in (state.exited, moved.exited) if e), key=lambda e: e.at, default=None),
+            "help_history": sorted([*state.help_history, *moved.help_history], key=lambda h: h.closed_at)[-HELP_KEPT:],
+            "version": max(state.version, moved.version) + 1,
+            "areas": [*(a for a in moved.areas if a not in state.areas), *state.areas][-AREAS_KEPT:],
+            "caller_keys": list(dict.fromkeys([*moved.caller_keys, *state.caller_keys]))[-CALLERS_KEPT:],
+            "signals_by_source": {
+                source: state.signals_by_source.get(source, 0) + moved.signals_by_source.get(source, 0)
+                for source in state.signals_by_source.keys() | moved.signals_by_source.keys()
+            },
+            "last_signal_at": max((t for t in (state.last_signal_at, moved.last_signal_at) if t), default=None),
+        }
+    )

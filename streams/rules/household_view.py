@@ -10,8 +10,10 @@ from streams.rules.household import HouseholdState, dependency_of
 from streams.rules.policy import Policy
 from streams.rules.programmes import evaluate_programmes
 
-# The one case event each signal yields: the household view travels on it.
-SIGNAL_EVENTS = frozenset({CaseEventType.OPENED, CaseEventType.SIGNAL_ATTACHED, CaseEventType.SIGNAL_RECORDED})
+# The events that change a household: the one each signal yields, and a move's arrival (a take_over's first event).
+HOUSEHOLD_EVENTS = frozenset(
+    {CaseEventType.OPENED, CaseEventType.SIGNAL_ATTACHED, CaseEventType.SIGNAL_RECORDED, CaseEventType.TAKEN_OVER, CaseEventType.MERGED}
+)
 
 
 def household_view(state: HouseholdState, now: datetime, policy: Policy) -> HouseholdView:
@@ -39,11 +41,12 @@ def household_view(state: HouseholdState, now: datetime, policy: Policy) -> Hous
 
 
 def with_household(events: list[CaseEvent], state: HouseholdState, now: datetime, policy: Policy) -> list[CaseEvent]:
-    """The events with the household view on the signal's own event (opened, signal_attached or signal_recorded)."""
-    if not any(event.type in SIGNAL_EVENTS for event in events):
+    """The events with the household view on the first that changed the household (a signal's own, or a move's arrival)."""
+    first = next((n for n, event in enumerate(events) if event.type in HOUSEHOLD_EVENTS), None)
+    if first is None:
         return events
     view = household_view(state, now, policy)
-    return [event.model_copy(update={"household": view}) if event.type in SIGNAL_EVENTS else event for event in events]
+    return [*events[:first], events[first].model_copy(update={"household": view}), *events[first + 1 :]]
 
 
 def aid_history(cases: Iterable[dict[str, Any]]) -> dict[str, Any]:

@@ -12,10 +12,10 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from schemas import topics
-from schemas.case import DeadLetter, Signal, SubjectView
+from schemas.case import DeadLetter, MoveCommand, Signal, SubjectView
 from schemas.departments import Departments
 from schemas.ids import age_on, birth_date, mask_id_number, mask_id_numbers_in
-from schemas.intake import HospitalAdmission, HotlineCall, InputEvent, department_change, stamp
+from schemas.intake import HospitalAdmission, HotlineCall, Identification, InputEvent, MemberAdded, department_change, stamp
 from schemas.messages import say
 from schemas.messages.validation import error_message, field_name, field_path
 from schemas.register import Register
@@ -50,8 +50,8 @@ class ConflictingDuplicate(RejectedInput):
 _NOT_CONTENT = {"reported_by"}
 
 
-def content_digest(event: InputEvent) -> str:
-    """A digest of what an event says, however it was spelled: defaults filled, nulls and key order ignored."""
+def content_digest(event: BaseModel) -> str:
+    """A digest of what an event (or an identification) says, however it was spelled: defaults filled, nulls and key order ignored."""
     document = event.model_dump(mode="json", exclude_none=True, exclude=_NOT_CONTENT)
     return hashlib.blake2b(orjson.dumps(document, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
 
@@ -81,12 +81,12 @@ def first_error(error: ValidationError) -> tuple[str, str]:
     return field_path(detail["loc"]) or "body", error_message(detail)
 
 
-def parse(validate: Callable[[Any], M], raw: bytes) -> M:
-    """Decode and validate one JSON document; raise RejectedInput naming the bad field."""
+def parse(validate: Callable[[Any], M], raw: bytes, max_bytes: int = MAX_EVENT_BYTES) -> M:
+    """Decode and validate one JSON document of at most max_bytes; raise RejectedInput naming the bad field."""
     if raw is None:
         raise RejectedInput(say("validation.no_value"))
-    if len(raw) > MAX_EVENT_BYTES:
-        raise RejectedInput(say("validation.event_too_large", max_bytes=MAX_EVENT_BYTES, size=len(raw)))
+    if len(raw) > max_bytes:
+        raise RejectedInput(say("validation.event_too_large", max_bytes=max_bytes, size=len(raw)))
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
@@ -174,19 +174,26 @@ def signal_from_event(
     event = stamp(event, event_id, received)
     reported_at = _not_after(event.reported_at, received, skew_s)
     occurred_at = min(_not_after(event.occurred_at, received, skew_s), reported_at)
-    if birth_date(event.subject.id_number) > occurred_at.date():
-        problem = say("validation.birth_after_event", date=occurred_at.date().isoformat())
-        raise RejectedInput(say("validation.at", field=field_name(["subject", "id_number"]), problem=problem), "subject.id_number")
+    subject = event.subject
+    if subject.id_number is None:
+        shown = SubjectView(name=subject.name, sex=subject.sex, approximate_age=subject.approximate_age, description=subject.description)
+        age = subject.approximate_age
+    else:
+        if birth_date(subject.id_number) > occurred_at.date():
+            problem = say("validation.birth_after_event", date=occurred_at.date().isoformat())
+            raise RejectedInput(say("validation.at", field=field_name(["subject", "id_number"]), problem=problem), "subject.id_number")
+        shown = SubjectView(id_masked=mask_id_number(subject.id_number), name=subject.name)
+        age = age_on(subject.id_number, occurred_at.date())
     source, kind = source_and_kind(event)
     return Signal(
         event_id=event.event_id,
         source=source,
         kind=kind,
         household_id=household_id,
-        person_key=pseudonym(event.subject.id_number, secret),
+        person_key=person_key_of(event, event.event_id, secret),
         caller_key=pseudonym(event.caller_phone, secret) if isinstance(event, HotlineCall) else None,
-        subject=SubjectView(id_masked=mask_id_number(event.subject.id_number), name=event.subject.name),
-        subject_age=age_on(event.subject.id_number, occurred_at.date()),
+        subject=shown,
+        subject_age=age,
         area=event.area,
         flags=event.flags,
         caller_phone=event.caller_phone if isinstance(event, HotlineCall) else None,
@@ -201,6 +208,35 @@ def signal_from_event(
 def fallback_household(person_key: str) -> str:
     """The household id of a person no registry event has placed in a household yet."""
     return f"P{person_key[:16]}"
+
+
+UNIDENTIFIED = "u:"  # how the person key of someone known by no ID number begins
+
+
+def unidentified_person(event_id: str, secret: bytes) -> str:
+    """The person key of a call's or admission's subject known by no ID number: from the event, never from a name."""
+    return UNIDENTIFIED + pseudonym(f"event:{event_id}", secret)[:22]
+
+
+def person_key_of(event: InputEvent, event_id: str, secret: bytes) -> str:
+    """The pseudonymous key of an event's subject: a keyed hash of the ID number, or of the event for someone known by none."""
+    id_number = event.subject.id_number
+    return pseudonym(id_number, secret) if id_number else unidentified_person(event_id, secret)
+
+
+def is_unidentified(person_key: str) -> bool:
+    """Whether a person key stands for someone not identified by an ID number yet."""
+    return person_key.startswith(UNIDENTIFIED)
+
+
+def household_of_person(person_key: str) -> str:
+    """The household an event about the person starts in when neither the event nor the registry names one.
+
+    Someone known by no ID number lives in a provisional household of the call itself (U…) until identified.
+    """
+    if is_unidentified(person_key):
+        return f"U{person_key.removeprefix(UNIDENTIFIED)[:16]}"
+    return fallback_household(person_key)
 
 
 def masked_bytes(raw: bytes) -> bytes:
@@ -233,4 +269,41 @@ def dead_letter(
         original=text,
         original_b64=base64.b64encode(masked).decode(),
         at=now,
+    )
+
+
+INTAKE = "system:intake"
+
+
+def identification_hand_over(identification: Identification, target: str, received: datetime, secret: bytes) -> MoveCommand:
+    """The hand_over an identification becomes: the provisional household gives its case up to the person's household,
+    with the verified subject (ID masked, age from the ID number, the person's key); the ID itself goes no further."""
+    id_number = identification.id_number
+    if birth_date(id_number) > received.date():
+        problem = say("validation.birth_after_event", date=received.date().isoformat())
+        raise RejectedInput(say("validation.at", field=field_name(["id_number"]), problem=problem), "id_number")
+    return MoveCommand(
+        type="hand_over",
+        household_id=identification.household_id,
+        issued_at=received,
+        actor=identification.actor,
+        actor_name=identification.actor_name,
+        command_id=identification.identification_id,
+        case_id=identification.case_id,
+        target_household_id=target,
+        subject=SubjectView(id_masked=mask_id_number(id_number), name=identification.name),
+        subject_age=age_on(id_number, received.date()),
+        person_key=pseudonym(id_number, secret),
+    )
+
+
+def registry_hand_over(event: MemberAdded, person_key: str, event_id: str, received: datetime) -> MoveCommand:
+    """The hand_over of a person's own household to the registry household a member_added places them in."""
+    return MoveCommand(
+        type="hand_over",
+        household_id=fallback_household(person_key),
+        issued_at=received,
+        actor=INTAKE,
+        command_id=f"registry:{event_id}",
+        target_household_id=event.household_id,
     )

@@ -36,6 +36,8 @@ def refusal(case: Case | None, command: CaseCommand, household: HouseholdState |
     """Why the command cannot be applied to the case now, in words an officer can act on; None when it can."""
     if case is None:
         return Text("refusal.case_unknown", {"case_id": command.case_id})
+    if case.merged_into:
+        return Text("refusal.case_merged", {"case_id": case.case_id, "into": case.merged_into})
     if command.type == "note":
         return None if command.text else Text("refusal.note_needs_text")
     next_stage = TRANSITIONS[case.stage].get(command.type)
@@ -98,7 +100,7 @@ def _event_data(command: CaseCommand) -> dict:
     return data
 
 
-def _find(state: HouseholdState, case_id: str | None) -> Case | None:
+def find_case(state: HouseholdState, case_id: str | None) -> Case | None:
     """The open or recently closed case of the household with this id."""
     for case in [state.open_case, *state.closed_cases]:
         if case is not None and case.case_id == case_id:
@@ -128,7 +130,7 @@ def apply_command(state: HouseholdState, command: CaseCommand, now: datetime, po
 
 
 def _apply(state: HouseholdState, command: CaseCommand, now: datetime, policy: Policy) -> Outcome:
-    case = _find(state, command.case_id)
+    case = find_case(state, command.case_id)
     reason = refusal(case, command, state)
     if reason and case is None:
         data = {"command": command.type, "case_id": command.case_id, **reason_fields(reason)}

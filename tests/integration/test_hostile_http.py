@@ -35,6 +35,7 @@ ACCESS = {
     ("POST", "/v1/cases/C000000000000/close"): {"officer"},
     ("POST", "/v1/cases/C000000000000/reopen"): {"officer"},
     ("POST", "/v1/cases/C000000000000/notes"): {"officer"},
+    ("POST", "/v1/cases/C000000000000/identify"): {"officer"},
     ("GET", "/v1/live"): {"officer"},
     ("GET", "/v1/search"): {"officer"},
     ("GET", "/v1/households/H1"): {"officer"},
