@@ -252,8 +252,8 @@ class HouseholdReads:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hget(readmodel.household_key(household_id), "doc")
             pipe.zrange(readmodel.household_cases_key(household_id), 0, -1, desc=True)
-            pipe.lrange(readmodel.household_timeline_key(household_id), -timeline_kept, -1)
-            pipe.llen(readmodel.household_timeline_key(household_id))
+            pipe.zrange(readmodel.household_timeline_key(household_id), -timeline_kept, -1)
+            pipe.zcard(readmodel.household_timeline_key(household_id))
             doc, case_ids, timeline, timeline_total = await pipe.execute()
         if doc is None:
             return None

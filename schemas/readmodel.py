@@ -56,7 +56,7 @@ def household_key(household_id: str) -> str:
 
 # Own prefixes rather than suffixes of the household's key: a household id may itself contain ':'.
 def household_timeline_key(household_id: str) -> str:
-    """List of a household's signals and case events in order."""
+    """Sorted set of a household's signals and case events, scored by when they happened (epoch ms)."""
     return f"{PREFIX}hh-timeline:{household_id}"
 
 

@@ -14,10 +14,9 @@ log = logging.getLogger(__name__)
 
 # Applies one case event if its version is newer than the stored one: the case document, its
 # index sets, timeline, ordering by due time, the event's result, counters and the live stream,
-# and on the household's side the case in its cases (moved from another household's if the case moved) and
-# the event on its timeline. ARGV: case id, version, doc, timeline entry, sort score, live payload, live cap,
-# event id, result state, urgency, reason, result ttl, household id, opening time, household timeline entry,
-# case summary, N, then N index (field, value) pairs, then counters.
+# and on the household's side the case in its cases (moved from another household's if the case moved).
+# ARGV: case id, version, doc, timeline entry, sort score, live payload, live cap, event id, result state, urgency,
+# reason, result ttl, household id, opening time, case summary, N, then N index (field, value) pairs, then counters.
 _APPLY_CASE_EVENT = """
 local p = KEYS[1]
 if KEYS[2] ~= '' and redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
@@ -29,12 +28,11 @@ local household = ARGV[13]
 local previous = redis.call('HGET', key, 'household')
 if previous and previous ~= household then redis.call('ZREM', p .. 'hh-cases:' .. previous, id) end
 redis.call('ZADD', p .. 'hh-cases:' .. household, ARGV[14], id)
-redis.call('RPUSH', p .. 'hh-timeline:' .. household, ARGV[15])
-local n = tonumber(ARGV[17])
+local n = tonumber(ARGV[16])
 local status
-redis.call('HSET', key, 'version', version, 'doc', ARGV[3], 'household', household, 'summary', ARGV[16])
+redis.call('HSET', key, 'version', version, 'doc', ARGV[3], 'household', household, 'summary', ARGV[15])
 for i = 0, n - 1 do
-  local field, new = ARGV[18 + 2 * i], ARGV[19 + 2 * i]
+  local field, new = ARGV[17 + 2 * i], ARGV[18 + 2 * i]
   local old = redis.call('HGET', key, 'idx:' .. field)
   if old ~= new then
     if old then redis.call('SREM', p .. 'idx:' .. field .. ':' .. old, id) end
@@ -56,15 +54,14 @@ if ARGV[8] ~= '' then
   redis.call('HSET', result, 'state', ARGV[9], 'case_id', id, 'urgency', ARGV[10], 'reason', ARGV[11])
   redis.call('EXPIRE', result, ARGV[12])
 end
-for i = 18 + 2 * n, #ARGV do redis.call('HINCRBY', p .. 'stats', ARGV[i], 1) end
+for i = 17 + 2 * n, #ARGV do redis.call('HINCRBY', p .. 'stats', ARGV[i], 1) end
 redis.call('XADD', p .. 'live', 'MAXLEN', '~', ARGV[7], '*', 'data', ARGV[6])
 return 1
 """
 
 # Applies a household view if its version is newer than the stored one: the view, the search tokens and areas it
-# is indexed under (those it no longer has removed, every one rescored by its last activity) and, for a signal on no
-# case, the signal on the household's timeline. ARGV: household id, version, doc, last activity (epoch ms),
-# tokens (JSON list), areas (JSON list of 'town:<code>' and 'village:<code>'), timeline entry or ''.
+# is indexed under (those it no longer has removed, every one rescored by its last activity). ARGV: household id,
+# version, doc, last activity (epoch ms), tokens (JSON list), areas (JSON list of 'town:<code>' and 'village:<code>').
 _APPLY_HOUSEHOLD = """
 local p = KEYS[1]
 if KEYS[2] ~= '' and redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
@@ -83,7 +80,6 @@ end
 reindex('tokens', ARGV[5], 'sx:', function(k) redis.call('ZADD', k, ARGV[4], id) end, function(k) redis.call('ZREM', k, id) end)
 reindex('areas', ARGV[6], 'hh-in:', function(k) redis.call('SADD', k, id) end, function(k) redis.call('SREM', k, id) end)
 redis.call('HSET', key, 'version', ARGV[2], 'doc', ARGV[3], 'at', ARGV[4], 'tokens', ARGV[5], 'areas', ARGV[6])
-if ARGV[7] ~= '' then redis.call('RPUSH', p .. 'hh-timeline:' .. id, ARGV[7]) end
 return 1
 """
 
@@ -210,7 +206,10 @@ class ReadModelWriter:
         timeline_entry = {k: event[k] for k in ("type", "version", "at", "actor", "event_id", "data")}
         # Case events logged before actor_name existed have none; rebuild-read-model replays them too.
         timeline_entry["actor_name"] = event.get("actor_name")
-        household_entry = {**timeline_entry, "case_id": case["case_id"]}
+        # The household's timeline joins events of several cases, which a move spreads over partitions: ordered by time (then
+        # by content), not by arrival, so the live read model and a rebuild from the log agree.
+        household_entry = orjson.dumps({**timeline_entry, "case_id": case["case_id"]})
+        pipe.zadd(readmodel.household_timeline_key(case["household_id"]), {household_entry: _epoch_ms(event["at"])})
         indexed = [value for field in readmodel.INDEXED_FIELDS for value in (field, readmodel.index_value(case, field))]
         await self._apply_case_event(
             keys=[readmodel.PREFIX, self.guard],
@@ -229,7 +228,6 @@ class ReadModelWriter:
                 self.result_ttl_s,
                 case["household_id"],
                 _epoch_ms(case["opened_at"]),
-                orjson.dumps(household_entry),
                 orjson.dumps(readmodel.case_summary(case)),
                 len(readmodel.INDEXED_FIELDS),
                 *indexed,
@@ -241,9 +239,9 @@ class ReadModelWriter:
     async def _household(self, pipe, event: dict) -> None:
         view = event["household"]
         areas = [f"{field}:{area[field]}" for area in view["areas"] for field in ("town", "village")]
-        entry = b""
         if event["case"] is None:  # a signal on a case is on the household's timeline as the case's event
             entry = orjson.dumps({k: event.get(k) for k in ("type", "version", "at", "actor", "actor_name", "event_id", "data", "case_id")})
+            pipe.zadd(readmodel.household_timeline_key(view["household_id"]), {entry: _epoch_ms(event["at"])})
         await self._apply_household(
             keys=[readmodel.PREFIX, self.guard],
             args=[
@@ -253,7 +251,6 @@ class ReadModelWriter:
                 _epoch_ms(view["last_signal_at"] or event["at"]),
                 orjson.dumps(household_tokens(HouseholdView.model_validate(view))),
                 orjson.dumps(sorted(set(areas))),
-                entry,
             ],
             client=pipe,
         )

@@ -179,8 +179,8 @@ async def test_the_log_rebuilds_households_and_their_index(stack):
         assert await rebuilt.hgetall(readmodel.household_key(household)) == await live.hgetall(readmodel.household_key(household))
         # The fast policy's clocks move the case on meanwhile: the live timeline may only have grown since.
         timeline = readmodel.household_timeline_key(household)
-        replayed = await rebuilt.lrange(timeline, 0, -1)
-        assert replayed and (await live.lrange(timeline, 0, -1))[: len(replayed)] == replayed
+        replayed = await rebuilt.zrange(timeline, 0, -1)
+        assert replayed and (await live.zrange(timeline, 0, -1))[: len(replayed)] == replayed
         cases = readmodel.household_cases_key(household)
         assert await rebuilt.zrange(cases, 0, -1, withscores=True) == await live.zrange(cases, 0, -1, withscores=True)
         for token in name_tokens("慕容雪"):
