@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 from schemas.household import HouseholdView
 from schemas.intake import Area, FreeText, HouseholdFlags
 from schemas.messages import catalogue_error
+from schemas.programmes import Fact
 
 
 class Priority(StrEnum):
@@ -173,6 +174,17 @@ TRANSITIONS: dict[Stage, dict[str, Stage]] = {
 }
 
 
+class PossibleMatch(BaseModel):
+    """Another open case whose subject may be this case's (可能是同一人): advice an officer confirms (the cases merge) or dismisses."""
+
+    case_id: str
+    household_id: str
+    name: str | None = Field(default=None, description="the other subject's name, as that case knows it")
+    reasons: list[Fact] = Field(default_factory=list, description="what agrees: place, name, age, sex (catalogue codes)")
+    status: Literal["open", "dismissed"] = "open"
+    decided_by: str | None = Field(default=None, description="the officer who dismissed it")
+
+
 class Case(BaseModel):
     """An aid case: the snapshot carried on every case event and stored in the read model."""
 
@@ -200,6 +212,8 @@ class Case(BaseModel):
     outcome: Outcome | None = None
     closed_at: datetime | None = None
     merged_into: str | None = Field(default=None, description="the case that absorbed this one (closed by the merge)")
+    subject_age: int | None = Field(default=None, description="the subject's age when the case opened: from the ID number, or as estimated")
+    possible_matches: list[PossibleMatch] = Field(default_factory=list, description="可能是同一人: other open cases nearby")
 
     @computed_field
     @property
@@ -250,6 +264,8 @@ class CaseEventType(StrEnum):
     TAKEN_OVER = "taken_over"
     MERGED = "merged"
     MERGED_INTO = "merged_into"
+    POSSIBLE_MATCH = "possible_match"
+    MATCH_DISMISSED = "match_dismissed"
 
 
 class CaseEvent(BaseModel):
@@ -276,7 +292,19 @@ class CaseCommand(BaseModel):
     the given-up household's state, `moved`, to merge in.
     """
 
-    type: Literal["deadline_due", "acknowledge", "assign", "deliver", "close", "reopen", "note", "hand_over", "take_over"]
+    type: Literal[
+        "deadline_due",
+        "acknowledge",
+        "assign",
+        "deliver",
+        "close",
+        "reopen",
+        "note",
+        "hand_over",
+        "take_over",
+        "possible_match",
+        "dismiss_match",
+    ]
     household_id: str
     issued_at: datetime
     actor: str = Field(description="who: system:deadlines or the officer's role")
@@ -291,6 +319,7 @@ class CaseCommand(BaseModel):
     subject_age: int | None = Field(default=None, description="hand_over after an identification: the age from the ID number")
     person_key: str | None = Field(default=None, description="hand_over after an identification: the person's pseudonymous key")
     moved: dict[str, Any] | None = Field(default=None, description="take_over: the state of the household that handed over")
+    match: PossibleMatch | None = Field(default=None, description="possible_match: the other case; dismiss_match: which one")
 
 
 class MoveCommand(CaseCommand):

@@ -10,7 +10,7 @@ from api.auth import Officer, Principal, token_digest
 from api.privilege import BoardReader, CaseReader, case_for
 from api.store import get_case, list_cases, mark_accepted, read_by
 from schemas import topics
-from schemas.case import Case, CaseCommand, Outcome, Priority, Stage, Tier
+from schemas.case import Case, CaseCommand, MoveCommand, Outcome, PossibleMatch, Priority, Stage, Tier
 from schemas.intake import FreeText, Identification, IdNumber
 from schemas.messages import Text
 from streams.rules.clock import SystemClock
@@ -218,3 +218,64 @@ async def identify(case_id: CaseId, body: IdentifyBody, request: Request, princi
     )
     await mark_accepted(state.redis, identification.identification_id, state.settings.event_result_ttl_s, token_digest(request))
     return {"command_id": identification.identification_id, "status_url": f"/v1/events/{identification.identification_id}"}
+
+
+async def listed_match(request: Request, principal: Principal, case_id: str, other_id: str) -> tuple[Case, Case]:
+    """The caller's case and the other case it shows as possibly the same person, or 409 when it shows no such match."""
+    case = Case.model_validate(await visible_case(request, principal, case_id))
+    listed = next((m for m in case.possible_matches if m.case_id == other_id and m.status == "open"), None)
+    other_doc = await get_case(request.app.state.redis, other_id) if listed else None
+    if other_doc is None or case.merged_into:
+        raise HTTPException(status.HTTP_409_CONFLICT, Text("refusal.no_such_match", {"case_id": case_id, "other": other_id}))
+    return case, Case.model_validate(other_doc)
+
+
+async def accepted(request: Request, command_id: str) -> dict:
+    """Remember the command as accepted for its sender, and say where to follow it."""
+    state = request.app.state
+    await mark_accepted(state.redis, command_id, state.settings.event_result_ttl_s, token_digest(request))
+    return {"command_id": command_id, "status_url": f"/v1/events/{command_id}"}
+
+
+@router.post("/{case_id}/matches/{other_id}/confirm", status_code=status.HTTP_202_ACCEPTED)
+async def confirm_match(case_id: CaseId, other_id: CaseId, request: Request, principal: Officer) -> dict:
+    """可能是同一人, confirmed: the case about someone not identified moves into the other's household, and one case
+    remains (the older absorbing the newer), exactly as an identification would; the merge names the officer."""
+    case, other = await listed_match(request, principal, case_id, other_id)
+    moving, staying = (case, other) if not case.identity_verified or other.identity_verified else (other, case)
+    hand_over = MoveCommand(
+        type="hand_over",
+        household_id=moving.household_id,
+        case_id=moving.case_id,
+        target_household_id=staying.household_id,
+        issued_at=clock.now(),
+        actor=principal.role,
+        actor_name=principal.name,
+        command_id=str(uuid_utils.uuid7()),
+    )
+    # A move rides on aid.signals, in the household's own order with its signals (streams.rules.merge).
+    body = hand_over.model_dump_json(exclude_none=True).encode()
+    await request.app.state.publisher.publish(topics.SIGNALS, moving.household_id.encode(), body)
+    return await accepted(request, hand_over.command_id)
+
+
+@router.post("/{case_id}/matches/{other_id}/dismiss", status_code=status.HTTP_202_ACCEPTED)
+async def dismiss_match(case_id: CaseId, other_id: CaseId, request: Request, principal: Officer) -> dict:
+    """Not the same person: the possible match is marked dismissed on both cases, naming the officer."""
+    case, other = await listed_match(request, principal, case_id, other_id)
+    command_id = str(uuid_utils.uuid7())
+    # Each case gets its own command id: one id's result must come from one case's event (streams.rules.merge explains why).
+    for here, there, sent_id in ((case, other, command_id), (other, case, f"{command_id}:other")):
+        command = CaseCommand(
+            type="dismiss_match",
+            household_id=here.household_id,
+            case_id=here.case_id,
+            issued_at=clock.now(),
+            actor=principal.role,
+            actor_name=principal.name,
+            command_id=sent_id,
+            match=PossibleMatch(case_id=there.case_id, household_id=there.household_id),
+        )
+        body = command.model_dump_json(exclude_none=True).encode()
+        await request.app.state.publisher.publish(topics.CASE_COMMANDS, here.household_id.encode(), body)
+    return await accepted(request, command_id)

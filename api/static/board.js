@@ -105,8 +105,36 @@ function fillDetails(card, doc) {
       }),
   );
   $(".reports", card).replaceChildren(...reportsOf(doc).map(reportItem));
+  renderMatches(card, doc);
   renderActions(card, doc);
   renderNotes(card);
+}
+
+// 可能是同一人: other open cases nearby whose subject may be this one's, with what agrees; an officer confirms or dismisses.
+function renderMatches(card, doc) {
+  const matches = doc.possible_matches ?? [];
+  $(".matches", card).hidden = matches.length === 0;
+  $(".matches ul", card).replaceChildren(
+    ...matches.map((match) => {
+      const item = document.createElement("li");
+      const reasons = (match.reasons ?? []).map((fact) => t(fact.code, fact.params ?? {}, humanise(fact.code)));
+      item.append([t("board.match.case", { case_id: match.case_id }), match.name, ...reasons].filter(Boolean).join(" · "));
+      if (match.status === "dismissed") {
+        item.classList.add("dismissed");
+        item.append(` — ${t("board.match.dismissed_by", { who: match.decided_by ?? "" })}`);
+      } else if (canAct && !doc.merged_into) {
+        for (const [choice, key] of [["confirm", "board.match.confirm"], ["dismiss", "board.match.dismiss"]]) {
+          const button = document.createElement("button");
+          button.type = "button";
+          button.textContent = t(key);
+          if (choice === "confirm") button.title = t("board.match.confirm_title");
+          button.addEventListener("click", () => send(card, `match_${choice}`, {}, `matches/${encodeURIComponent(match.case_id)}/${choice}`));
+          item.append(" ", button);
+        }
+      }
+      return item;
+    }),
+  );
 }
 
 // Someone known by no ID number yet, as the caller or the ward described them.
@@ -205,6 +233,9 @@ function eventDetail(event) {
   if (event.type === "command_rejected") return reasonText(data);
   if (event.type === "status_changed") return `${word("colour", data.from)} → ${word("colour", data.to)}`;
   if (event.type === "escalated") return `${word("tier", data.from)} → ${word("tier", data.to)}`;
+  if (event.type === "possible_match" || event.type === "match_dismissed") {
+    return [t("board.match.case", { case_id: data.case_id }), data.name].filter(Boolean).join(" · ");
+  }
   if (event.type === "handed_over") return [t("board.moved_to", { household_id: data.to }), data.identified ? t("board.identified") : ""].filter(Boolean).join(" · ");
   if (event.type === "taken_over") return t("board.moved_from", { household_id: data.from });
   if (event.type === "merged") return t("board.merged", { case_id: data.absorbed });
@@ -460,17 +491,18 @@ function noteFailed(card, commandId) {
   renderNotes(card);
 }
 
-async function send(card, action, body) {
+// An officer's command on the case; path is the route under the case when it is not the action's own name.
+async function send(card, action, body, path = action === "note" ? "notes" : action) {
   const caseId = card.dataset.caseId;
   const name = t(`board.action.${action}`);
-  const controls = card.querySelectorAll(".actions button, .action-form button");
+  const controls = card.querySelectorAll(".actions button, .action-form button, .matches button");
   controls.forEach((button) => { button.disabled = true; });
   card.setAttribute("aria-busy", "true");
   showRefusal(card, null);
   showPending(card, t("board.sending", { action: name }));
   let waiting = null;
   try {
-    const response = await api(`/v1/cases/${encodeURIComponent(caseId)}/${action === "note" ? "notes" : action}`, { json: body });
+    const response = await api(`/v1/cases/${encodeURIComponent(caseId)}/${path}`, { json: body });
     const answer = await response.json().catch(() => ({}));
     if (response.status === 401) {
       showRefusal(card, explain(answer));

@@ -37,6 +37,7 @@ from streams.rules.cases import Outcome, apply_signal, apply_tick
 from streams.rules.deadlines import next_transition_at
 from streams.rules.household import HouseholdState
 from streams.rules.household_view import with_household
+from streams.rules.matching import MATCH_COMMANDS, apply_match_command
 from streams.rules.merge import apply_move, forwarding, moving, signal_or_move
 from streams.rules.normalise import RejectedInput, parse, time_of
 from streams.rules.notifications import notifications_for
@@ -62,6 +63,8 @@ def decide(topic_name: str, household_id: str, state: HouseholdState, now: datet
         return apply_tick(state, now, policy)
     if moving(message):
         return apply_move(state, message, now)
+    if message.type in MATCH_COMMANDS:
+        return apply_match_command(state, message, now)
     return apply_command(state, message, now, policy)
 
 

@@ -24,7 +24,7 @@ def run_faust(app: faust.App) -> None:
 
 def run_worker() -> None:
     """Run the RapidAid worker with its Prometheus endpoint."""
-    from streams.agents import deadlines, intake, triage  # noqa: F401  (registers the agents)
+    from streams.agents import deadlines, intake, matcher, triage  # noqa: F401  (registers the agents)
     from streams.plumbing.app import app
 
     # A broker that restarted empty has no topics: create them, or table recovery would wait for them forever.

@@ -134,6 +134,7 @@ def _open(signal: Signal, urgency: Urgency, now: datetime, policy: Policy) -> Ca
         signal_ids=[signal.event_id],
         reports=[report_of(signal)],
         reports_total=1,
+        subject_age=signal.subject_age,
     )
 
 

@@ -6,8 +6,15 @@ Advice for the officer, who confirms (the cases merge) or dismisses; nothing her
 from dataclasses import dataclass
 from datetime import datetime
 
+from schemas.case import Case, CaseCommand, CaseEventType, PossibleMatch
+from schemas.ids import sex_from_id
+from schemas.messages import Text
 from schemas.programmes import Fact
+from streams.rules.cases import Outcome, household_event, reason_fields, step
+from streams.rules.household import HouseholdState
 from streams.rules.policy import MatchingPolicy
+
+MATCH_COMMANDS = frozenset({"possible_match", "dismiss_match"})
 
 
 @dataclass(frozen=True)
@@ -62,3 +69,45 @@ def why_same(new: Sighting, other: Sighting, policy: MatchingPolicy) -> list[Fac
     # A place and a time alone say nothing of who someone is: a name or an age must agree too, and without a name, in one village.
     evidence = names_known or (ages_known and reasons[0].code == "match.same_village")
     return reasons if evidence else []
+
+
+def sighting(case: Case) -> Sighting:
+    """What matching reads of a case."""
+    subject = case.subject
+    age = subject.approximate_age if subject.approximate_age is not None else case.subject_age
+    sex = subject.sex or (sex_from_id(subject.id_masked) if subject.id_masked else None)
+    return Sighting(case.case_id, case.household_id, subject.name or "", sex, age, case.area.town, case.area.village, case.opened_at)
+
+
+def possible_match(new: Case, other: Case, policy: MatchingPolicy) -> PossibleMatch | None:
+    """The other case as a possible match of the new unidentified case's subject, or None when nothing says so."""
+    reasons = why_same(sighting(new), sighting(other), policy)
+    if not reasons:
+        return None
+    return PossibleMatch(case_id=other.case_id, household_id=other.household_id, name=other.subject.name, reasons=reasons)
+
+
+def apply_match_command(state: HouseholdState, command: CaseCommand, now: datetime) -> Outcome:
+    """Show a possible match on the household's open case (a repeat, or one for a case no longer open, changes nothing),
+    or record an officer's dismissal of one, naming the officer."""
+    case = state.open_case if state.open_case and state.open_case.case_id == command.case_id else None
+    listed = {m.case_id: m for m in case.possible_matches} if case else {}
+    if command.type == "possible_match":
+        if case is None or case.merged_into or command.match.case_id in listed:
+            return Outcome(state)
+        data = command.match.model_dump(mode="json")
+        case, event = step(
+            case, CaseEventType.POSSIBLE_MATCH, now, command.actor, None, data, possible_matches=[*listed.values(), command.match]
+        )
+        return Outcome(state.model_copy(update={"open_case": case}), [event])
+    match = listed.get(command.match.case_id)
+    if match is None or match.status != "open":
+        reason = Text("refusal.no_such_match", {"case_id": command.case_id, "other": command.match.case_id})
+        data = {"command": command.type, "case_id": command.case_id, **reason_fields(reason)}
+        rejected = household_event(state, CaseEventType.COMMAND_REJECTED, now, command.actor, command.command_id, data)
+        return Outcome(state, [rejected.model_copy(update={"actor_name": command.actor_name})])
+    dismissed = match.model_copy(update={"status": "dismissed", "decided_by": command.actor_name or command.actor})
+    matches = [dismissed if m.case_id == match.case_id else m for m in case.possible_matches]
+    data = {"case_id": match.case_id, "command_id": command.command_id}
+    case, event = step(case, CaseEventType.MATCH_DISMISSED, now, command.actor, command.command_id, data, possible_matches=matches)
+    return Outcome(state.model_copy(update={"open_case": case}), [event.model_copy(update={"actor_name": command.actor_name})])

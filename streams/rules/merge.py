@@ -98,7 +98,8 @@ def hand_over(state: HouseholdState, command: CaseCommand, now: datetime) -> Out
     events = []
     moved_cases = {}
     for case in (c for c in (*state.closed_cases, state.open_case) if c):
-        verified = {"subject": verified_subject(case, command.subject)} if command.subject and not case.identity_verified else {}
+        identifies = command.subject and not case.identity_verified
+        verified = {"subject": verified_subject(case, command.subject), "subject_age": command.subject_age} if identifies else {}
         data = {"to": target, "identified": command.subject is not None, "command_id": command.command_id}
         answers = command.command_id if command.subject is not None and case.case_id == command.case_id else None
         moved_cases[case.case_id], event = step(case, CaseEventType.HANDED_OVER, now, command.actor, answers, data, **verified)

@@ -12,7 +12,9 @@ from streams.devtools.browser import CHROMIUM, FLAGS
 needs_chromium = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian chromium is not installed (make test installs it as root)")
 
 # A catalogue key shown instead of its text ("board.column.red", "stage.opened"): the sections the pages read.
-SECTIONS = "common|board|intake|household|search|programme|stage|tier|priority|colour|track|deadline|category|source|factor"
+SECTIONS = (
+    "common|board|intake|household|search|programme|stage|tier|priority|colour|track|deadline|category|source|factor|match|department"
+)
 RAW_KEY = re.compile(rf"\b(?:{SECTIONS})\.[A-Za-z_][\w.:-]*")
 
 

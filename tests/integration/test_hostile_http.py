@@ -36,6 +36,8 @@ ACCESS = {
     ("POST", "/v1/cases/C000000000000/reopen"): {"officer"},
     ("POST", "/v1/cases/C000000000000/notes"): {"officer"},
     ("POST", "/v1/cases/C000000000000/identify"): {"officer"},
+    ("POST", "/v1/cases/C000000000000/matches/C000000000001/confirm"): {"officer"},
+    ("POST", "/v1/cases/C000000000000/matches/C000000000001/dismiss"): {"officer"},
     ("GET", "/v1/live"): {"officer"},
     ("GET", "/v1/search"): {"officer"},
     ("GET", "/v1/households/H1"): {"officer"},
@@ -119,6 +121,7 @@ async def test_every_route_admits_exactly_its_roles(stack, role):
 def _template(path: str) -> str:
     for concrete, name in (
         ("C000000000000", "{case_id}"),
+        ("C000000000001", "{other_id}"),
         ("civil-affairs", "{dept}"),
         ("/E1", "/{event_id}"),
         ("/H1", "/{household_id}"),
