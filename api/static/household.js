@@ -43,7 +43,7 @@ function renderMembers(members) {
       row.append(
         cell(member.name),
         member.id_masked ? cell(member.id_masked, "mono") : cell(t("board.unverified"), "muted"), // known by no ID number yet
-        cell(t("household.age", { age: member.age })),
+        cell(t(member.id_masked ? "household.age" : "household.age_guessed", { age: member.age })), // a guess, as the caller's
         cell(member.sex ? t(`household.sex.${member.sex}`) : ""),
         cell(memberFacts(member)),
       );

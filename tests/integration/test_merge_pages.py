@@ -114,6 +114,11 @@ async def test_a_village_officer_finds_a_child_called_in_without_an_id_number_id
         assert "小明 男，约 7 岁 身份待核实" in await found.inner_text()
         # Both the caller's 小明 and the registry's 孙小明 are found; the officer opens the unidentified boy's case.
         assert await board.locator(f'#search-results li[data-household-id="{household}"]').count() == 1
+        record = await found.locator("a", has_text="家庭档案").get_attribute("href")
+        async with open_page(f"{stack.api_url}{record}&token={stack.tokens[VILLAGE_OFFICER]}") as provisional:
+            row = provisional.locator("#members tbody tr")
+            await row.wait_for(timeout=5000)
+            assert (await row.inner_text()).split("\t")[:4] == ["小明", "身份待核实", "约 7 岁", "男"]
         await found.locator(f'a.case-chip[href="#{newer}"]').click()
         card = board.locator(f'[data-case-id="{newer}"].target.open')
         await card.wait_for(timeout=5000)
