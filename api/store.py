@@ -153,6 +153,13 @@ async def recent_deadletters(redis: Redis, limit: int) -> list[dict]:
     return letters
 
 
+def _in_step_order(scored: tuple[float, dict]) -> tuple[float, int]:
+    """A household timeline entry's place: by time, and at the same millisecond (a deadline turning a case red and
+    escalating it) in the order its case took the steps."""
+    at, entry = scored
+    return at, entry["version"]
+
+
 # Finds households for a search's lookups, best first, and reads what the results show, in one round trip.
 # Each lookup is (kind, value, tier): a token's households (ZRANGE of its set, or for an officer of a town or
 # village its intersection with the households of the area, ARGV[1]), a case's household, or a household by id.
@@ -252,7 +259,7 @@ class HouseholdReads:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hget(readmodel.household_key(household_id), "doc")
             pipe.zrange(readmodel.household_cases_key(household_id), 0, -1, desc=True)
-            pipe.zrange(readmodel.household_timeline_key(household_id), -timeline_kept, -1)
+            pipe.zrange(readmodel.household_timeline_key(household_id), -timeline_kept, -1, withscores=True)
             pipe.zcard(readmodel.household_timeline_key(household_id))
             doc, case_ids, timeline, timeline_total = await pipe.execute()
         if doc is None:
@@ -267,6 +274,6 @@ class HouseholdReads:
         return {
             "household": orjson.loads(doc),
             "cases": [orjson.loads(summary) for summary in summaries if summary],
-            "timeline": [orjson.loads(entry) for entry in timeline],
+            "timeline": [entry for _, entry in sorted(((at, orjson.loads(raw)) for raw, at in timeline), key=_in_step_order)],
             "timeline_total": timeline_total,
         }

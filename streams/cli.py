@@ -43,7 +43,9 @@ def _simulate(args: argparse.Namespace) -> None:
     tokens = orjson.loads(settings.tokens_file.read_bytes())
     departments = load_departments(settings.departments)
     register = load_register(settings.county_register)
-    traffic = send_traffic(args.url, settings.kafka, tokens, departments, register, args.rate, args.count, args.seed, args.burst_every)
+    traffic = send_traffic(
+        args.url, settings.kafka, tokens, departments, register, args.rate, args.count, args.seed, args.burst_every, args.unidentified_calls
+    )
 
     async def run() -> None:
         if args.officers:
@@ -133,6 +135,9 @@ def main(argv: list[str] | None = None) -> None:
     simulate.add_argument("--count", type=int, default=None, help="stop after this many events (default: run until stopped)")
     simulate.add_argument("--burst-every", type=int, default=0, help="a disaster burst in one town every N events (0: none)")
     simulate.add_argument("--seed", type=int, default=None)
+    simulate.add_argument(
+        "--unidentified-calls", type=float, default=0.0, help="share of calls about someone whose ID number is unknown (0: none)"
+    )
     simulate.add_argument("--officers", action="store_true", help="also move some open cases along as duty officers would")
     simulate.set_defaults(run=_simulate)
     tokens = commands.add_parser(

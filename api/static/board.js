@@ -679,8 +679,10 @@ function upsert(doc, batch = false) {
   if ((versions.get(doc.case_id) ?? -1) >= doc.version) return;
   versions.set(doc.case_id, doc.version);
   if (doc.status === "closed" || !COLOURS.includes(doc.status)) {
+    // An officer reading the card (just identified the person, say) is taken to the case that absorbed it.
+    const followed = location.hash === `#${doc.case_id}` || (cards.has(doc.case_id) && isOpen(cards.get(doc.case_id)));
     remove(doc.case_id);
-    if (doc.merged_into && location.hash === `#${doc.case_id}`) pointAt(doc.merged_into);
+    if (doc.merged_into && followed) pointAt(doc.merged_into);
     return;
   }
   let card = cards.get(doc.case_id);
@@ -717,6 +719,7 @@ async function followMerged() {
 
 // The intake page links to /#<case id>: point that card out, opened, once it arrives.
 function showTarget(card) {
+  for (const other of cards.values()) other.classList.remove("target");
   card.classList.add("target");
   if (!isOpen(card)) toggle(card);
   requestAnimationFrame(() => card.scrollIntoView({ block: "center" }));
@@ -838,19 +841,27 @@ function span(className, text) {
   return element;
 }
 
-// A case as one chip: priority, what it is about, its light or "closed".
+// A case as one chip: priority, what it is about, its light or "closed"; an open one links to its card.
 function caseChip(summary) {
-  const chip = span("case-chip", `${summary.priority ?? ""} ${word("category", summary.category)} · ${word("colour", summary.status)}`);
+  const text = `${summary.priority ?? ""} ${word("category", summary.category)} · ${word("colour", summary.status)}`;
+  const chip = COLOURS.includes(summary.status) ? link(text, `#${summary.case_id}`) : span("", text);
+  chip.classList.add("case-chip");
   chip.dataset.status = summary.status;
   chip.title = summary.case_id;
   return chip;
+}
+
+// A member as a result names them: the masked ID number, or for someone known by none yet, as described.
+function memberText(member) {
+  if (member.id_masked) return `${member.name} ${member.id_masked}`;
+  return [member.name, describedText({ sex: member.sex, approximate_age: member.age }), t("board.unverified")].filter(Boolean).join(" ");
 }
 
 function searchItem(hit) {
   const item = document.createElement("li");
   item.dataset.householdId = hit.household_id;
   const matched = new Set(hit.matched_members ?? []);
-  const members = (hit.members ?? []).map((member) => span(matched.has(member.name) ? "matched" : "", `${member.name} ${member.id_masked}`));
+  const members = (hit.members ?? []).map((member) => span(matched.has(member.name) ? "matched" : "", memberText(member)));
   const village = hit.area ? `${placeName(hit.area.town)} · ${placeName(hit.area.village)}` : "";
   item.append(
     span("match", word("board.search.match", hit.match)),
@@ -989,6 +1000,13 @@ function showTab(tab) {
 }
 
 $("#tab-open").addEventListener("click", () => showTab("open"));
+// A link to a card on the board itself (an open case in the search results): show the open cases, point it out.
+window.addEventListener("hashchange", () => {
+  const card = cards.get(decodeURIComponent(location.hash.slice(1)));
+  if (!card) return followMerged();
+  showTab("open");
+  showTarget(card);
+});
 $("#tab-closed").addEventListener("click", () => showTab("closed"));
 $("#closed-more").addEventListener("click", () => loadClosed(true));
 

@@ -42,8 +42,8 @@ function renderMembers(members) {
       if (member.deceased) row.className = "deceased";
       row.append(
         cell(member.name),
-        cell(member.id_masked, "mono"),
-        cell(t("household.age", { age: member.age })),
+        member.id_masked ? cell(member.id_masked, "mono") : cell(t("board.unverified"), "muted"), // known by no ID number yet
+        cell(t(member.id_masked ? "household.age" : "household.age_guessed", { age: member.age })), // a guess, as the caller's
         cell(member.sex ? t(`household.sex.${member.sex}`) : ""),
         cell(memberFacts(member)),
       );
@@ -93,6 +93,7 @@ function renderEnrolment(h) {
 }
 
 function caseStatus(summary) {
+  if (summary.merged_into) return t("board.merged_into", { case_id: summary.merged_into });
   return summary.status === "closed" ? word("stage", "closed") : `${word("colour", summary.status)} · ${word("stage", summary.stage)}`;
 }
 

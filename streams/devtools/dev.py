@@ -29,6 +29,7 @@ from streams.plumbing.topics import ensure_topics
 
 DEV_ROLES = ("operator", "officer", "admin", "hospital", "department:civil-affairs", "metrics")
 # Named duty officers to try the board as, one per rung: a village of 官庄镇 (370784101), the town, the city duty centre.
+DEMO_UNIDENTIFIED_CALLS = 1 / 40  # of the demo's calls, about someone whose ID number the caller does not know
 DEV_OFFICERS = (("王芳", "officer:village:370784101201"), ("张伟", "officer:town:370784101"), ("李娜", "officer:city:*"))
 PR_SET_PDEATHSIG = 1
 RESTART_MAX_S = 30.0
@@ -264,7 +265,8 @@ def run_dev(demo: bool) -> None:
         api_url = f"http://{settings.host}:{settings.port}"
         wait_until_ready(api_url, supervisor, lambda: stopping)
         if demo:
-            simulate = ["simulate", "--officers", "--burst-every", "200", "--url", api_url, "--rate", str(settings.demo_rate)]
+            simulate = ["simulate", "--officers", "--burst-every", "200", "--unidentified-calls", str(DEMO_UNIDENTIFIED_CALLS)]
+            simulate += ["--url", api_url, "--rate", str(settings.demo_rate)]
             supervisor.start("demo", [sys.executable, "-m", "streams", *simulate], env)
         return api_url
 

@@ -26,6 +26,33 @@ CALLER_WORDS = {
     CallCategory.OTHER: ("想问问临时救助怎么申请", "村里有户人家情况不太好，请来看看"),
 }
 
+# How a caller describes someone whose ID number nobody at hand knows: a child, an adult, an old person.
+LOOKS = {
+    "child": ("穿红色棉袄，个子一米二左右，背着蓝色书包", "瘦小，穿校服，说不清家住哪里", "短头发，穿黄色外套和运动鞋，手里拿着玩具车"),
+    "adult": (
+        "穿工地反光背心，背着编织袋，说是外地来打工的",
+        "中等身材，穿灰色夹克，左手缠着纱布",
+        "戴眼镜，穿深色羽绒服，拖着行李箱，说手机丢了",
+    ),
+    "elderly": ("白头发，拄拐杖，穿深蓝色中山装，说不清住址", "驼背，穿旧棉衣，耳背，只记得自己姓什么", "坐轮椅，穿格子衬衫，神志有些糊涂"),
+}
+# What the call is about and what the caller says, by who it is: a child alone, a stranded or injured adult, an old person
+# found helpless.
+UNIDENTIFIED_CALLS = {
+    "child": (
+        (CallCategory.CHILD_UNATTENDED, "村口有个孩子一个人待了大半天，问他家在哪说不清楚"),
+        (CallCategory.CHILD_UNATTENDED, "邻居家孩子独自在家两天了，大人联系不上，不知道孩子的身份证号"),
+    ),
+    "adult": (
+        (CallCategory.NO_FOOD_OR_SHELTER, "车站有个人说路封了回不了家，身上没钱，两天没吃饭了"),
+        (CallCategory.MEDICAL_EMERGENCY, "路边有人晕倒了，叫不醒，身上没有证件"),
+        (CallCategory.ACCIDENT_OR_DISASTER, "工地上有人受伤了，工友说不出他的身份证号"),
+    ),
+    "elderly": (
+        (CallCategory.ELDERLY_OR_DISABLED_UNATTENDED, "有位老人在集市上走失了，问不出家在哪"),
+        (CallCategory.MEDICAL_EMERGENCY, "老人在路边摔倒起不来，身边没有家人"),
+    ),
+}
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂"
 RECURRING_SHARE = 0.3  # events about a household reported in the recent past
@@ -99,6 +126,8 @@ class Generator:
     departments: Departments
     seed: int | None = None
     households: int = 20000
+    unidentified_calls: float = 0.0  # the share of hotline calls about someone whose ID number the caller does not know
+    today: date = field(default_factory=date.today)  # what a caller's guess of someone's age is near
     register: Register = field(default_factory=load_register)
     rng: random.Random = field(init=False)
     network: Network = field(init=False)
@@ -182,6 +211,31 @@ class Generator:
         }
         return "hotline.calls", body
 
+    def unidentified_call(self, home: Household) -> tuple[str, dict]:
+        """A hotline call about a member of the household whom the caller knows by sight only: sex, a guess at the age, a
+        description, sometimes what they are called."""
+        person = self.rng.choice(home.members)
+        age = (self.today - person.born).days // 365
+        group = "child" if age < 18 else "elderly" if age >= 65 else "adult"
+        male = int(person.id_number[16]) % 2 == 1  # the ID number's sequence digit is odd for men
+        called = {"child": f"小{person.name[-1]}", "adult": person.name, "elderly": person.name[0] + ("大爷" if male else "大娘")}[group]
+        category, words = self.rng.choice(UNIDENTIFIED_CALLS[group])
+        subject = {
+            "name": called if self.rng.random() < 0.6 else None,
+            "sex": "male" if male else "female",
+            "approximate_age": max(0, age + self.rng.choice((-3, -2, -1, 0, 0, 1, 2, 3))),
+            "description": self.rng.choice(LOOKS[group]),
+        }
+        body = {
+            **self._base(home, person),
+            "subject": {key: value for key, value in subject.items() if value is not None},
+            "caller_phone": f"13{self.rng.randrange(10**9):09d}",
+            "category": category.value,
+            "description": words,
+            "flags": {},  # the caller does not know the household
+        }
+        return "hotline.calls", body
+
     def admission(self, home: Household) -> tuple[str, dict]:
         """A hospital admission of a member."""
         kind = self.rng.choices(list(AdmissionType), weights=(4, 1, 5))[0]
@@ -234,4 +288,7 @@ class Generator:
             self.pending += self._registry(home)
             return self.pending.pop(0)
         source = self.rng.choices(list(SOURCE_WEIGHTS), weights=list(SOURCE_WEIGHTS.values()))[0]
+        # Drawn only when asked for, so a seed's sequence without such calls stays what it was.
+        if source == "hotline" and self.unidentified_calls and self.rng.random() < self.unidentified_calls:
+            return self.unidentified_call(home)
         return {"hotline": self.call, "hospital": self.admission, "department": self.change}[source](home)

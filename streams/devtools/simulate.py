@@ -28,9 +28,11 @@ async def send_traffic(
     count: int | None,
     seed: int | None = None,
     burst_every: int = 0,
+    unidentified_calls: float = 0.0,
 ) -> dict[str, int]:
-    """Send about `rate` events per second until `count` (forever if None); every `burst_every` events a town has a disaster."""
-    generator = Generator(departments, seed=seed, register=register)
+    """Send about `rate` events per second until `count` (forever if None); every `burst_every` events a town has a disaster;
+    `unidentified_calls` of the calls are about someone whose ID number the caller does not know."""
+    generator = Generator(departments, seed=seed, register=register, unidentified_calls=unidentified_calls)
     rng = random.Random(seed)
     sent: dict[str, int] = {}
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")

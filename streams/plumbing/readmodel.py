@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 # Applies one case event if its version is newer than the stored one: the case document, its
 # index sets, timeline, ordering by due time, the event's result, counters and the live stream,
-# and on the household's side the case in its cases (moved from another household's if the case moved).
+# and on the household's side the case in its cases (moved from another household's if the case moved, its entries on
+# that household's timeline joining this one's: the case's history goes with it).
 # ARGV: case id, version, doc, timeline entry, sort score, live payload, live cap, event id, result state, urgency,
 # reason, result ttl, household id, opening time, case summary, N, then N index (field, value) pairs, then counters.
 _APPLY_CASE_EVENT = """
@@ -26,7 +27,14 @@ local version = tonumber(ARGV[2])
 if version <= tonumber(redis.call('HGET', key, 'version') or '0') then return 0 end
 local household = ARGV[13]
 local previous = redis.call('HGET', key, 'household')
-if previous and previous ~= household then redis.call('ZREM', p .. 'hh-cases:' .. previous, id) end
+if previous and previous ~= household then
+  redis.call('ZREM', p .. 'hh-cases:' .. previous, id)
+  -- Each case's events are applied in version order (live and in a rebuild), so all of its earlier entries are there.
+  local left = redis.call('ZRANGE', p .. 'hh-timeline:' .. previous, 0, -1, 'WITHSCORES')
+  for i = 1, #left, 2 do
+    if cjson.decode(left[i]).case_id == id then redis.call('ZADD', p .. 'hh-timeline:' .. household, left[i + 1], left[i]) end
+  end
+end
 redis.call('ZADD', p .. 'hh-cases:' .. household, ARGV[14], id)
 local n = tonumber(ARGV[16])
 local status

@@ -1,4 +1,5 @@
 from collections import Counter, defaultdict
+from itertools import islice
 
 import orjson
 
@@ -60,3 +61,18 @@ def test_a_burst_is_accident_calls_from_one_town():
     assert {topic for topic, _ in burst} == {"hotline.calls"}
     assert {body["category"] for _, body in burst} == {"accident_or_disaster"}
     assert len({body["area"]["town"] for _, body in burst}) == 1
+
+
+def test_calls_about_someone_with_no_id_number_come_only_when_asked_for_and_as_seeded():
+    assert all("id_number" in body["subject"] for _, body in islice(Generator(DEPARTMENTS, seed=5), 3000))
+    asked = [list(islice(Generator(DEPARTMENTS, seed=5, unidentified_calls=1 / 40), 3000)) for _ in range(2)]
+    assert asked[0] == asked[1]
+    calls = [body for topic, body in asked[0] if topic == "hotline.calls"]
+    unknown = [body for body in calls if "id_number" not in body["subject"]]
+    assert 0.01 < len(unknown) / len(calls) < 0.05
+    for body in unknown:
+        parse_input("hotline.calls", orjson.dumps(body), DEPARTMENTS, REGISTER)  # raises if invalid
+        assert {"sex", "approximate_age", "description"} <= set(body["subject"]) and body["description"]
+    assert 0 < sum("name" in body["subject"] for body in unknown) < len(unknown)
+    children = [body for body in unknown if body["category"] == "child_unattended"]
+    assert children and all(body["subject"]["approximate_age"] < 21 for body in children)
