@@ -322,10 +322,11 @@ class CaseCommand(BaseModel):
     match: PossibleMatch | None = Field(default=None, description="possible_match: the other case; dismiss_match: which one")
 
 
-class MoveCommand(CaseCommand):
-    """A hand_over or take_over: carried on aid.signals, in the household's own order with its signals (see streams.rules.merge)."""
+class OrderedCommand(CaseCommand):
+    """A command carried on aid.signals, in the household's own order with its signals, so a replay after a crash reads it
+    where it was the first time (see streams.rules.merge): the two halves of a move, and a possible match shown or dismissed."""
 
-    type: Literal["hand_over", "take_over"]
+    type: Literal["hand_over", "take_over", "possible_match", "dismiss_match"]
 
 
 class DeadLetter(BaseModel):

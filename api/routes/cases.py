@@ -10,7 +10,7 @@ from api.auth import Officer, Principal, token_digest
 from api.privilege import BoardReader, CaseReader, case_for
 from api.store import get_case, list_cases, mark_accepted, read_by
 from schemas import topics
-from schemas.case import Case, CaseCommand, MoveCommand, Outcome, PossibleMatch, Priority, Stage, Tier
+from schemas.case import Case, CaseCommand, OrderedCommand, Outcome, PossibleMatch, Priority, Stage, Tier
 from schemas.intake import FreeText, Identification, IdNumber
 from schemas.messages import Text
 from streams.rules.clock import SystemClock
@@ -243,7 +243,7 @@ async def confirm_match(case_id: CaseId, other_id: CaseId, request: Request, pri
     remains (the older absorbing the newer), exactly as an identification would; the merge names the officer."""
     case, other = await listed_match(request, principal, case_id, other_id)
     moving, staying = (case, other) if not case.identity_verified or other.identity_verified else (other, case)
-    hand_over = MoveCommand(
+    hand_over = OrderedCommand(
         type="hand_over",
         household_id=moving.household_id,
         case_id=moving.case_id,
@@ -266,7 +266,7 @@ async def dismiss_match(case_id: CaseId, other_id: CaseId, request: Request, pri
     command_id = str(uuid_utils.uuid7())
     # Each case gets its own command id: one id's result must come from one case's event (streams.rules.merge explains why).
     for here, there, sent_id in ((case, other, command_id), (other, case, f"{command_id}:other")):
-        command = CaseCommand(
+        command = OrderedCommand(
             type="dismiss_match",
             household_id=here.household_id,
             case_id=here.case_id,
@@ -277,5 +277,5 @@ async def dismiss_match(case_id: CaseId, other_id: CaseId, request: Request, pri
             match=PossibleMatch(case_id=there.case_id, household_id=there.household_id),
         )
         body = command.model_dump_json(exclude_none=True).encode()
-        await request.app.state.publisher.publish(topics.CASE_COMMANDS, here.household_id.encode(), body)
+        await request.app.state.publisher.publish(topics.SIGNALS, here.household_id.encode(), body)
     return await accepted(request, command_id)

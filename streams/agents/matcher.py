@@ -2,7 +2,8 @@
 
 It reads aid.case-events with a consumer group of its own. For each case opened about someone with no ID number it
 compares the open cases of the same town in the read model (the rules are streams.rules.matching) and sends both
-households a `possible_match` command, so both cases show it, for an officer to confirm (the cases merge) or dismiss.
+households a `possible_match` command on aid.signals (in each household's order with its signals, so a replay of
+triage reads it where it was the first time), so both cases show it, for an officer to confirm (the cases merge) or dismiss.
 Advice, not a decision, so it never holds up a call: its offsets are committed once the commands are written, and a
 replay after a crash sends them again, which triage drops as already listed.
 """
@@ -16,7 +17,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import CommitFailedError
 
 from schemas import readmodel, topics
-from schemas.case import Case, CaseCommand, CaseEventType
+from schemas.case import Case, CaseEventType, OrderedCommand
 from streams.plumbing.app import app, clock, new_effects, policy, read_model, settings
 from streams.plumbing.effects import REDIS_ERRORS, until_written
 from streams.plumbing.metrics import projection_errors
@@ -45,7 +46,7 @@ async def open_cases_in_town(town: str) -> list[Case]:
     return [Case.model_validate_json(doc) for doc in docs if doc]
 
 
-def match_commands(new: Case, others: list[Case]) -> list[CaseCommand]:
+def match_commands(new: Case, others: list[Case]) -> list[OrderedCommand]:
     """A possible_match for each household of a pair that may be one person: the new case's and the other's."""
     commands = []
     for other in others:
@@ -55,7 +56,7 @@ def match_commands(new: Case, others: list[Case]) -> list[CaseCommand]:
         for case, match in ((new, seen_from_new), (other, seen_from_other)):
             command_id = f"match:{case.case_id}:{match.case_id}"
             commands.append(
-                CaseCommand(
+                OrderedCommand(
                     type="possible_match",
                     household_id=case.household_id,
                     case_id=case.case_id,
@@ -96,7 +97,7 @@ class Matcher(mode.Service):
             for case in opened:
                 town = await until_written("read model", partial(open_cases_in_town, case.area.town), REDIS_ERRORS, projection_errors)
                 for command in match_commands(case, [other for other in town if other.case_id != case.case_id]):
-                    effects.send(topics.CASE_COMMANDS, command.household_id.encode(), command.model_dump_json(exclude_none=True).encode())
+                    effects.send(topics.SIGNALS, command.household_id.encode(), command.model_dump_json(exclude_none=True).encode())
             await effects.commit()
             if fetched:
                 try:

@@ -15,7 +15,7 @@ from faust.types import TP
 from redis.exceptions import RedisError
 
 from schemas import readmodel, topics
-from schemas.case import CaseCommand, Signal
+from schemas.case import CaseCommand, OrderedCommand, Signal
 from schemas.messages import say
 from streams.agents.deadlines import queue
 from streams.plumbing.app import (
@@ -38,7 +38,7 @@ from streams.rules.deadlines import next_transition_at
 from streams.rules.household import HouseholdState
 from streams.rules.household_view import with_household
 from streams.rules.matching import MATCH_COMMANDS, apply_match_command
-from streams.rules.merge import apply_move, forwarding, moving, signal_or_move
+from streams.rules.merge import apply_move, forwarding, moving, signal_or_command
 from streams.rules.normalise import RejectedInput, parse, time_of
 from streams.rules.notifications import notifications_for
 from streams.rules.workflow import apply_command
@@ -52,7 +52,7 @@ MAX_COMMAND_BYTES = 900_000  # below Kafka's default 1 MiB record limit
 def decide(topic_name: str, household_id: str, state: HouseholdState, now: datetime, raw: bytes) -> Outcome:
     """Apply one signal or command, keyed by household_id, to the household state (or forward it where the household moved)."""
     # A take_over carries a whole household: these topics are internal, so bounded by the broker's record size, not the API's.
-    message = parse(signal_or_move if topic_name == topics.SIGNALS else CaseCommand.model_validate, raw, MAX_COMMAND_BYTES)
+    message = parse(signal_or_command if topic_name == topics.SIGNALS else CaseCommand.model_validate, raw, MAX_COMMAND_BYTES)
     if message.household_id != household_id:
         raise RejectedInput(say("validation.household_mismatch"), "household_id")
     if forwarded := forwarding(state, message):
@@ -96,8 +96,8 @@ def record(household_id: str, key: bytes, partition: int, before: HouseholdState
     for signal in outcome.signals:
         effects.send(topics.SIGNALS, signal.household_id.encode(), signal.model_dump_json().encode(), at_ms)
     for command in outcome.commands:
-        # A move goes in the receiving household's order with its signals (streams.rules.merge explains why).
-        destination = topics.SIGNALS if moving(command) else topics.CASE_COMMANDS
+        # A move (or a match) goes in the receiving household's order with its signals (streams.rules.merge explains why).
+        destination = topics.SIGNALS if isinstance(command, OrderedCommand) else topics.CASE_COMMANDS
         effects.send(destination, command.household_id.encode(), command.model_dump_json(exclude_none=True).encode(), at_ms)
     if not outcome.events and outcome.state is before:
         return

@@ -20,7 +20,7 @@ result written by several of them would depend on that order.
 from datetime import datetime
 from typing import Any
 
-from schemas.case import Case, CaseCommand, CaseEventType, Colour, Deadline, MoveCommand, Signal, Stage, SubjectView
+from schemas.case import Case, CaseCommand, CaseEventType, Colour, Deadline, OrderedCommand, Signal, Stage, SubjectView
 from schemas.messages import Text
 from streams.rules.cases import PRIORITY_RANK, REPORTS_KEPT, Outcome, household_event, reason_fields, step
 from streams.rules.deadlines import higher_tier
@@ -31,10 +31,10 @@ from streams.rules.workflow import CLOSED_CASES_KEPT, find_case
 COLOUR_RANK = {Colour.GREEN: 0, Colour.YELLOW: 1, Colour.RED: 2}
 
 
-def signal_or_move(document: Any) -> Signal | MoveCommand:
-    """A record of aid.signals: a signal, or one half of a move (which has a type; a signal has none)."""
+def signal_or_command(document: Any) -> Signal | OrderedCommand:
+    """A record of aid.signals: a signal, or an ordered command (which has a type; a signal has none)."""
     if isinstance(document, dict) and "type" in document:
-        return MoveCommand.model_validate(document)
+        return OrderedCommand.model_validate(document)
     return Signal.model_validate(document)
 
 
@@ -114,7 +114,7 @@ def hand_over(state: HouseholdState, command: CaseCommand, now: datetime) -> Out
     gone = HouseholdState(household_id=state.household_id, partition=state.partition, moved_to=target, seen_event_ids=[command.command_id])
     if is_empty(state):
         return Outcome(gone)
-    take_over = MoveCommand(
+    take_over = OrderedCommand(
         type="take_over",
         household_id=target,
         issued_at=now,

@@ -12,7 +12,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from schemas import topics
-from schemas.case import DeadLetter, MoveCommand, Signal, SubjectView
+from schemas.case import DeadLetter, OrderedCommand, Signal, SubjectView
 from schemas.departments import Departments
 from schemas.ids import age_on, birth_date, mask_id_number, mask_id_numbers_in
 from schemas.intake import HospitalAdmission, HotlineCall, Identification, InputEvent, MemberAdded, department_change, stamp
@@ -275,14 +275,14 @@ def dead_letter(
 INTAKE = "system:intake"
 
 
-def identification_hand_over(identification: Identification, target: str, received: datetime, secret: bytes) -> MoveCommand:
+def identification_hand_over(identification: Identification, target: str, received: datetime, secret: bytes) -> OrderedCommand:
     """The hand_over an identification becomes: the provisional household gives its case up to the person's household,
     with the verified subject (ID masked, age from the ID number, the person's key); the ID itself goes no further."""
     id_number = identification.id_number
     if birth_date(id_number) > received.date():
         problem = say("validation.birth_after_event", date=received.date().isoformat())
         raise RejectedInput(say("validation.at", field=field_name(["id_number"]), problem=problem), "id_number")
-    return MoveCommand(
+    return OrderedCommand(
         type="hand_over",
         household_id=identification.household_id,
         issued_at=received,
@@ -297,9 +297,9 @@ def identification_hand_over(identification: Identification, target: str, receiv
     )
 
 
-def registry_hand_over(event: MemberAdded, person_key: str, event_id: str, received: datetime) -> MoveCommand:
+def registry_hand_over(event: MemberAdded, person_key: str, event_id: str, received: datetime) -> OrderedCommand:
     """The hand_over of a person's own household to the registry household a member_added places them in."""
-    return MoveCommand(
+    return OrderedCommand(
         type="hand_over",
         household_id=fallback_household(person_key),
         issued_at=received,

@@ -56,6 +56,7 @@ async def test_a_call_with_no_id_number_opens_an_unverified_child_case_and_ident
         result = await identify(officer, case["case_id"], child, name="王小明")
         assert result["state"] == "processed" and result["case_id"] == case["case_id"]
         moved = await case_where(officer, case["case_id"], lambda c: not c["household_id"].startswith("U"))
+        timeline = (await officer.get(f"/v1/cases/{case['case_id']}/timeline")).json()["timeline"]
         again = await officer.post(f"/v1/cases/{case['case_id']}/identify", json={"id_number": child})
     assert moved["case_id"] == case["case_id"] and moved["identity_verified"] is True
     assert moved["subject"] == {
@@ -65,7 +66,10 @@ async def test_a_call_with_no_id_number_opens_an_unverified_child_case_and_ident
         "approximate_age": None,
         "description": None,
     }
-    assert moved["household_id"].startswith("P") and moved["version"] == case["version"] + 2 and moved["status"] != "closed"
+    assert moved["household_id"].startswith("P") and moved["status"] != "closed"
+    # The versions go on across the move (the fast policy's deadline ticks may add some of their own in between).
+    versions = {event["type"]: event["version"] for event in timeline}
+    assert case["version"] < versions["handed_over"] < versions["taken_over"] <= moved["version"]
     steps = [e["type"] for e in moved["timeline"]]
     assert steps[-2:] == ["handed_over", "taken_over"] and moved["timeline"][-2]["actor_name"]
     assert again.status_code == 409 and "已核实" in again.json()["detail"]

@@ -305,11 +305,11 @@ def test_the_identifying_officer_is_named_on_the_events_of_the_move():
 
 
 def test_moves_ride_on_aid_signals_told_apart_from_signals_by_their_type():
-    from streams.rules.merge import signal_or_move
+    from streams.rules.merge import signal_or_command
 
     move = registry("PX", "HH-7", START)
-    assert signal_or_move(orjson.loads(move.model_dump_json())).type == "hand_over"
+    assert signal_or_command(orjson.loads(move.model_dump_json())).type == "hand_over"
     plain = signal(START, event_id="s-1")
-    assert signal_or_move(orjson.loads(plain.model_dump_json())) == plain
+    assert signal_or_command(orjson.loads(plain.model_dump_json())) == plain
     with pytest.raises(ValidationError):
-        signal_or_move({**orjson.loads(move.model_dump_json()), "type": "acknowledge"})
+        signal_or_command({**orjson.loads(move.model_dump_json()), "type": "acknowledge"})
