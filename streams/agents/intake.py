@@ -12,14 +12,26 @@ from functools import partial
 
 import mode
 import orjson
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import ConsumerRecord
 from aiokafka.errors import CommitFailedError
 
 from schemas import topics
 from schemas.departments import load_departments
 from schemas.intake import Identification, InputEvent, MemberAdded
 from schemas.readmodel import CLAIMS_HEADER, parse_claim, record_digest_key, route_claim
-from streams.plumbing.app import app, clock, dead_letter_on_failure, new_effects, outbox, persons, read_model, readiness, register, settings
+from streams.plumbing.app import (
+    app,
+    clock,
+    dead_letter_on_failure,
+    group_consumer,
+    new_effects,
+    outbox,
+    persons,
+    read_model,
+    readiness,
+    register,
+    settings,
+)
 from streams.plumbing.effects import REDIS_ERRORS, Effects, until_written
 from streams.plumbing.metrics import SOURCES, events_in, projection_errors
 from streams.rules.normalise import (
@@ -152,16 +164,7 @@ class Intake(mode.Service):
 
     async def on_start(self) -> None:
         await outbox.start()
-        self.consumer = AIOKafkaConsumer(
-            *topics.INTAKE,
-            bootstrap_servers=settings.kafka,
-            group_id=f"{settings.app_id}-intake",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=settings.fetch_max_wait_ms,
-            session_timeout_ms=int(settings.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(min(3.0, settings.session_timeout_s / 3) * 1000),
-        )
+        self.consumer = group_consumer("intake", *topics.INTAKE)
         await self.consumer.start()
         readiness.holds("intake", self.consumer.assignment)
 

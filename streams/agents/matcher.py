@@ -13,12 +13,11 @@ from functools import partial
 
 import mode
 import orjson
-from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import CommitFailedError
 
 from schemas import readmodel, topics
 from schemas.case import Case, CaseEventType, OrderedCommand
-from streams.plumbing.app import app, clock, new_effects, policy, read_model, settings
+from streams.plumbing.app import app, clock, group_consumer, new_effects, policy, read_model, settings
 from streams.plumbing.effects import REDIS_ERRORS, until_written
 from streams.plumbing.metrics import projection_errors
 from streams.rules.matching import possible_match
@@ -73,16 +72,7 @@ class Matcher(mode.Service):
     """The matcher's consumer group: case events in, possible_match commands out, then its offsets committed."""
 
     async def on_start(self) -> None:
-        self.consumer = AIOKafkaConsumer(
-            topics.CASE_EVENTS,
-            bootstrap_servers=settings.kafka,
-            group_id=f"{settings.app_id}-matcher",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=settings.fetch_max_wait_ms,
-            session_timeout_ms=int(settings.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(min(3.0, settings.session_timeout_s / 3) * 1000),
-        )
+        self.consumer = group_consumer("matcher", topics.CASE_EVENTS)
         await self.consumer.start()
 
     async def on_stop(self) -> None:

@@ -7,6 +7,7 @@ from typing import Protocol
 
 import faust
 import mode
+from aiokafka import AIOKafkaConsumer
 from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -115,6 +116,20 @@ app.service(OutboxService)
 readiness = app.early_service(Readiness(app, read_model.redis))
 app.early_service(ReadModelGuard(read_model.redis, settings, readiness.worker_id))
 readiness.holds("triage", lambda: app.consumer.assignment())
+
+
+def group_consumer(name: str, *topic_names: str) -> AIOKafkaConsumer:
+    """A plain consumer group of the worker's own (`<app id>-<name>`), from the log's start, committing offsets itself."""
+    return AIOKafkaConsumer(
+        *topic_names,
+        bootstrap_servers=settings.kafka,
+        group_id=f"{settings.app_id}-{name}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        session_timeout_ms=int(settings.session_timeout_s * 1000),
+        heartbeat_interval_ms=int(min(3.0, settings.session_timeout_s / 3) * 1000),
+    )
 
 
 def new_effects() -> Effects:

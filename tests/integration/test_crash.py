@@ -115,6 +115,18 @@ def snapshot(redis: Redis) -> dict:
     return content
 
 
+def assert_rebuild_equals(stack: BenchStack, redis: Redis) -> int:
+    """Rebuild the read model from the log into another Redis database and compare it with the live one; how many keys."""
+    live = snapshot(redis)
+    rebuilt_url = stack.redis.rsplit("/", 1)[0] + "/1"
+    asyncio.run(rebuild_read_model(WorkerSettings(kafka=stack.kafka, redis=stack.redis), rebuilt_url))
+    rebuilt = snapshot(Redis.from_url(rebuilt_url))
+    assert rebuilt.keys() == live.keys()
+    differing = [key for key in live if live[key] != rebuilt[key]]
+    assert differing == [], {key: (live[key], rebuilt[key]) for key in differing[:5]}
+    return len(live)
+
+
 async def case_event_duplicates(kafka: str) -> tuple[int, int]:
     """Records on aid.case-events, and how many repeat a (case, version) already seen (all must be identical repeats)."""
     seen: dict[tuple, dict] = {}
@@ -209,16 +221,10 @@ def test_every_event_has_exactly_one_outcome_across_crashes(how):
             assert time.monotonic() < deadline, f"triage did not commit up to the end of aid.signals {ends}"
             time.sleep(0.2)
         total, repeats = asyncio.run(case_event_duplicates(stack.kafka))
-        live = snapshot(redis)
-        rebuilt_url = stack.redis.rsplit("/", 1)[0] + "/1"
-        asyncio.run(rebuild_read_model(WorkerSettings(kafka=stack.kafka, redis=stack.redis), rebuilt_url))
-        rebuilt = snapshot(Redis.from_url(rebuilt_url))
-        assert rebuilt.keys() == live.keys()
-        differing = [key for key in live if live[key] != rebuilt[key]]
-        assert differing == [], {key: (live[key], rebuilt[key]) for key in differing[:5]}
+        keys = assert_rebuild_equals(stack, redis)
         print(
             f"\n{how.name}: {kills} kills; {EVENTS} events in → {outcomes['on a case']} on a case "
             f"({len(open_ids)} cases open), {outcomes['household timeline only']} on household timelines only, "
             f"{outcomes['dead letter']} dead letters; lost 0, duplicated 0; aid.case-events {total} records of which "
-            f"{repeats} identical replays (skipped by version); read model equals rebuild ({len(live)} keys)"
+            f"{repeats} identical replays (skipped by version); read model equals rebuild ({keys} keys)"
         )

@@ -15,13 +15,11 @@ import pytest
 from redis import Redis
 
 from schemas import readmodel, topics
-from streams.config import WorkerSettings
 from streams.devtools.bench.stack import BenchStack, bench_stack
 from streams.devtools.bench.throughput import produce
-from streams.plumbing.rebuild import rebuild_read_model
 from tests.factories import admission_body, call_body, change_body, id_number
 from tests.integration.helpers import committed_offsets
-from tests.integration.test_crash import case_event_duplicates, signal_ends, snapshot
+from tests.integration.test_crash import assert_rebuild_equals, case_event_duplicates, signal_ends
 
 pytestmark = pytest.mark.integration
 PARTITIONS = 4
@@ -228,16 +226,10 @@ def test_merges_survive_the_worker_being_killed():
                 case_id = doc["merged_into"]
 
         total, repeats = asyncio.run(case_event_duplicates(stack.kafka))
-        live = snapshot(redis)
-        rebuilt_url = stack.redis.rsplit("/", 1)[0] + "/1"
-        asyncio.run(rebuild_read_model(WorkerSettings(kafka=stack.kafka, redis=stack.redis), rebuilt_url))
-        rebuilt = snapshot(Redis.from_url(rebuilt_url))
-        assert rebuilt.keys() == live.keys()
-        differing = [key for key in live if live[key] != rebuilt[key]]
-        assert differing == [], {key: (live[key], rebuilt[key]) for key in differing[:5]}
+        keys = assert_rebuild_equals(stack, redis)
         print(
             f"\nSIGKILL: {kills} kills; {len(signal_ids)} signals and {len(links)} registry links in, {len(identifications)} "
             f"identifications → {len(cases)} open cases ({len(adopted)} adopted in the person's own household), lost 0, "
             f"duplicated 0; aid.case-events {total} records of which {repeats} identical replays; read model equals rebuild "
-            f"({len(live)} keys)"
+            f"({keys} keys)"
         )
