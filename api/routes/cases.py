@@ -132,6 +132,13 @@ class IdentifyBody(_Body):
     )
 
 
+async def accepted(request: Request, command_id: str) -> dict:
+    """Remember the command as accepted for its sender, and say where to follow it."""
+    state = request.app.state
+    await mark_accepted(state.redis, command_id, state.settings.event_result_ttl_s, token_digest(request))
+    return {"command_id": command_id, "status_url": f"/v1/events/{command_id}"}
+
+
 async def issue(request: Request, principal: Principal, case_id: str, kind: str, **fields) -> dict:
     """Check the command against the read model (409 with the reason at once, in the caller's language), then hand it to the case agent."""
     doc = await visible_case(request, principal, case_id)
@@ -151,8 +158,7 @@ async def issue(request: Request, principal: Principal, case_id: str, kind: str,
         raise HTTPException(status.HTTP_409_CONFLICT, reason)
     state = request.app.state
     await state.publisher.publish(topics.CASE_COMMANDS, case.household_id.encode(), command.model_dump_json(exclude_none=True).encode())
-    await mark_accepted(state.redis, command.command_id, state.settings.event_result_ttl_s, token_digest(request))
-    return {"command_id": command.command_id, "status_url": f"/v1/events/{command.command_id}"}
+    return await accepted(request, command.command_id)
 
 
 @router.post("/{case_id}/acknowledge", status_code=status.HTTP_202_ACCEPTED)
@@ -216,8 +222,7 @@ async def identify(case_id: CaseId, body: IdentifyBody, request: Request, princi
     await state.publisher.publish(
         topics.IDENTIFICATIONS, body.id_number.encode(), identification.model_dump_json(exclude_none=True).encode()
     )
-    await mark_accepted(state.redis, identification.identification_id, state.settings.event_result_ttl_s, token_digest(request))
-    return {"command_id": identification.identification_id, "status_url": f"/v1/events/{identification.identification_id}"}
+    return await accepted(request, identification.identification_id)
 
 
 async def listed_match(request: Request, principal: Principal, case_id: str, other_id: str) -> tuple[Case, Case]:
@@ -228,13 +233,6 @@ async def listed_match(request: Request, principal: Principal, case_id: str, oth
     if other_doc is None or case.merged_into:
         raise HTTPException(status.HTTP_409_CONFLICT, Text("refusal.no_such_match", {"case_id": case_id, "other": other_id}))
     return case, Case.model_validate(other_doc)
-
-
-async def accepted(request: Request, command_id: str) -> dict:
-    """Remember the command as accepted for its sender, and say where to follow it."""
-    state = request.app.state
-    await mark_accepted(state.redis, command_id, state.settings.event_result_ttl_s, token_digest(request))
-    return {"command_id": command_id, "status_url": f"/v1/events/{command_id}"}
 
 
 @router.post("/{case_id}/matches/{other_id}/confirm", status_code=status.HTTP_202_ACCEPTED)
