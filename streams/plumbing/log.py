@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 LAST_BATCH_WAIT_S = 2.0  # a last record that cannot be fetched (a transaction marker) keeps the reported end
 
@@ -39,13 +40,28 @@ async def true_ends(reader: AIOKafkaConsumer, partitions: Iterable[TopicPartitio
     return ends
 
 
+async def partitions_of(bootstrap_servers: str | list[str], topic_names: Iterable[str]) -> list[TopicPartition]:
+    """Every partition of the topics, from the broker's metadata (a consumer's topics() does not fill its own on Kafka)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(topic_names))
+    finally:
+        await admin.close()
+    return [
+        TopicPartition(t["topic"], p["partition"])
+        for t in described
+        if not t["error_code"]
+        for p in sorted(t["partitions"], key=lambda p: p["partition"])
+    ]
+
+
 async def read_log(bootstrap_servers: str, topic_names: Iterable[str], batch_size: int = 1000) -> AsyncIterator[list[ConsumerRecord]]:
     """Every record of the topics, from the beginning to their end when the call starts, in batches."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
-        await consumer.topics()
-        partitions = [TopicPartition(name, p) for name in topic_names for p in sorted(consumer.partitions_for_topic(name) or ())]
+        partitions = await partitions_of(bootstrap_servers, topic_names)
         unread = {tp: end for tp, end in (await true_ends(consumer, partitions)).items() if end > 0}
         if not unread:
             return

@@ -14,7 +14,7 @@ def topic_names(settings: WorkerSettings) -> list[str]:
 
 
 async def ensure_topics(settings: WorkerSettings, attempts: int = 30) -> None:
-    """Create missing topics with the configured partition count; fail on a count that differs."""
+    """Create missing topics with the configured partition count and replication; fail on a partition count that differs."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka)
     for attempt in range(attempts):
         try:
@@ -27,7 +27,7 @@ async def ensure_topics(settings: WorkerSettings, attempts: int = 30) -> None:
     try:
         wanted = topic_names(settings)
         existing = set(await admin.list_topics())
-        missing = [NewTopic(name, settings.partitions, 1) for name in wanted if name not in existing]
+        missing = [NewTopic(name, settings.partitions, settings.replication) for name in wanted if name not in existing]
         if missing:
             await admin.create_topics(missing)
         described = await admin.describe_topics(wanted)

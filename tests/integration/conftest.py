@@ -1,4 +1,8 @@
-"""A real embedded stack (Tansu broker, Valkey/Redis, worker, API) started once per test session by `rapidaid dev`."""
+"""A real stack (broker, Valkey/Redis, worker, API) started once per test session and broker by `rapidaid dev`.
+
+Tests marked both_brokers run on Tansu and on Apache Kafka (from Maven Central, kafka/pom.xml); the rest on Tansu.
+Every test asking for `broker` (directly or through `stack`) gets the parameter, so the Tansu stack is shared by all.
+"""
 
 import asyncio
 import os
@@ -17,6 +21,7 @@ import psutil
 import pytest
 
 from streams.devtools.dev import DEV_ROLES
+from streams.devtools.kafka import missing_tools
 from tests.factories import call_body, id_number
 from tests.integration.helpers import processed
 
@@ -65,9 +70,23 @@ async def _first_event_processed(stack: Stack) -> None:
         await processed(operator, response.json()["event_id"], timeout_s=60)
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "broker" in metafunc.fixturenames:
+        brokers = ["tansu", "kafka"] if metafunc.definition.get_closest_marker("both_brokers") else ["tansu"]
+        metafunc.parametrize("broker", brokers, indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory) -> Stack:
-    data_dir = tmp_path_factory.mktemp("rapidaid")
+def broker(request) -> str:
+    """The broker a test runs on: tansu (embedded, in memory) or kafka (Apache Kafka nodes from Maven Central)."""
+    if request.param == "kafka" and (reason := missing_tools()):
+        pytest.skip(f"Apache Kafka tests skipped: {reason}")
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def stack(broker, tmp_path_factory) -> Stack:
+    data_dir = tmp_path_factory.mktemp(f"rapidaid-{broker}")
     kafka, redis, api, worker, metrics = (free_port() for _ in range(5))
     env = {
         **os.environ,
@@ -80,6 +99,7 @@ def stack(tmp_path_factory) -> Stack:
         "RAPIDAID_POLICY": "fast",
         "RAPIDAID_SESSION_TIMEOUT_S": "6",
         "RAPIDAID_TICK_INTERVAL_S": "0.05",
+        "RAPIDAID_BROKER": broker,
     }
     # Besides the development roles, officers scoped to one town and one village.
     roles = [*DEV_ROLES, "officer:town:370784101", "officer:village:370784107201", "department:education"]

@@ -4,7 +4,9 @@ import asyncio
 import time
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
+
+from streams.plumbing.log import partitions_of
 
 
 async def eventually(probe, timeout_s: float = 20, interval_s: float = 0.05):
@@ -47,8 +49,7 @@ async def committed_offsets(kafka: str, group: str, topic_names: list[str]) -> d
     consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()
-        partitions = [TopicPartition(name, p) for name in topic_names for p in sorted(consumer.partitions_for_topic(name) or ())]
+        partitions = await partitions_of(kafka, topic_names)
         return {f"{tp.topic}[{tp.partition}]": await consumer.committed(tp) for tp in partitions}
     finally:
         await consumer.stop()

@@ -16,7 +16,7 @@ from streams.rules.normalise import offset_event_id
 from tests.factories import call_body, id_number
 from tests.integration.helpers import eventually, processed
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.both_brokers]
 
 
 def unique_subject(rng: random.Random) -> dict:

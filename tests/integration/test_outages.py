@@ -126,7 +126,7 @@ def test_a_redis_that_comes_back_empty_is_rebuilt_before_anything_moves_on():
             redis_process.kill()
             redis_process.wait()
             redis_url = urlparse(stack.redis)
-            start_redis(stack.supervisor, redis_url.hostname, redis_url.port, stack.supervisor.log_dir, stack.env)
+            start_redis(stack.supervisor, redis_url.hostname, redis_url.port, stack.supervisor.log_dir, False, stack.env)
             wait_until(lambda: client.get("/readyz").status_code == 200, 60, "the read model to be rebuilt and ready")
             after = _view(client, event_ids)
             # A client retrying a call it sent before the loss gets its event back: the key is restored from the log.

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaProducer
 from tests.factories import admission_body, call_body, change_body, id_number
 from tests.integration.helpers import processed
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.both_brokers]
 HOUSEHOLD = "HH-370784-0001"
 DAD, MUM, KID = id_number(701, "19790305"), id_number(702, "19810812"), id_number(703, "20150101")
 

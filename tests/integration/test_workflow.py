@@ -16,7 +16,7 @@ from schemas import readmodel
 from tests.factories import call_body, id_number
 from tests.integration.helpers import eventually, processed
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.both_brokers]
 CASH = {"aid_type": "cash", "amount_yuan": 2000}
 
 

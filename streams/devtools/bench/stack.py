@@ -1,4 +1,4 @@
-"""A throwaway embedded broker and Redis for one benchmark run, reached directly (no proxy)."""
+"""A throwaway broker (Tansu, or Apache Kafka nodes) and Redis for one benchmark or test run, reached directly (no proxy)."""
 
 import asyncio
 import os
@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from streams.config import WorkerSettings
-from streams.devtools.dev import Supervisor, free_port, start_broker, start_redis, wait_for_port
+from streams.devtools.dev import Supervisor, free_port, start_broker, start_kafka, start_redis, wait_for_port
 from streams.plumbing.topics import ensure_topics
 
 HOST = "127.0.0.1"
@@ -18,12 +18,14 @@ HOST = "127.0.0.1"
 class BenchStack:
     """Broker, Redis and the environment that points RapidAid processes at them."""
 
-    def __init__(self, supervisor: Supervisor, partitions: int, env: dict[str, str]) -> None:
+    def __init__(self, supervisor: Supervisor, partitions: int, env: dict[str, str], broker_names: list[str]) -> None:
         self.supervisor = supervisor
         self.partitions = partitions
         self.env = env
         self.kafka = env["RAPIDAID_KAFKA"]
         self.redis = env["RAPIDAID_REDIS"]
+        self.replication = int(env["RAPIDAID_REPLICATION"])
+        self.broker_names = broker_names  # the supervisor's names of the broker processes
 
     def process_env(self, **overrides: str) -> dict[str, str]:
         """The stack's environment with RAPIDAID_<NAME> overrides."""
@@ -49,12 +51,12 @@ class BenchStack:
 
     async def ensure_topics(self, app_id: str) -> None:
         """Create the topics, including the changelogs of app_id's tables."""
-        await ensure_topics(WorkerSettings(app_id=app_id, kafka=self.kafka, partitions=self.partitions))
+        await ensure_topics(WorkerSettings(app_id=app_id, kafka=self.kafka, partitions=self.partitions, replication=self.replication))
 
 
 @contextmanager
-def bench_stack(partitions: int):
-    """Start Tansu and Redis on free ports in a temporary directory; stop them on exit."""
+def bench_stack(partitions: int, broker: str = "tansu", kafka_nodes: int = 1):
+    """Start a broker (Tansu in memory, or kafka_nodes Apache Kafka nodes) and Redis on free ports in a temporary directory."""
     with tempfile.TemporaryDirectory(prefix="rapidaid-bench-") as tmp:
         data = Path(tmp)
         supervisor = Supervisor(data)
@@ -64,6 +66,8 @@ def bench_stack(partitions: int):
             "RAPIDAID_KAFKA": f"{HOST}:{kafka_port}",
             "RAPIDAID_REDIS": f"redis://{HOST}:{redis_port}/0",
             "RAPIDAID_PARTITIONS": str(partitions),
+            "RAPIDAID_REPLICATION": "1",
+            "RAPIDAID_BROKER": broker,
             "RAPIDAID_SESSION_TIMEOUT_S": "6",
             "RAPIDAID_LOG_LEVEL": "warning",
             "RAPIDAID_POLICY": "default",
@@ -71,11 +75,17 @@ def bench_stack(partitions: int):
             "RAPIDAID_INTAKE_BURST": "1000000",
         }
         try:
-            start_broker(supervisor, HOST, kafka_port, kafka_port, env)
-            start_redis(supervisor, HOST, redis_port, data, env)
-            wait_for_port(HOST, kafka_port, "the Kafka broker")
+            if broker == "kafka":
+                cluster = start_kafka(supervisor, data / "kafka", HOST, kafka_port, kafka_nodes, env)
+                env.update(RAPIDAID_KAFKA=cluster.bootstrap, RAPIDAID_REPLICATION=str(cluster.replication))
+                broker_names = [f"kafka-{node.node_id}" for node in cluster.nodes]
+            else:
+                start_broker(supervisor, HOST, kafka_port, kafka_port, env)
+                wait_for_port(HOST, kafka_port, "the Kafka broker")
+                broker_names = ["broker"]
+            start_redis(supervisor, HOST, redis_port, data, False, env)
             wait_for_port(HOST, redis_port, "Redis")
-            stack = BenchStack(supervisor, partitions, env)
+            stack = BenchStack(supervisor, partitions, env, broker_names)
             asyncio.run(stack.ensure_topics("rapidaid"))
             yield stack
         finally:
