@@ -23,13 +23,13 @@ test: install test-tools
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q -rsx
 
-# Real clients the tests use: Debian's Chromium for the board (Playwright's own browser download is
-# not used), Debian's kcat for producing straight to the broker, and Debian's prometheus (promtool
-# for the alert rules, the server for a real scrape).
+# Real clients and servers the tests use: Debian's Chromium for the board (Playwright's own browser download is not
+# used), Debian's kcat for producing straight to the broker, Debian's prometheus (promtool for the alert rules, the server
+# for a real scrape), and a JDK with Maven for Apache Kafka, whose jars Maven resolves from Maven Central (kafka/pom.xml).
 test-tools:
-	@command -v chromium >/dev/null && command -v kcat >/dev/null && command -v promtool >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk kcat prometheus >/dev/null; } || \
-		echo "chromium, kcat or prometheus missing and not installable here (needs root and apt): their tests will be skipped"; }
+	@command -v chromium >/dev/null && command -v kcat >/dev/null && command -v promtool >/dev/null && command -v java >/dev/null && command -v mvn >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk kcat prometheus openjdk-17-jdk-headless maven >/dev/null; } || \
+		echo "chromium, kcat, prometheus, java or mvn missing and not installable here (needs root and apt): their tests will be skipped"; }
 
 clean:
 	rm -rf $(VENV) .rapidaid .pytest_cache

@@ -21,7 +21,7 @@ import psutil
 import pytest
 
 from streams.devtools.dev import DEV_ROLES
-from streams.devtools.kafka import missing_tools
+from streams.devtools.kafka import KafkaUnavailable, classpath
 from tests.factories import call_body, id_number
 from tests.integration.helpers import processed
 
@@ -79,8 +79,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def broker(request) -> str:
     """The broker a test runs on: tansu (embedded, in memory) or kafka (Apache Kafka nodes from Maven Central)."""
-    if request.param == "kafka" and (reason := missing_tools()):
-        pytest.skip(f"Apache Kafka tests skipped: {reason}")
+    if request.param == "kafka":
+        try:
+            classpath()  # resolves the jars once, before any test's clock starts
+        except KafkaUnavailable as reason:
+            pytest.skip(f"Apache Kafka tests skipped: {reason}")
     return request.param
 
 
