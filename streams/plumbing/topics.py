@@ -7,10 +7,26 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from schemas import topics
 from streams.config import WorkerSettings
 
+# The log is the truth and the audit record: event topics are kept forever (a broker's default deletes after 7 days, and a
+# rebuild or a table recovery would then start from a partial history); a table's changelog keeps each key's latest value.
+KEPT_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+COMPACTED = {"cleanup.policy": "compact"}
+
+
+def changelog_names(settings: WorkerSettings) -> list[str]:
+    """The changelog topics of the worker's tables."""
+    return [f"{settings.app_id}-{table}-changelog" for table in ("households", "persons")]
+
 
 def topic_names(settings: WorkerSettings) -> list[str]:
     """Every topic the system uses, including the tables' changelogs."""
-    return [*topics.ALL_TOPICS, *(f"{settings.app_id}-{table}-changelog" for table in ("households", "persons"))]
+    return [*topics.ALL_TOPICS, *changelog_names(settings)]
+
+
+def new_topic(name: str, settings: WorkerSettings) -> NewTopic:
+    """A topic with the configured partitions and replication, compacted if it is a changelog, else kept forever."""
+    configs = COMPACTED if name in changelog_names(settings) else KEPT_FOREVER
+    return NewTopic(name, settings.partitions, settings.replication, topic_configs=configs)
 
 
 async def ensure_topics(settings: WorkerSettings, attempts: int = 30) -> None:
@@ -27,7 +43,7 @@ async def ensure_topics(settings: WorkerSettings, attempts: int = 30) -> None:
     try:
         wanted = topic_names(settings)
         existing = set(await admin.list_topics())
-        missing = [NewTopic(name, settings.partitions, settings.replication) for name in wanted if name not in existing]
+        missing = [new_topic(name, settings) for name in wanted if name not in existing]
         if missing:
             await admin.create_topics(missing)
         described = await admin.describe_topics(wanted)

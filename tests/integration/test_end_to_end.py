@@ -10,6 +10,8 @@ import time
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from schemas.ids import check_digit
 from streams.rules.normalise import offset_event_id
@@ -183,7 +185,7 @@ async def test_board_and_its_assets_are_served(stack):
 
 @pytest.mark.skipif(not shutil.which("kcat"), reason="kcat is not installed (make test installs Debian's kcat as root)")
 async def test_kcat_produces_straight_to_the_embedded_broker(stack):
-    """Debian's kcat (librdkafka 2.0) talks to the embedded broker through the launcher's proxy."""
+    """Debian's kcat (librdkafka 2.0) talks to the broker: Tansu through the launcher's proxy, Apache Kafka directly."""
     call = orjson.dumps(call_body(event_id="kcat-0001", subject={"id_number": id_number(506), "name": "郑一"}))
     produce = ["kcat", "-P", "-b", stack.kafka, "-t", "hotline.calls", "-k", id_number(506)]
     done = subprocess.run(produce, input=call, capture_output=True, timeout=30)
@@ -192,3 +194,17 @@ async def test_kcat_produces_straight_to_the_embedded_broker(stack):
         assert (await processed(operator, "kcat-0001"))["state"] == "processed"
     listed = subprocess.run(["kcat", "-L", "-b", stack.kafka, "-t", "aid.case-events"], capture_output=True, timeout=30, text=True)
     assert 'topic "aid.case-events" with 4 partitions' in listed.stdout
+
+
+async def test_the_log_is_kept_forever_and_changelogs_compacted(stack):
+    """A broker's default retention (7 days on Kafka) would cut the history a rebuild and a table recovery start from."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka)
+    await admin.start()
+    try:
+        names = ["aid.case-events", "hotline.calls", "rapidaid-households-changelog"]
+        described = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name) for name in names])
+    finally:
+        await admin.close()
+    configs = {res[3]: {c[0]: c[1] for c in res[4]} for response in described for res in response.resources}
+    assert configs["aid.case-events"]["retention.ms"] == configs["hotline.calls"]["retention.ms"] == "-1"
+    assert configs["rapidaid-households-changelog"]["cleanup.policy"] == "compact"
