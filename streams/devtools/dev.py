@@ -203,6 +203,10 @@ class Supervisor:
         self._started_at[name] = time.monotonic()
         return child
 
+    def restart(self, name: str) -> subprocess.Popen:
+        """Start a child again with the argv and environment it was last started with."""
+        return self.start(name, *self._specs[name])
+
     def exited(self) -> tuple[str, int] | None:
         """The first child that has exited and is not waiting for its restart, with its code."""
         for name, child in self.children:
@@ -224,7 +228,7 @@ class Supervisor:
         due = [name for name, at in self._due.items() if at <= time.monotonic()]
         for name in due:
             del self._due[name]
-            self.start(name, *self._specs[name])
+            self.restart(name)
         return due
 
     def stop(self, child: subprocess.Popen, grace_s: float = 10) -> None:

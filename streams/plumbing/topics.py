@@ -46,9 +46,19 @@ async def ensure_topics(settings: WorkerSettings, attempts: int = 30) -> None:
         missing = [new_topic(name, settings) for name in wanted if name not in existing]
         if missing:
             await admin.create_topics(missing)
-        described = await admin.describe_topics(wanted)
+        described = await _described(admin, wanted, attempts)
         wrong = {t["topic"]: len(t["partitions"]) for t in described if len(t["partitions"]) != settings.partitions}
         if wrong:
             raise SystemExit(f"topics exist with a partition count other than {settings.partitions}: {wrong}")
     finally:
         await admin.close()
+
+
+async def _described(admin: AIOKafkaAdminClient, names: list[str], attempts: int) -> list[dict]:
+    """The topics' metadata once it lists their partitions (the broker asked may learn of a new topic after the controller)."""
+    for _ in range(attempts - 1):
+        described = await admin.describe_topics(names)
+        if all(topic["partitions"] for topic in described):
+            return described
+        await asyncio.sleep(0.5)
+    return await admin.describe_topics(names)

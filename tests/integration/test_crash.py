@@ -18,19 +18,16 @@ from redis import Redis
 
 from schemas import readmodel, topics
 from schemas.departments import BUNDLED, load_departments
-from streams.config import WorkerSettings
 from streams.devtools.bench.stack import BenchStack, bench_stack
 from streams.devtools.bench.throughput import processed, produce
 from streams.devtools.generator import Generator
 from streams.plumbing.log import log_end_offsets, read_log
-from streams.plumbing.rebuild import rebuild_read_model
-from tests.integration.helpers import committed_offsets
+from tests.integration.helpers import assert_rebuild_equals, committed_offsets, tally_outcomes
 
 pytestmark = pytest.mark.integration
 EVENTS = 5000
 PARTITIONS = 4
 INVALID_EVERY = 50  # one event in 50 has a wrong ID check digit: it must become a dead letter
-SIGNAL_TYPES = {"opened", "signal_attached"}
 
 
 def numbered_events() -> list[tuple[str, bytes, bytes]]:
@@ -91,40 +88,6 @@ async def signal_ends(kafka: str) -> dict[str, int]:
     """The end offset of every partition of aid.signals, keyed like committed_offsets."""
     ends = await log_end_offsets(kafka, [TopicPartition(topics.SIGNALS, p) for p in range(PARTITIONS)])
     return {f"{tp.topic}[{tp.partition}]": end for tp, end in ends.items()}
-
-
-def snapshot(redis: Redis) -> dict:
-    """Every projected key's content (not the live stream, idempotency keys, digests, readiness reports or completeness mark),
-    order-free where order is not meaningful."""
-    content = {}
-    for key in redis.scan_iter(match=readmodel.PREFIX + "*", count=1000):
-        name = key.decode()
-        not_projected = (readmodel.LIVE_STREAM, readmodel.WORKERS, readmodel.COMPLETE, readmodel.REBUILDING)
-        if name in not_projected or name.startswith((readmodel.PREFIX + "idem:", readmodel.EVENT_DIGESTS, readmodel.RECORD_DIGESTS)):
-            continue
-        kind = redis.type(key).decode()
-        if kind == "hash":
-            content[name] = redis.hgetall(key)
-        elif kind == "list":
-            items = redis.lrange(key, 0, -1)
-            content[name] = sorted(items) if name == readmodel.DEADLETTERS else items
-        elif kind == "set":
-            content[name] = redis.smembers(key)
-        elif kind == "zset":
-            content[name] = redis.zrange(key, 0, -1, withscores=True)
-    return content
-
-
-def assert_rebuild_equals(stack: BenchStack, redis: Redis) -> int:
-    """Rebuild the read model from the log into another Redis database and compare it with the live one; how many keys."""
-    live = snapshot(redis)
-    rebuilt_url = stack.redis.rsplit("/", 1)[0] + "/1"
-    asyncio.run(rebuild_read_model(WorkerSettings(kafka=stack.kafka, redis=stack.redis), rebuilt_url))
-    rebuilt = snapshot(Redis.from_url(rebuilt_url))
-    assert rebuilt.keys() == live.keys()
-    differing = [key for key in live if live[key] != rebuilt[key]]
-    assert differing == [], {key: (live[key], rebuilt[key]) for key in differing[:5]}
-    return len(live)
 
 
 async def case_event_duplicates(kafka: str) -> tuple[int, int]:
@@ -190,26 +153,9 @@ def test_every_event_has_exactly_one_outcome_across_crashes(how):
                 pytest.fail(f"{len(missing)} events never got an outcome: {asyncio.run(whereabouts(stack.kafka, app_id, missing[:5]))}")
             time.sleep(0.5)
 
-        outcomes = Counter()
-        dead_letters = Counter(orjson.loads(raw)["event_id"] for raw in redis.lrange(readmodel.DEADLETTERS, 0, -1))
-        timelines: dict[str, Counter] = {}
-        for n in range(EVENTS):
-            event_id = f"crash-{n}"
-            result = {k.decode(): v.decode() for k, v in redis.hgetall(readmodel.event_key(event_id)).items()}
-            if result["state"] == "rejected":
-                assert n % INVALID_EVERY == 7, f"{event_id} was dead-lettered: {result['reason']}"
-                assert dead_letters[event_id] == 1
-                outcomes["dead letter"] += 1
-            elif result["case_id"]:
-                case_id = result["case_id"]
-                if case_id not in timelines:
-                    entries = [orjson.loads(raw) for raw in redis.lrange(readmodel.timeline_key(case_id), 0, -1)]
-                    timelines[case_id] = Counter(e["event_id"] for e in entries if e["type"] in SIGNAL_TYPES)
-                assert timelines[case_id][event_id] == 1, f"{event_id} is on case {case_id} {timelines[case_id][event_id]} times"
-                outcomes["on a case"] += 1
-            else:
-                outcomes["household timeline only"] += 1
-        assert outcomes["dead letter"] == len([n for n in range(EVENTS) if n % INVALID_EVERY == 7])
+        invalid = {f"crash-{n}" for n in range(EVENTS) if n % INVALID_EVERY == 7}
+        outcomes = tally_outcomes(redis, (f"crash-{n}" for n in range(EVENTS)), invalid)
+        assert outcomes["dead letter"] == len(invalid)
 
         open_ids = [c.decode() for c in redis.zrange(readmodel.OPEN_CASES, 0, -1)]
         households = Counter(orjson.loads(redis.hget(readmodel.case_key(c), "doc"))["household_id"] for c in open_ids)
