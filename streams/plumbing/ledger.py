@@ -29,25 +29,31 @@ class Positioned(Protocol):
 
 @dataclass(frozen=True)
 class Admission:
-    """The messages of a batch to process, in order, and each partition's next offset after them."""
+    """The messages of a batch to process, in order, each partition's next offset after them, and what was passed over:
+    repeats (below the next offset, already processed) and gaps (partitions whose next message was missing)."""
 
     admitted: list[Positioned]
     next_offsets: dict[TP, int]
+    repeats: int = 0
+    gaps: int = 0
 
 
 def admit(messages: Sequence[Positioned], next_offsets: Mapping[TP, int]) -> Admission:
     """Take each partition's messages from its next offset on, stopping at a gap and passing over repeats."""
-    admitted, advanced, gapped = [], dict(next_offsets), set()
+    admitted, advanced, gapped, repeats = [], dict(next_offsets), set(), 0
     for message in messages:
         tp = message.tp
-        if tp in gapped or message.offset < advanced[tp]:
+        if tp in gapped:
+            continue
+        if message.offset < advanced[tp]:
+            repeats += 1
             continue
         if message.offset > advanced[tp]:
             gapped.add(tp)
             continue
         admitted.append(message)
         advanced[tp] = message.offset + 1
-    return Admission(admitted, {tp: advanced[tp] for tp in {m.tp for m in admitted}})
+    return Admission(admitted, {tp: advanced[tp] for tp in {m.tp for m in admitted}}, repeats, len(gapped))
 
 
 @dataclass
