@@ -30,9 +30,22 @@ async def ensure_topics(settings: WorkerSettings, attempts: int = 30) -> None:
         missing = [NewTopic(name, settings.partitions, settings.replication) for name in wanted if name not in existing]
         if missing:
             await admin.create_topics(missing)
-        described = await admin.describe_topics(wanted)
+        described = await describe_when_known(admin, wanted, attempts)
+        if unknown := [t["topic"] for t in described if t["error_code"]]:
+            raise SystemExit(f"topics still unknown to the broker after their creation: {unknown}")
         wrong = {t["topic"]: len(t["partitions"]) for t in described if len(t["partitions"]) != settings.partitions}
         if wrong:
             raise SystemExit(f"topics exist with a partition count other than {settings.partitions}: {wrong}")
     finally:
         await admin.close()
+
+
+async def describe_when_known(admin: AIOKafkaAdminClient, names: list[str], attempts: int) -> list[dict]:
+    """The topics' descriptions, waiting for the broker to know them all: Apache Kafka answers a creation before the new
+    topics reach its metadata (described meanwhile as unknown, with no partitions)."""
+    for _ in range(attempts - 1):
+        described = await admin.describe_topics(names)
+        if not any(t["error_code"] for t in described):
+            return described
+        await asyncio.sleep(0.2)
+    return await admin.describe_topics(names)
