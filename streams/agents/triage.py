@@ -153,12 +153,13 @@ def report_passed_over(earlier_generation: int, admission: Admission) -> None:
         return
     ledger_passed_over.labels("repeat").inc(admission.repeats)
     ledger_passed_over.labels("earlier_generation").inc(earlier_generation)
-    ledger_gaps.inc(admission.gaps)
+    ledger_gaps.inc(len(admission.gaps))
     log.info(
-        "ledger: passed over %d repeats and %d messages of an earlier generation; %d partitions stopped at a gap",
+        "ledger: passed over %d repeats and %d messages of an earlier generation; %d partitions stopped at a gap%s",
         admission.repeats,
         earlier_generation,
-        admission.gaps,
+        len(admission.gaps),
+        "".join(f" {tp.topic}[{tp.partition}]@{expected}→{found}" for tp, (expected, found) in admission.gaps.items()),
     )
 
 

@@ -4,6 +4,7 @@ equal to a rebuild from the log."""
 
 import asyncio
 import random
+import re
 import signal
 import threading
 import time
@@ -26,11 +27,17 @@ from streams.plumbing.log import log_end_offsets, read_log
 from streams.plumbing.rebuild import rebuild_read_model
 from tests.integration.helpers import committed_offsets
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.both_brokers]
 EVENTS = 5000
 PARTITIONS = 4
 INVALID_EVERY = 50  # one event in 50 has a wrong ID check digit: it must become a dead letter
 SIGNAL_TYPES = {"opened", "signal_attached"}
+# The triage ledger's log lines (streams.agents.triage): what Faust delivered twice, late or not at all.
+PASSED_OVER = re.compile(
+    r"ledger: passed over (\d+) repeats and (\d+) messages of an earlier generation; (\d+) partitions stopped at a gap(.*)"
+)
+GAP = re.compile(r" (\S+)@(\d+)→(\d+)")
+REREAD = re.compile(r"ledger: (\d+) stalled partitions with records waiting")
 
 
 def numbered_events() -> list[tuple[str, bytes, bytes]]:
@@ -93,6 +100,28 @@ async def signal_ends(kafka: str) -> dict[str, int]:
     return {f"{tp.topic}[{tp.partition}]": end for tp, end in ends.items()}
 
 
+def ledger_figures(log_dir: Path) -> Counter:
+    """What the workers' ledgers passed over and read again, summed from their logs (a killed worker's counters die with it)."""
+    figures, gaps = Counter(), {}
+    for log in log_dir.glob("worker-*.log"):
+        text = log.read_text(errors="replace")
+        for repeats, earlier, stopped, where in PASSED_OVER.findall(text):
+            figures.update(repeats=int(repeats), earlier_generation=int(earlier), stopped=int(stopped))
+            for tp, expected, found in GAP.findall(where):
+                gaps[log.name, tp, expected] = min(gaps.get((log.name, tp, expected), EVENTS), int(found) - int(expected))
+        figures["rereads"] += sum(int(n) for n in REREAD.findall(text))
+    figures.update(gaps=len(gaps), missing=sum(gaps.values()))
+    return figures
+
+
+def ledger_summary(figures: Counter) -> str:
+    return (
+        f"ledger passed over {figures['repeats']} repeats and {figures['earlier_generation']} messages of an earlier "
+        f"generation, met {figures['gaps']} gaps ({figures['missing']} offsets missing; {figures['stopped']} batches stopped), "
+        f"read {figures['rereads']} stalled partitions again"
+    )
+
+
 def snapshot(redis: Redis) -> dict:
     """Every projected key's content (not the live stream, idempotency keys, digests, readiness reports or completeness mark),
     order-free where order is not meaningful."""
@@ -119,7 +148,8 @@ def assert_rebuild_equals(stack: BenchStack, redis: Redis) -> int:
     """Rebuild the read model from the log into another Redis database and compare it with the live one; how many keys."""
     live = snapshot(redis)
     rebuilt_url = stack.redis.rsplit("/", 1)[0] + "/1"
-    asyncio.run(rebuild_read_model(WorkerSettings(kafka=stack.kafka, redis=stack.redis), rebuilt_url))
+    settings = WorkerSettings(kafka=stack.kafka, redis=stack.redis, broker=stack.env["RAPIDAID_BROKER"])
+    asyncio.run(rebuild_read_model(settings, rebuilt_url))
     rebuilt = snapshot(Redis.from_url(rebuilt_url))
     assert rebuilt.keys() == live.keys()
     differing = [key for key in live if live[key] != rebuilt[key]]
@@ -174,10 +204,10 @@ def crash_and_restart(stack: BenchStack, app_id: str, how: signal.Signals, rng: 
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
-def test_every_event_has_exactly_one_outcome_across_crashes(how):
+def test_every_event_has_exactly_one_outcome_across_crashes(how, broker):
     records = numbered_events()
     app_id = f"crash-{how.name.lower()}"
-    with bench_stack(PARTITIONS) as stack:
+    with bench_stack(PARTITIONS, broker) as stack:
         asyncio.run(stack.ensure_topics(app_id))
         producer = threading.Thread(target=produce_in_chunks, args=(stack.kafka, records))
         producer.start()
@@ -226,5 +256,6 @@ def test_every_event_has_exactly_one_outcome_across_crashes(how):
             f"\n{how.name}: {kills} kills; {EVENTS} events in → {outcomes['on a case']} on a case "
             f"({len(open_ids)} cases open), {outcomes['household timeline only']} on household timelines only, "
             f"{outcomes['dead letter']} dead letters; lost 0, duplicated 0; aid.case-events {total} records of which "
-            f"{repeats} identical replays (skipped by version); read model equals rebuild ({keys} keys)"
+            f"{repeats} identical replays (skipped by version); read model equals rebuild ({keys} keys); "
+            f"{ledger_summary(ledger_figures(stack.supervisor.log_dir))}"
         )
