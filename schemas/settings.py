@@ -30,3 +30,8 @@ class ConnectionSettings(BaseSettings):
         default="rapidaid-dev-secret", description="key of the hash that matches people without storing ID numbers"
     )
     event_result_ttl_s: int = Field(default=30 * 86400, description="how long an intake event's result stays readable")
+
+    @property
+    def broker_reports_true_end(self) -> bool:
+        """Whether the broker's end offsets are those after each partition's last record (Apache Kafka; not Tansu 0.6)."""
+        return self.broker == "kafka"

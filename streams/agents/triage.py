@@ -7,6 +7,7 @@ import time
 from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime
+from typing import NoReturn
 
 import faust
 from aiokafka.errors import IllegalStateError
@@ -31,8 +32,8 @@ from streams.plumbing.app import (
     topic,
 )
 from streams.plumbing.effects import Effects
-from streams.plumbing.ledger import STALLED_AFTER_S, Ledger, admit, lost_by_broker
-from streams.plumbing.metrics import observe
+from streams.plumbing.ledger import STALLED_AFTER_S, Admission, Ledger, admit, lost_by_broker
+from streams.plumbing.metrics import ledger_gaps, ledger_passed_over, ledger_rereads, observe
 from streams.rules.cases import Outcome, apply_signal, apply_tick
 from streams.rules.deadlines import next_transition_at
 from streams.rules.household import HouseholdState
@@ -135,6 +136,7 @@ async def triage(stream):
         # Messages fetched before a rebalance may be of partitions this worker no longer holds.
         messages = [event.message for event in batch if event.message.generation_id == ledger.generation]
         admission = admit(messages, ledger.next_offsets)
+        report_passed_over(len(batch) - len(messages), admission)
         effects = new_effects()
         for message in admission.admitted:
             triage_one(message, effects)
@@ -143,6 +145,22 @@ async def triage(stream):
         ledger.advance(admission.next_offsets, time.monotonic())
         if admission.next_offsets:
             await app.consumer.commit_offsets(admission.next_offsets)
+
+
+def report_passed_over(earlier_generation: int, admission: Admission) -> None:
+    """Count and log what a batch had that the ledger did not take: how often Faust repeats, drops or delivers late."""
+    if not (earlier_generation or admission.repeats or admission.gaps):
+        return
+    ledger_passed_over.labels("repeat").inc(admission.repeats)
+    ledger_passed_over.labels("earlier_generation").inc(earlier_generation)
+    ledger_gaps.inc(len(admission.gaps))
+    log.info(
+        "ledger: passed over %d repeats and %d messages of an earlier generation; %d partitions stopped at a gap%s",
+        admission.repeats,
+        earlier_generation,
+        len(admission.gaps),
+        "".join(f" {tp.topic}[{tp.partition}]@{expected}→{found}" for tp, (expected, found) in admission.gaps.items()),
+    )
 
 
 async def learn_partitions(partitions: set[TP]) -> None:
@@ -160,14 +178,34 @@ async def reread_stalled() -> None:
     except ConsumerNotStarted:
         return
     await learn_partitions({tp for tp in assigned if tp.topic in TRIAGED})
-    stalled = ledger.stalled(time.monotonic())
-    if stalled and (lost := lost_by_broker(stalled, await app.consumer.highwaters(*stalled))):
-        # Tables, ledger and read model describe a log the broker no longer has: start over from what it has.
-        log.error("the broker lost its data (partitions now end before what was processed: %s); restarting the worker", lost)
-        with suppress(RedisError):  # the next worker rebuilds the read model from what the broker has
-            await read_model.redis.delete(readmodel.COMPLETE)
-        logging.shutdown()
-        os._exit(EXIT_BROKER_RESET)
-    for tp, offset in stalled.items():
+    if not (stalled := ledger.stalled(time.monotonic())):
+        return
+    ends = await app.consumer.highwaters(*stalled)
+    if lost := lost_by_broker(stalled, ends):
+        await start_over(f"partitions now end before what was processed: {lost}")
+    # A partition read to its end is idle, not stalled: nothing to read again.
+    waiting = {tp: offset for tp, offset in stalled.items() if ends[tp] > offset}
+    if waiting:
+        ledger_rereads.inc(len(waiting))
+        log.info("ledger: %d stalled partitions with records waiting read again from their next offsets %s", len(waiting), waiting)
+    for tp, offset in waiting.items():
         with suppress(IllegalStateError):  # revoked meanwhile: its next owner resumes from the committed offset
             await app.consumer.seek(tp, offset)
+
+
+@app.timer(STALLED_AFTER_S / 2)
+async def notice_lost_topics() -> None:
+    """Start over if the broker no longer has the triaged topics: an Apache Kafka that restarted empty does not create them
+    again, and asking for their offsets would hang the consumer (a timer of its own, as reread_stalled may be the one hung)."""
+    with suppress(AttributeError):  # a consumer not started yet has no group coordinator
+        if gone := [name for name in TRIAGED if app.consumer.topic_partitions(name) == 0]:
+            await start_over(f"topics {gone} no longer exist")
+
+
+async def start_over(lost: str) -> NoReturn:
+    """Exit for a fresh worker: tables, ledger and read model describe a log the broker no longer has."""
+    log.error("the broker lost its data (%s); restarting the worker", lost)
+    with suppress(RedisError):  # the next worker rebuilds the read model from what the broker has
+        await read_model.redis.delete(readmodel.COMPLETE)
+    logging.shutdown()
+    os._exit(EXIT_BROKER_RESET)

@@ -4,6 +4,9 @@ Tansu's ApiVersions v3 reply carries every optional tagged field (SupportedFeatu
 FinalizedFeaturesEpoch, ...) even at its default value; Apache Kafka omits them. librdkafka 2.0
 (Debian bookworm's kcat) mis-skips those tags and drops the connection ("Read underflow"). The
 proxy rewrites that one reply without its trailing tagged fields, then copies bytes unchanged.
+
+Tansu only: `rapidaid dev` starts it in front of Tansu and never with --broker kafka, whose own
+reply librdkafka reads; the bench and test stacks reach either broker directly.
 """
 
 import asyncio

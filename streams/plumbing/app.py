@@ -61,6 +61,7 @@ def create_app(app_id: str, registry: CollectorRegistry) -> App:
         value_serializer="raw",
     )
     faust_app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+    faust_app.broker_reports_true_end = settings.broker_reports_true_end
     # Faust's own sensors (messages, commits, rebalances, end and committed offsets per partition → lag).
     setup_prometheus_sensors(faust_app, registry=registry, name_prefix="rapidaid_faust")
     return faust_app

@@ -4,6 +4,11 @@ Tansu 0.6 (the embedded broker) answers ListOffsets(latest) with the base offset
 last record batch + 1, not the offset after its last record. Whoever reads "up to the end" — table
 recovery after a restart, the read-model rebuild — would stop short of the newest records and, for
 the households table, decide on stale state. The true end is found by reading that last batch.
+
+Apache Kafka reports the true end itself (tests/integration/test_log.py checks it): callers that
+know they are on Kafka (settings.broker_reports_true_end) pass broker_reports_true_end=True and no
+batch is read, so the workaround costs nothing there. Without it the last batch is read, which is
+right on either broker.
 """
 
 import asyncio
@@ -15,19 +20,26 @@ from aiokafka.admin import AIOKafkaAdminClient
 LAST_BATCH_WAIT_S = 2.0  # a last record that cannot be fetched (a transaction marker) keeps the reported end
 
 
-async def log_end_offsets(bootstrap_servers: str | list[str], partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
-    """The offset after each partition's last record, taken from the last batch itself."""
+async def log_end_offsets(
+    bootstrap_servers: str | list[str], partitions: Iterable[TopicPartition], *, broker_reports_true_end: bool = False
+) -> dict[TopicPartition, int]:
+    """The offset after each partition's last record (see true_ends)."""
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
     await reader.start()
     try:
-        return await true_ends(reader, partitions)
+        return await true_ends(reader, partitions, broker_reports_true_end=broker_reports_true_end)
     finally:
         await reader.stop()
 
 
-async def true_ends(reader: AIOKafkaConsumer, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
-    """The partitions' end offsets as read by reader (a consumer outside any group; its assignment is replaced)."""
+async def true_ends(
+    reader: AIOKafkaConsumer, partitions: Iterable[TopicPartition], *, broker_reports_true_end: bool = False
+) -> dict[TopicPartition, int]:
+    """The partitions' end offsets as read by reader (a consumer outside any group; its assignment is replaced), taken
+    from the last batch itself unless the broker reports them right."""
     ends = dict(await reader.end_offsets(list(partitions)))
+    if broker_reports_true_end:
+        return ends
     unread = {tp for tp, end in ends.items() if end > 0}
     reader.assign(list(unread))
     for tp in unread:
@@ -56,13 +68,19 @@ async def partitions_of(bootstrap_servers: str | list[str], topic_names: Iterabl
     ]
 
 
-async def read_log(bootstrap_servers: str, topic_names: Iterable[str], batch_size: int = 1000) -> AsyncIterator[list[ConsumerRecord]]:
+async def read_log(
+    bootstrap_servers: str, topic_names: Iterable[str], batch_size: int = 1000, *, broker_reports_true_end: bool = False
+) -> AsyncIterator[list[ConsumerRecord]]:
     """Every record of the topics, from the beginning to their end when the call starts, in batches."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
         partitions = await partitions_of(bootstrap_servers, topic_names)
-        unread = {tp: end for tp, end in (await true_ends(consumer, partitions)).items() if end > 0}
+        unread = {
+            tp: end
+            for tp, end in (await true_ends(consumer, partitions, broker_reports_true_end=broker_reports_true_end)).items()
+            if end > 0
+        }
         if not unread:
             return
         consumer.assign(list(unread))

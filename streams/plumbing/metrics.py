@@ -64,6 +64,20 @@ produce_errors = Counter(
 projection_errors = Counter(
     "rapidaid_worker_projection_errors_total", "Failed Redis projection attempts, by kind", ["kind"], registry=registry
 )
+ledger_passed_over = Counter(
+    "rapidaid_worker_ledger_passed_over_total",
+    "Messages triage's ledger passed over: repeats of processed ones, or fetched under an earlier consumer generation",
+    ["reason"],
+    registry=registry,
+)
+ledger_gaps = Counter(
+    "rapidaid_worker_ledger_gaps_total",
+    "Batches in which a partition stopped at a missing offset (a message not delivered)",
+    registry=registry,
+)
+ledger_rereads = Counter(
+    "rapidaid_worker_ledger_rereads_total", "Stalled partitions with records waiting, read again from their next offset", registry=registry
+)
 SIGNAL_OUTCOMES = {CaseEventType.OPENED: "opened", CaseEventType.SIGNAL_ATTACHED: "attached", CaseEventType.SIGNAL_RECORDED: "recorded"}
 ACKNOWLEDGING = (CaseEventType.ACKNOWLEDGED, CaseEventType.ASSIGNED, CaseEventType.AID_DELIVERED)
 

@@ -107,21 +107,22 @@ async def rebuild_into(redis: Redis, settings: WorkerSettings) -> int:
     await clear_read_model(redis)
     replayed = 0
     order = CaseOrder()
-    async for records in read_log(settings.kafka, REPLAYED, settings.batch_size):
+    async for records in read_log(settings.kafka, REPLAYED, settings.batch_size, broker_reports_true_end=settings.broker_reports_true_end):
         await writer.apply(order.ready([(record.topic, record.value) for record in records]))
         replayed += len(records)
     await writer.apply(order.rest())
-    await restore_claims(redis, settings.kafka, settings.batch_size, time.time())
+    await restore_claims(redis, settings, time.time())
     await redis.set(readmodel.COMPLETE, replayed)
     return replayed
 
 
-async def restore_claims(redis: Redis, kafka: str, batch_size: int, now: float) -> int:
+async def restore_claims(redis: Redis, settings: WorkerSettings, now: float) -> int:
     """Put back the Idempotency-Keys and event-id claims of the API and of intake, from the input and signal records
     that carry them (an identification's claim rides on its hand_over, on aid.signals), with what is left of their time
     to live (a key kept in Redis wins); how many were restored."""
     restored = 0
-    async for records in read_log(kafka, [*topics.INPUTS, topics.SIGNALS], batch_size):
+    inputs = [*topics.INPUTS, topics.SIGNALS]
+    async for records in read_log(settings.kafka, inputs, settings.batch_size, broker_reports_true_end=settings.broker_reports_true_end):
         async with redis.pipeline(transaction=False) as pipe:
             for record in records:
                 for name, value in record.headers or ():

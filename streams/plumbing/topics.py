@@ -46,7 +46,9 @@ async def ensure_topics(settings: WorkerSettings, attempts: int = 30) -> None:
         missing = [new_topic(name, settings) for name in wanted if name not in existing]
         if missing:
             await admin.create_topics(missing)
-        described = await _described(admin, wanted, attempts)
+        described = await describe_when_known(admin, wanted, attempts)
+        if unknown := [t["topic"] for t in described if t["error_code"]]:
+            raise SystemExit(f"topics still unknown to the broker after their creation: {unknown}")
         wrong = {t["topic"]: len(t["partitions"]) for t in described if len(t["partitions"]) != settings.partitions}
         if wrong:
             raise SystemExit(f"topics exist with a partition count other than {settings.partitions}: {wrong}")
@@ -54,11 +56,12 @@ async def ensure_topics(settings: WorkerSettings, attempts: int = 30) -> None:
         await admin.close()
 
 
-async def _described(admin: AIOKafkaAdminClient, names: list[str], attempts: int) -> list[dict]:
-    """The topics' metadata once it lists their partitions (the broker asked may learn of a new topic after the controller)."""
+async def describe_when_known(admin: AIOKafkaAdminClient, names: list[str], attempts: int) -> list[dict]:
+    """The topics' descriptions, waiting for the broker to know them all: Apache Kafka answers a creation before the new
+    topics reach its metadata (described meanwhile as unknown, or with no partitions yet)."""
     for _ in range(attempts - 1):
         described = await admin.describe_topics(names)
-        if all(topic["partitions"] for topic in described):
+        if not any(t["error_code"] or not t["partitions"] for t in described):
             return described
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.2)
     return await admin.describe_topics(names)

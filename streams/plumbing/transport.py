@@ -25,7 +25,10 @@ class ConsumerThread(driver.AIOKafkaConsumerThread):
         return consumer
 
     async def _highwaters(self, partitions):
-        """End offsets for table recovery, read from the log itself (see streams.plumbing.log)."""
+        """End offsets for table recovery and the ledger: the consumer's own on Apache Kafka, else read from the log itself
+        (see streams.plumbing.log)."""
+        if self.app.broker_reports_true_end:
+            return await super()._highwaters(partitions)
         return await log_end_offsets(driver.server_list(self.transport.url, self.transport.default_port), partitions)
 
     async def resume_offsets(self, partitions: Iterable[TP]) -> dict[TP, int]:
@@ -65,9 +68,11 @@ class Transport(driver.Transport):
 
 
 class App(faust.App):
-    """A Faust app on Transport, with fetch_max_wait_ms as a setting and services started with the app itself."""
+    """A Faust app on Transport, with fetch_max_wait_ms and broker_reports_true_end as settings and services started with
+    the app itself."""
 
     fetch_max_wait_ms = 1500
+    broker_reports_true_end = False  # Tansu does not: end offsets are read from the log (streams.plumbing.log)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

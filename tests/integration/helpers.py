@@ -118,7 +118,8 @@ def assert_rebuild_equals(stack: BenchStack, redis: Redis) -> int:
     """Rebuild the read model from the log into another Redis database and compare it with the live one; how many keys."""
     live = snapshot(redis)
     rebuilt_url = stack.redis.rsplit("/", 1)[0] + "/1"
-    asyncio.run(rebuild_read_model(WorkerSettings(kafka=stack.kafka, redis=stack.redis), rebuilt_url))
+    settings = WorkerSettings(kafka=stack.kafka, redis=stack.redis, broker=stack.env["RAPIDAID_BROKER"])
+    asyncio.run(rebuild_read_model(settings, rebuilt_url))
     rebuilt = snapshot(Redis.from_url(rebuilt_url))
     assert rebuilt.keys() == live.keys()
     differing = [key for key in live if live[key] != rebuilt[key]]

@@ -1,11 +1,13 @@
-"""Outages on a stack of the test's own: Redis frozen for 30 s mid-stream, then the broker frozen.
+"""Outages on a stack of the test's own, on each broker: Redis frozen for 30 s mid-stream, the broker frozen, Redis and
+the broker lost and back empty.
 
-SIGSTOP makes the server unresponsive while keeping its data (the embedded broker and Redis keep
-everything in memory), which is what clients see of an outage.
+SIGSTOP makes the server unresponsive while keeping its data (Tansu and Redis in memory, a Kafka node on disk), which
+is what clients see of an outage.
 """
 
 import asyncio
 import os
+import shutil
 import signal
 import time
 from contextlib import contextmanager
@@ -18,13 +20,13 @@ from redis import Redis
 from schemas import readmodel, topics
 from schemas.departments import BUNDLED, load_departments
 from streams.devtools.bench.api import api_server
-from streams.devtools.bench.stack import bench_stack
+from streams.devtools.bench.stack import HOST, BenchStack, bench_stack
 from streams.devtools.bench.timers import calls, produce_calls
-from streams.devtools.dev import start_broker, start_redis
+from streams.devtools.dev import start_broker, start_kafka, start_redis
 from streams.devtools.generator import Generator
 from tests.integration.helpers import committed_offsets, wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.both_brokers]
 PARTITIONS = 4
 
 
@@ -48,9 +50,9 @@ def processed(client: httpx.Client, event_id: str) -> bool:
     return response.status_code == 200 and response.json()["state"] == "processed"
 
 
-def test_redis_outage_holds_offsets_and_the_read_model_catches_up():
+def test_redis_outage_holds_offsets_and_the_read_model_catches_up(broker):
     generator = Generator(load_departments(BUNDLED), seed=41)
-    with bench_stack(PARTITIONS) as stack, api_server(stack) as (url, tokens):
+    with bench_stack(PARTITIONS, broker) as stack, api_server(stack) as (url, tokens):
         stack.start_worker("worker", "outage-redis")
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens['operator']}"}, timeout=10) as client:
             warm = post_call(client, generator).json()["event_id"]
@@ -81,14 +83,14 @@ def test_redis_outage_holds_offsets_and_the_read_model_catches_up():
             print(f"Redis frozen 30 s: committed offsets held at {before}; all {len(bodies)} calls projected after it returned")
 
 
-def test_broker_outage_answers_503_never_202_and_the_worker_resumes():
+def test_broker_outage_answers_503_never_202_and_the_worker_resumes(broker):
     generator = Generator(load_departments(BUNDLED), seed=43)
-    with bench_stack(PARTITIONS) as stack, api_server(stack, produce_timeout_s="2") as (url, tokens):
+    with bench_stack(PARTITIONS, broker) as stack, api_server(stack, produce_timeout_s="2") as (url, tokens):
         stack.start_worker("worker", "outage-broker")
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens['operator']}"}, timeout=15) as client:
             warm = post_call(client, generator).json()["event_id"]
             wait_until(lambda: processed(client, warm), 90, "the worker to process a first call")
-            with frozen(stack, "broker"):
+            with frozen(stack, stack.broker_names[0]):
                 refused = [post_call(client, generator) for _ in range(3)]
             assert [r.status_code for r in refused] == [503, 503, 503]
             assert all(r.headers["Retry-After"] for r in refused)
@@ -108,9 +110,9 @@ def _view(client: httpx.Client, event_ids: list[str]) -> dict:
     }
 
 
-def test_a_redis_that_comes_back_empty_is_rebuilt_before_anything_moves_on():
+def test_a_redis_that_comes_back_empty_is_rebuilt_before_anything_moves_on(broker):
     generator = Generator(load_departments(BUNDLED), seed=43)
-    with bench_stack(PARTITIONS) as stack, api_server(stack) as (url, tokens):
+    with bench_stack(PARTITIONS, broker) as stack, api_server(stack) as (url, tokens):
         stack.start_worker("worker", "outage-redis-lost")
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens['officer']}"}, timeout=10) as client:
             operator = {"Authorization": f"Bearer {tokens['operator']}"}
@@ -141,19 +143,30 @@ def test_a_redis_that_comes_back_empty_is_rebuilt_before_anything_moves_on():
     print(f"Redis lost: {len(before['cases'])} open cases, {len(event_ids)} events, all back after the automatic rebuild")
 
 
-def test_a_worker_facing_a_broker_that_restarted_empty_starts_over_from_what_it_has():
+def restart_broker_empty(stack: BenchStack, broker: str) -> None:
+    """Kill the broker (SIGKILL) and start it again on the same port with nothing: Tansu keeps its data in memory only;
+    the Kafka node's storage is deleted and formatted anew, for a new cluster id."""
+    process = next(child for name, child in stack.supervisor.children if name == stack.broker_names[0])
+    process.kill()
+    process.wait()
+    port = int(stack.kafka.rsplit(":", 1)[1])
+    if broker == "kafka":
+        root = stack.supervisor.log_dir / "kafka"  # where bench_stack keeps the node (cluster.json and its storage)
+        shutil.rmtree(root)
+        start_kafka(stack.supervisor, root, HOST, port, 1, stack.env)
+    else:
+        start_broker(stack.supervisor, HOST, port, port, stack.env)
+
+
+def test_a_worker_facing_a_broker_that_restarted_empty_starts_over_from_what_it_has(broker):
     generator = Generator(load_departments(BUNDLED), seed=47)
-    with bench_stack(PARTITIONS) as stack, api_server(stack) as (url, tokens):
+    with bench_stack(PARTITIONS, broker) as stack, api_server(stack) as (url, tokens):
         worker = stack.start_worker("worker", "outage-reset")
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens['operator']}"}, timeout=10) as client:
             bodies = [body for _, body in calls(generator, 40)]
             before = [client.post("/v1/hotline/calls", json=body).json()["event_id"] for body in bodies[:20]]
             wait_until(lambda: all(processed(client, e) for e in before), 90, "the calls before the reset to be processed")
-            broker = next(child for name, child in stack.supervisor.children if name == "broker")
-            broker.kill()
-            broker.wait()
-            kafka_port = int(stack.kafka.rsplit(":", 1)[1])
-            start_broker(stack.supervisor, "127.0.0.1", kafka_port, kafka_port, stack.env)  # memory storage: empty
+            restart_broker_empty(stack, broker)
             worker.wait(60)  # the worker notices, says so and exits for its supervisor to start a fresh one
             assert worker.returncode == 75
             assert "the broker lost its data" in (stack.supervisor.log_dir / "worker.log").read_text()

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from faust.types import TP
 
-from streams.plumbing.ledger import STALLED_AFTER_S, Ledger, admit, lost_by_broker
+from streams.plumbing.ledger import STALLED_AFTER_S, Admission, Ledger, admit, lost_by_broker
 
 A, B = TP("aid.signals", 0), TP("aid.signals", 1)
 
@@ -29,17 +29,19 @@ def test_repeats_below_the_next_offset_are_passed_over():
     admission = admit([Message(A, 3), Message(A, 4), Message(A, 5), Message(A, 4), Message(A, 6)], {A: 5})
     assert offsets(admission.admitted) == [(0, 5), (0, 6)]
     assert admission.next_offsets == {A: 7}
+    assert (admission.repeats, admission.gaps) == (3, {})
 
 
 def test_a_gap_stops_that_partition_while_others_go_on():
     admission = admit([Message(A, 5), Message(A, 8), Message(B, 2), Message(A, 6), Message(A, 9)], {A: 5, B: 2})
     assert offsets(admission.admitted) == [(0, 5), (1, 2)]
     assert admission.next_offsets == {A: 6, B: 3}
+    assert (admission.repeats, admission.gaps) == (0, {A: (6, 8)})
 
 
 def test_a_partition_with_nothing_admitted_commits_nothing():
-    assert admit([Message(A, 9)], {A: 5}) == admit([], {A: 5})
-    assert admit([], {A: 5}).next_offsets == {}
+    assert admit([Message(A, 9)], {A: 5}) == Admission([], {}, repeats=0, gaps={A: (5, 9)})
+    assert admit([], {A: 5}) == Admission([], {})
 
 
 def test_a_new_generation_forgets_every_partition():
