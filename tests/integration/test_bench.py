@@ -32,7 +32,7 @@ pytestmark = pytest.mark.integration
 
 def test_quick_bench_prints_the_figures_as_json(tmp_path):
     run = subprocess.run(
-        [sys.executable, "-m", "streams", "bench", "--quick", "--json"], capture_output=True, timeout=300, cwd=tmp_path, check=False
+        [sys.executable, "-m", "streams", "bench", "--quick", "--json"], capture_output=True, timeout=900, cwd=tmp_path, check=False
     )
     assert run.returncode == 0, run.stderr.decode()[-3000:]
     result = json.loads(run.stdout)
