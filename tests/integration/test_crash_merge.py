@@ -183,8 +183,8 @@ def test_merges_survive_the_worker_being_killed(broker):
                 :10
             ]
             time.sleep(0.5)
-        # Every move done: triage has committed up to the end of aid.signals, where the moves ride.
-        wait_for_triage_to_commit(stack, app_id)
+        # Every move done: triage has committed up to the end of aid.signals, where the moves ride (and the matches queue).
+        wait_for_triage_to_commit(stack, app_id, timeout_s=600)
 
         found = results(redis, everything)
         assert all(found[i]["state"] == "processed" for i in identifications), {
