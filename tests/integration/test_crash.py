@@ -136,6 +136,16 @@ def ledger_summary(figures: Counter) -> str:
     )
 
 
+def wait_for_triage_to_commit(stack: BenchStack, app_id: str, timeout_s: float = 300) -> None:
+    """Wait until triage has committed every record of aid.signals (a generous bound: only a hang fails it)."""
+    deadline = time.monotonic() + timeout_s
+    while (ends := asyncio.run(signal_ends(stack.kafka))) != (
+        committed := asyncio.run(committed_offsets(stack.kafka, app_id, [topics.SIGNALS]))
+    ):
+        assert time.monotonic() < deadline, f"triage did not commit up to the end of aid.signals: ends {ends}, committed {committed}"
+        time.sleep(0.3)
+
+
 def crash_and_restart(stack: BenchStack, app_id: str, how: signal.Signals, rng: random.Random) -> int:
     """Kill the worker three times at random moments while it processes, and once during table recovery; return the kills."""
 
@@ -196,10 +206,7 @@ def test_every_event_has_exactly_one_outcome_across_crashes(how, broker):
         assert max(households.values()) == 1, "a household has two open cases"
 
         # Redis is written first: wait until triage has also written its outputs and committed every signal.
-        deadline = time.monotonic() + 30
-        while (ends := asyncio.run(signal_ends(stack.kafka))) != asyncio.run(committed_offsets(stack.kafka, app_id, [topics.SIGNALS])):
-            assert time.monotonic() < deadline, f"triage did not commit up to the end of aid.signals {ends}"
-            time.sleep(0.2)
+        wait_for_triage_to_commit(stack, app_id)
         total, repeats = asyncio.run(case_event_duplicates(stack.kafka))
         keys = assert_rebuild_equals(stack, redis)
         print(

@@ -18,8 +18,13 @@ from schemas import readmodel, topics
 from streams.devtools.bench.stack import BenchStack, bench_stack
 from streams.devtools.bench.throughput import produce
 from tests.factories import admission_body, call_body, change_body, id_number
-from tests.integration.helpers import committed_offsets
-from tests.integration.test_crash import assert_rebuild_equals, case_event_duplicates, ledger_figures, ledger_summary, signal_ends
+from tests.integration.test_crash import (
+    assert_rebuild_equals,
+    case_event_duplicates,
+    ledger_figures,
+    ledger_summary,
+    wait_for_triage_to_commit,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.both_brokers]
 PARTITIONS = 4
@@ -178,11 +183,8 @@ def test_merges_survive_the_worker_being_killed(broker):
                 :10
             ]
             time.sleep(0.5)
-        # Every move done: triage has committed up to the end of aid.signals, where the moves ride.
-        deadline = time.monotonic() + 60
-        while (ends := asyncio.run(signal_ends(stack.kafka))) != asyncio.run(committed_offsets(stack.kafka, app_id, [topics.SIGNALS])):
-            assert time.monotonic() < deadline, f"triage did not commit up to the end of aid.signals {ends}"
-            time.sleep(0.3)
+        # Every move done: triage has committed up to the end of aid.signals, where the moves ride (and the matches queue).
+        wait_for_triage_to_commit(stack, app_id, timeout_s=600)
 
         found = results(redis, everything)
         assert all(found[i]["state"] == "processed" for i in identifications), {
