@@ -7,8 +7,8 @@ import orjson
 from redis.asyncio import Redis
 
 from schemas import readmodel
-from schemas.case import Colour, Tier
 from schemas.ids import mask_id_numbers_in, mask_phone, mask_phones_in
+from schemas.timing import Colour, Tier
 from streams.rules.search import Lookup
 
 CaseFilters = dict[str, str]

@@ -6,10 +6,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
+from schemas.aftercare import Rating, Referral, WatchCategory
 from schemas.household import HouseholdView
 from schemas.intake import Area, FreeText, HouseholdFlags
 from schemas.messages import catalogue_error
 from schemas.programmes import Fact
+from schemas.timing import Deadline, Tier, earliest_unmet
 
 
 class Priority(StrEnum):
@@ -18,26 +20,6 @@ class Priority(StrEnum):
     P1 = "P1"
     P2 = "P2"
     P3 = "P3"
-
-
-class Colour(StrEnum):
-    """Traffic-light status of an open case."""
-
-    GREEN = "green"
-    YELLOW = "yellow"
-    RED = "red"
-
-
-class Tier(StrEnum):
-    """Rungs of the escalation ladder, lowest first."""
-
-    VILLAGE = "village"
-    TOWN = "town"
-    CITY = "city"
-    LEADERSHIP = "leadership"
-
-
-TIER_ORDER = list(Tier)
 
 
 class SubjectView(BaseModel):
@@ -105,23 +87,6 @@ class Urgency(BaseModel):
     priority: Priority | None
     factors: list[Factor]
     policy_version: str
-
-
-class Deadline(BaseModel):
-    """A clock on a case: its window runs from started_at to due_at."""
-
-    started_at: datetime
-    due_at: datetime
-    met_at: datetime | None = None
-
-
-def earliest_unmet(deadlines: dict[str, Deadline]) -> tuple[str, Deadline] | None:
-    """The earliest unmet deadline, which decides a case's colour."""
-    unmet = [(d.due_at, name, d) for name, d in deadlines.items() if d.met_at is None]
-    if not unmet:
-        return None
-    _, name, deadline = min(unmet)
-    return name, deadline
 
 
 class Stage(StrEnum):
@@ -214,6 +179,9 @@ class Case(BaseModel):
     merged_into: str | None = Field(default=None, description="the case that absorbed this one (closed by the merge)")
     subject_age: int | None = Field(default=None, description="the subject's age when the case opened: from the ID number, or as estimated")
     possible_matches: list[PossibleMatch] = Field(default_factory=list, description="可能是同一人: other open cases nearby")
+    referrals: list[Referral] = Field(default_factory=list, description="转办转介: what was referred to partners, oldest first")
+    rating: Rating | None = Field(default=None, description="好差评: the person's rating at the latest call-back")
+    supervised: bool = Field(default=False, description="reopened for the town supervisor (督办) after a dissatisfied rating")
 
     @computed_field
     @property
@@ -227,7 +195,8 @@ class Case(BaseModel):
         """Officer commands the case accepts now (none on a case merged into another: act on the survivor)."""
         if self.merged_into:
             return []
-        return [*TRANSITIONS[self.stage], "note", *([] if self.identity_verified else ["identify"])]
+        referable = [] if self.stage is Stage.CLOSED else ["refer"]
+        return [*TRANSITIONS[self.stage], "note", *referable, *([] if self.identity_verified else ["identify"])]
 
     @computed_field
     @property
@@ -266,6 +235,18 @@ class CaseEventType(StrEnum):
     MERGED_INTO = "merged_into"
     POSSIBLE_MATCH = "possible_match"
     MATCH_DISMISSED = "match_dismissed"
+    REFERRED = "referred"
+    REFERRAL_ACCEPTED = "referral_accepted"
+    REFERRAL_DECLINED = "referral_declined"
+    REFERRAL_DELIVERED = "referral_delivered"
+    REFERRAL_REVOKED = "referral_revoked"
+    VISITS_SCHEDULED = "visits_scheduled"
+    VISIT_RECORDED = "visit_recorded"
+    VISIT_STATUS_CHANGED = "visit_status_changed"
+    VISIT_ESCALATED = "visit_escalated"
+    SATISFACTION_RECORDED = "satisfaction_recorded"
+    WATCH_STARTED = "watch_started"
+    WATCH_ENDED = "watch_ended"
 
 
 class CaseEvent(BaseModel):
@@ -304,6 +285,15 @@ class CaseCommand(BaseModel):
         "take_over",
         "possible_match",
         "dismiss_match",
+        "refer",
+        "accept_referral",
+        "decline_referral",
+        "report_referral",
+        "revoke_referral",
+        "record_visit",
+        "record_satisfaction",
+        "watch",
+        "unwatch",
     ]
     household_id: str
     issued_at: datetime
@@ -320,6 +310,13 @@ class CaseCommand(BaseModel):
     person_key: str | None = Field(default=None, description="hand_over after an identification: the person's pseudonymous key")
     moved: dict[str, Any] | None = Field(default=None, description="take_over: the state of the household that handed over")
     match: PossibleMatch | None = Field(default=None, description="possible_match: the other case; dismiss_match: which one")
+    partner: str | None = Field(default=None, max_length=100, description="refer: the partner, by its name in the partners file")
+    request: FreeText | None = Field(default=None, max_length=2000, description="refer: what the partner is asked to do")
+    referral_id: str | None = Field(default=None, description="accept, decline, report or revoke: which referral")
+    visit_id: str | None = Field(default=None, description="record_visit: which visit (the household's next one when none)")
+    more_help: bool | None = Field(default=None, description="record_visit: the household needs more help (a new signal)")
+    rating: Rating | None = Field(default=None, description="record_satisfaction: the person's rating")
+    categories: list[WatchCategory] | None = Field(default=None, description="watch, unwatch: the categories an officer sets or ends")
 
 
 class OrderedCommand(CaseCommand):

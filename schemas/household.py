@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from schemas.aftercare import Visit, Watch
 from schemas.intake import Area, HouseholdFlags
 from schemas.programmes import ProgrammeAdvice
 
@@ -43,3 +44,5 @@ class HouseholdView(BaseModel):
     last_signal_at: datetime | None = None
     caller_keys: list[str] = Field(default_factory=list, description="keyed hashes of callers' phones: what a phone search matches")
     programmes: list[ProgrammeAdvice] = Field(default_factory=list, description="one check, several aids: advice for the officer")
+    visits: list[Visit] = Field(default_factory=list, description="visits and call-backs due, then the latest done")
+    watch: Watch | None = Field(default=None, description="分级分类探访: why the household is visited on a cadence")

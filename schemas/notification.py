@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from schemas.case import Tier
+from schemas.timing import Tier
 
 
 class Notification(BaseModel):

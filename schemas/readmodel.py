@@ -1,5 +1,7 @@
 """Redis key layout of the read model, shared by the projection (writer) and the API (reader)."""
 
+from datetime import datetime
+
 PREFIX = "ra:"
 LIVE_STREAM = PREFIX + "live"
 STATS = PREFIX + "stats"
@@ -73,6 +75,32 @@ def search_key(token: str) -> str:
 def households_in_key(field: str, code: str) -> str:
     """Set of the households whose signals happened in a town or village (field town or village): what its officers search."""
     return f"{PREFIX}hh-in:{field}:{code}"
+
+
+VISIT_GROUPS = {"follow_up": "follow_ups", "callback": "follow_ups", "watch": "watch"}
+
+
+def visits_due_key(group: str, field: str | None = None, code: str | None = None) -> str:
+    """Households with visits of a group (follow_ups, watch) due, by the earliest due time: in an area, or in all (no field)."""
+    return f"{PREFIX}visits:{group}:" + (f"{field}:{code}" if field else "all")
+
+
+def visit_index(view: dict) -> dict[str, int]:
+    """The visit indexes (keys without the prefix, as the projection's script takes them) a household view belongs in, each
+    with its earliest due time (epoch ms)."""
+    earliest: dict[str, int] = {}
+    for visit in view.get("visits", ()):
+        if visit["status"] == "done":
+            continue
+        group = VISIT_GROUPS[visit["kind"]]
+        due_ms = int(datetime.fromisoformat(visit["deadline"]["due_at"]).timestamp() * 1000)
+        earliest[group] = min(earliest.get(group, due_ms), due_ms)
+    area = view.get("area")
+    keys = {}
+    for group, due_ms in earliest.items():
+        places = [(None, None), *((field, area[field]) for field in ("town", "village") if area)]
+        keys |= {visits_due_key(group, field, code).removeprefix(PREFIX): due_ms for field, code in places}
+    return keys
 
 
 def event_key(event_id: str) -> str:

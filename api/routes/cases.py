@@ -10,9 +10,10 @@ from api.auth import Officer, Principal, token_digest
 from api.privilege import BoardReader, CaseReader, case_for
 from api.store import get_case, list_cases, mark_accepted, read_by
 from schemas import topics
-from schemas.case import Case, CaseCommand, OrderedCommand, Outcome, PossibleMatch, Priority, Stage, Tier
+from schemas.case import Case, CaseCommand, OrderedCommand, Outcome, PossibleMatch, Priority, Stage
 from schemas.intake import FreeText, Identification, IdNumber
 from schemas.messages import Text
+from schemas.timing import Tier
 from streams.rules.clock import SystemClock
 from streams.rules.workflow import refusal
 

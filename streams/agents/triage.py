@@ -34,14 +34,14 @@ from streams.plumbing.app import (
 from streams.plumbing.effects import Effects
 from streams.plumbing.ledger import STALLED_AFTER_S, Admission, Ledger, admit, lost_by_broker
 from streams.plumbing.metrics import ledger_gaps, ledger_passed_over, ledger_rereads, observe
-from streams.rules.cases import Outcome, apply_signal, apply_tick
-from streams.rules.deadlines import next_transition_at
+from streams.rules.cases import Outcome, apply_signal
 from streams.rules.household import HouseholdState
 from streams.rules.household_view import with_household
 from streams.rules.matching import MATCH_COMMANDS, apply_match_command
 from streams.rules.merge import apply_move, forwarding, moving, signal_or_command
 from streams.rules.normalise import RejectedInput, parse, time_of
 from streams.rules.notifications import notifications_for
+from streams.rules.visits import tick_household, wake_at
 from streams.rules.workflow import apply_command
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def decide(topic_name: str, household_id: str, state: HouseholdState, now: datet
     if isinstance(message, Signal):
         return apply_signal(state, message, now, policy)
     if message.type == "deadline_due":
-        return apply_tick(state, now, policy)
+        return tick_household(state, now, policy)
     if moving(message):
         return apply_move(state, message, now)
     if message.type in MATCH_COMMANDS:
@@ -70,8 +70,8 @@ def decide(topic_name: str, household_id: str, state: HouseholdState, now: datet
 
 
 def with_wake_time(state: HouseholdState) -> HouseholdState:
-    """Record when time alone next changes the household's open case."""
-    wake = next_transition_at(state.open_case, policy) if state.open_case else None
+    """Record when time alone next changes the household: its open case or a visit due."""
+    wake = wake_at(state, policy)
     return state.model_copy(update={"wake_at": wake.timestamp() if wake else None})
 
 

@@ -68,8 +68,9 @@ return 1
 """
 
 # Applies a household view if its version is newer than the stored one: the view, the search tokens and areas it
-# is indexed under (those it no longer has removed, every one rescored by its last activity). ARGV: household id,
-# version, doc, last activity (epoch ms), tokens (JSON list), areas (JSON list of 'town:<code>' and 'village:<code>').
+# is indexed under (those it no longer has removed, every one rescored by its last activity), and the lists of visits due
+# it is on. ARGV: household id, version, doc, last activity (epoch ms), tokens (JSON list), areas (JSON list of
+# 'town:<code>' and 'village:<code>'), visit indexes (JSON object: key → earliest due time in epoch ms).
 _APPLY_HOUSEHOLD = """
 local p = KEYS[1]
 if KEYS[2] ~= '' and redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
@@ -87,7 +88,18 @@ local function reindex(field, new_json, prefix, add, remove)
 end
 reindex('tokens', ARGV[5], 'sx:', function(k) redis.call('ZADD', k, ARGV[4], id) end, function(k) redis.call('ZREM', k, id) end)
 reindex('areas', ARGV[6], 'hh-in:', function(k) redis.call('SADD', k, id) end, function(k) redis.call('SREM', k, id) end)
-redis.call('HSET', key, 'version', ARGV[2], 'doc', ARGV[3], 'at', ARGV[4], 'tokens', ARGV[5], 'areas', ARGV[6])
+local due = cjson.decode(ARGV[7])
+for _, index in ipairs(cjson.decode(redis.call('HGET', key, 'visit_keys') or '[]')) do
+  if due[index] == nil then redis.call('ZREM', p .. index, id) end
+end
+local indexes = {}
+for index, due_ms in pairs(due) do
+  redis.call('ZADD', p .. index, due_ms, id)
+  indexes[#indexes + 1] = index
+end
+table.sort(indexes)  -- a stable field, so the live read model and a rebuild agree
+local visit_keys = #indexes > 0 and cjson.encode(indexes) or '[]'
+redis.call('HSET', key, 'version', ARGV[2], 'doc', ARGV[3], 'at', ARGV[4], 'tokens', ARGV[5], 'areas', ARGV[6], 'visit_keys', visit_keys)
 return 1
 """
 
@@ -259,6 +271,7 @@ class ReadModelWriter:
                 _epoch_ms(view["last_signal_at"] or event["at"]),
                 orjson.dumps(household_tokens(HouseholdView.model_validate(view))),
                 orjson.dumps(sorted(set(areas))),
+                orjson.dumps(readmodel.visit_index(view)),
             ],
             client=pipe,
         )

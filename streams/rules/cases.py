@@ -5,21 +5,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from schemas.case import (
-    TIER_ORDER,
-    Case,
-    CaseCommand,
-    CaseEvent,
-    CaseEventType,
-    Colour,
-    Factor,
-    Priority,
-    Report,
-    Signal,
-    Urgency,
-    earliest_unmet,
-)
+from schemas.case import Case, CaseCommand, CaseEvent, CaseEventType, Factor, Priority, Report, Signal, Urgency
 from schemas.messages import Text
+from schemas.timing import TIER_ORDER, Colour, earliest_unmet
 from streams.rules.deadlines import colour_of, deadlines_for, higher_tier, required_tier, tighten
 from streams.rules.household import HouseholdState, remember
 from streams.rules.policy import Policy

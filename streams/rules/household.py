@@ -5,6 +5,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
+from schemas.aftercare import Visit, Watch
 from schemas.case import AidType, Case, Factor, Signal
 from schemas.ids import sex_from_id
 from schemas.intake import Area, HouseholdFlags
@@ -101,13 +102,15 @@ class HouseholdState(BaseModel):
     seen_event_ids: list[str] = Field(default_factory=list)
     open_case: Case | None = None
     closed_cases: list[Case] = Field(default_factory=list, description="the latest closed cases, which may be reopened")
-    wake_at: float | None = Field(default=None, description="epoch seconds when time alone next changes the open case")
+    wake_at: float | None = Field(default=None, description="epoch seconds when time alone next changes the open case or a visit")
     version: int = Field(default=0, description="one more for every signal that changed the household: its view's version")
     areas: list[Area] = Field(default_factory=list, description="the latest places its signals happened, oldest first")
     caller_keys: list[str] = Field(default_factory=list, description="keyed hashes of the latest callers' phones")
     signals_by_source: dict[str, int] = Field(default_factory=dict, description="how many signals each source sent, ever")
     last_signal_at: datetime | None = None
     moved_to: str | None = Field(default=None, description="the household this one was handed over to: what still arrives goes there")
+    visits: list[Visit] = Field(default_factory=list, description="visits and call-backs due, then the latest done, by due time")
+    watch: Watch | None = Field(default=None, description="分级分类探访: why the household is visited on a cadence")
 
 
 def merge_flags(known: HouseholdFlags, reported: HouseholdFlags) -> HouseholdFlags:

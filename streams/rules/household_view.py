@@ -10,9 +10,21 @@ from streams.rules.household import HouseholdState, dependency_of
 from streams.rules.policy import Policy
 from streams.rules.programmes import evaluate_programmes
 
-# The events that change a household: the one each signal yields, and a move's arrival (a take_over's first event).
+# The events that change a household: the one each signal yields, a move's arrival (a take_over's first event), and its visits.
 HOUSEHOLD_EVENTS = frozenset(
-    {CaseEventType.OPENED, CaseEventType.SIGNAL_ATTACHED, CaseEventType.SIGNAL_RECORDED, CaseEventType.TAKEN_OVER, CaseEventType.MERGED}
+    {
+        CaseEventType.OPENED,
+        CaseEventType.SIGNAL_ATTACHED,
+        CaseEventType.SIGNAL_RECORDED,
+        CaseEventType.TAKEN_OVER,
+        CaseEventType.MERGED,
+        CaseEventType.VISITS_SCHEDULED,
+        CaseEventType.VISIT_RECORDED,
+        CaseEventType.VISIT_STATUS_CHANGED,
+        CaseEventType.VISIT_ESCALATED,
+        CaseEventType.WATCH_STARTED,
+        CaseEventType.WATCH_ENDED,
+    }
 )
 
 
@@ -37,6 +49,8 @@ def household_view(state: HouseholdState, now: datetime, policy: Policy) -> Hous
         last_signal_at=state.last_signal_at,
         caller_keys=state.caller_keys,
         programmes=evaluate_programmes(state, now, policy),
+        visits=state.visits,
+        watch=state.watch,
     )
 
 

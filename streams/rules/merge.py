@@ -20,8 +20,9 @@ result written by several of them would depend on that order.
 from datetime import datetime
 from typing import Any
 
-from schemas.case import Case, CaseCommand, CaseEventType, Colour, Deadline, OrderedCommand, Signal, Stage, SubjectView
+from schemas.case import Case, CaseCommand, CaseEventType, OrderedCommand, Signal, Stage, SubjectView
 from schemas.messages import Text
+from schemas.timing import Colour, Deadline
 from streams.rules.cases import PRIORITY_RANK, REPORTS_KEPT, Outcome, household_event, reason_fields, step
 from streams.rules.deadlines import higher_tier
 from streams.rules.household import SEEN_EVENT_IDS_KEPT, HouseholdState, Member, merge_households, merge_members

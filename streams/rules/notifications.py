@@ -2,9 +2,10 @@
 
 from collections.abc import Callable
 
-from schemas.case import Case, CaseEvent, CaseEventType, Tier
+from schemas.case import Case, CaseEvent, CaseEventType
 from schemas.messages import render, say
 from schemas.notification import Notification
+from schemas.timing import Tier
 from streams.rules.clock import CHINA
 from streams.rules.policy import Policy
 from streams.rules.texts import factor_text

@@ -1,12 +1,15 @@
 """The urgency and deadline policy: weights, thresholds and windows (loaded from TOML by streams.policies)."""
 
+from datetime import date, time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.case import Priority, Tier
+from schemas.aftercare import WatchCategory
+from schemas.case import Priority
 from schemas.intake import DEPARTMENT_CHANGE_TYPES, AdmissionType, CallCategory, Programme
 from schemas.programmes import ProgrammeName
+from schemas.timing import Tier
 from streams.rules.household import MEDICAL_KEPT_DAYS
 
 DepartmentChangeType = Literal[DEPARTMENT_CHANGE_TYPES]
@@ -15,6 +18,76 @@ SignalKind = Literal[(*(c.value for c in CallCategory), *(a.value for a in Admis
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+SPAN_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400, "working hours": None, "working days": None}
+
+
+class Span(_Strict):
+    """A length of time, written "30 minutes", "3 days", "4 working hours" or "5 working days" (in the policy's working time)."""
+
+    amount: float = Field(gt=0)
+    unit: Literal[tuple(SPAN_UNITS)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_words(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        amount, _, unit = value.strip().partition(" ")
+        try:
+            return {"amount": float(amount), "unit": unit}
+        except ValueError:
+            raise ValueError(f"a span is a number and a unit ({', '.join(SPAN_UNITS)}), not {value!r}") from None
+
+
+class WorkingTime(_Strict):
+    """Office hours in China time, Monday to Friday, with the public holidays off and their make-up working days on."""
+
+    starts: time
+    ends: time
+    holidays: list[date] = Field(default_factory=list, description="weekdays off (法定节假日)")
+    workdays: list[date] = Field(default_factory=list, description="weekend days worked instead (调休上班)")
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> "WorkingTime":
+        if self.ends <= self.starts:
+            raise ValueError("working time must end after it starts")
+        return self
+
+
+class ReferralDeadlines(_Strict):
+    """How long a partner has to answer a referral, and then to report the help given."""
+
+    accept: Span
+    deliver: Span
+
+
+class ReferralPolicy(_Strict):
+    """Referral deadlines by track: an emergency referral is answered at any hour, a standard one in working time."""
+
+    emergency: ReferralDeadlines
+    standard: ReferralDeadlines
+
+
+class FollowUpPolicy(_Strict):
+    """回访: the visits after aid is delivered, each counted from the delivery, by track."""
+
+    emergency: list[Span]
+    standard: list[Span]
+
+
+class SatisfactionPolicy(_Strict):
+    """好差评: the call-back after closing, and the town's supervision (督办) of a case reopened as dissatisfied."""
+
+    callback: Span
+    supervision: Span
+
+
+class WatchPolicy(_Strict):
+    """分级分类探访: how often a watched household is visited, by category (the most frequent of its categories applies)."""
+
+    cadence: dict[WatchCategory, Span]
 
 
 class TrackPolicy(_Strict):
@@ -125,3 +198,8 @@ class Policy(_Strict):
     compounding: CompoundingPolicy
     matching: MatchingPolicy
     programmes: ProgrammesPolicy
+    working_time: WorkingTime
+    referrals: ReferralPolicy
+    follow_up: FollowUpPolicy
+    satisfaction: SatisfactionPolicy
+    watch: WatchPolicy

@@ -1,12 +1,12 @@
 """Duty officers' commands on a case: pure validation and transitions (demand → dispatch → handle → feedback)."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from schemas.case import TRANSITIONS, AidType, Case, CaseCommand, CaseEventType, Deadline, Stage
+from schemas.case import TRANSITIONS, AidType, Case, CaseCommand, CaseEventType, Stage
 from schemas.messages import Text
+from schemas.timing import Deadline
 from streams.rules.cases import Outcome, household_event, reason_fields, reevaluate, step
-from streams.rules.clock import CHINA
-from streams.rules.deadlines import ACKNOWLEDGE, deadlines_for
+from streams.rules.deadlines import ACKNOWLEDGE, add_working_days, deadlines_for
 from streams.rules.household import HouseholdState, with_help
 from streams.rules.policy import Policy
 
@@ -20,16 +20,6 @@ EVENT_OF_COMMAND = {
     "reopen": CaseEventType.REOPENED,
     "note": CaseEventType.NOTE_ADDED,
 }
-
-
-def add_working_days(start: datetime, days: int) -> datetime:
-    """The same time of day `days` working days later, skipping Saturdays and Sundays in China time."""
-    local = start.astimezone(CHINA)
-    while days:
-        local += timedelta(days=1)
-        if local.weekday() < 5:
-            days -= 1
-    return local.astimezone(start.tzinfo)
 
 
 def refusal(case: Case | None, command: CaseCommand, household: HouseholdState | None = None) -> Text | None:
@@ -70,7 +60,7 @@ def _changes(case: Case, command: CaseCommand, now: datetime, policy: Policy) ->
             return {"stage": Stage.ASSIGNED, "assignee": command.assignee, "deadlines": _met(case, [ACKNOWLEDGE], now)}
         case "deliver":
             met = _met(case, [ACKNOWLEDGE, main] if main == "aid" else [ACKNOWLEDGE], now)
-            paperwork = Deadline(started_at=now, due_at=add_working_days(now, policy.paperwork_working_days))
+            paperwork = Deadline(started_at=now, due_at=add_working_days(now, policy.paperwork_working_days, policy.working_time))
             return {"stage": Stage.AID_DELIVERED, "outcome": command.outcome, "deadlines": {**met, PAPERWORK: paperwork}}
         case "close":
             return {

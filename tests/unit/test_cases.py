@@ -1,7 +1,8 @@
 from datetime import UTC, datetime, timedelta
 
-from schemas.case import CaseEventType, Priority, Tier
+from schemas.case import CaseEventType, Priority
 from schemas.intake import HouseholdFlags
+from schemas.timing import Tier
 from streams.policies import load_policy
 from streams.rules.cases import REPORTS_KEPT, apply_signal, apply_tick, case_id_for
 from streams.rules.clock import FakeClock

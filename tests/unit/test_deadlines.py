@@ -1,7 +1,8 @@
 from datetime import UTC, datetime, timedelta
 
-from schemas.case import Case, Colour, Deadline, Priority, SubjectView, Tier
+from schemas.case import Case, Priority, SubjectView
 from schemas.intake import Area
+from schemas.timing import Colour, Deadline, Tier
 from streams.policies import load_policy
 from streams.rules.clock import FakeClock
 from streams.rules.deadlines import colour_of, deadlines_for, next_transition_at, required_tier, tighten

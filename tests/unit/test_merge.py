@@ -7,9 +7,10 @@ import pytest
 from pydantic import ValidationError
 
 from schemas import topics
-from schemas.case import CaseCommand, CaseEventType, Deadline, Priority, SubjectView, Tier
+from schemas.case import CaseCommand, CaseEventType, Priority, SubjectView
 from schemas.departments import load_departments
 from schemas.register import load_register
+from schemas.timing import Deadline, Tier
 from streams.policies import load_policy
 from streams.rules.cases import apply_signal, apply_tick
 from streams.rules.household import HouseholdState, Member, merge_households

@@ -1,7 +1,8 @@
 from datetime import UTC, datetime, timedelta
 
-from schemas.case import CaseEventType, Tier
+from schemas.case import CaseEventType
 from schemas.messages import Text
+from schemas.timing import Tier
 from streams.policies import load_policy
 from streams.rules.cases import apply_signal, apply_tick
 from streams.rules.household import HouseholdState

@@ -7,7 +7,7 @@ from schemas.messages import Text
 from streams.policies import load_policy
 from streams.rules.cases import apply_signal, apply_tick
 from streams.rules.household import HouseholdState
-from streams.rules.workflow import add_working_days, apply_command, refusal
+from streams.rules.workflow import apply_command, refusal
 from tests.factories import signal
 
 DEFAULT = load_policy("default")
@@ -29,11 +29,6 @@ def command(state: HouseholdState, kind: str, **fields) -> CaseCommand:
 
 def run(state, kind, at, policy=DEFAULT, **fields):
     return apply_command(state, command(state, kind, **fields), at, policy)
-
-
-def test_working_days_skip_the_weekend():
-    assert add_working_days(START, 1) == START + timedelta(days=3)  # Friday → Monday
-    assert add_working_days(START, 5) == START + timedelta(days=7)
 
 
 def test_the_full_loop_acknowledge_assign_deliver_close():

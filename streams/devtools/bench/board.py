@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from urllib.parse import unquote, urlsplit
 
-from schemas.case import Case, Deadline, Factor, Report, Stage
+from schemas.case import Case, Factor, Report, Stage
 from schemas.messages import LANGUAGES, messages
 from schemas.register import load_register
+from schemas.timing import Deadline
 from streams.devtools.browser import CHROMIUM, FLAGS
 
 ORIGIN = "http://board.test"
