@@ -87,8 +87,7 @@ class Visit(BaseModel):
 
 
 class Watch(BaseModel):
-    """Why a household is on the watch list, since when, and the categories an officer set (the rest are known from records)."""
+    """Why a household is on the watch list, and since when."""
 
     categories: list[WatchCategory]
     since: datetime
-    set_by_officer: list[WatchCategory] = Field(default_factory=list, description="categories an officer put the household on the list for")

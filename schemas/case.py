@@ -241,11 +241,13 @@ class CaseEventType(StrEnum):
     REFERRAL_DELIVERED = "referral_delivered"
     REFERRAL_REVOKED = "referral_revoked"
     VISITS_SCHEDULED = "visits_scheduled"
+    VISITS_HANDED_OVER = "visits_handed_over"
     VISIT_RECORDED = "visit_recorded"
     VISIT_STATUS_CHANGED = "visit_status_changed"
     VISIT_ESCALATED = "visit_escalated"
     SATISFACTION_RECORDED = "satisfaction_recorded"
     WATCH_STARTED = "watch_started"
+    WATCH_CHANGED = "watch_changed"
     WATCH_ENDED = "watch_ended"
 
 

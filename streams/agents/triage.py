@@ -34,7 +34,7 @@ from streams.plumbing.app import (
 from streams.plumbing.effects import Effects
 from streams.plumbing.ledger import STALLED_AFTER_S, Admission, Ledger, admit, lost_by_broker
 from streams.plumbing.metrics import ledger_gaps, ledger_passed_over, ledger_rereads, observe
-from streams.rules.cases import Outcome, apply_signal
+from streams.rules.cases import TRIAGE, Outcome, apply_signal
 from streams.rules.household import HouseholdState
 from streams.rules.household_view import with_household
 from streams.rules.matching import MATCH_COMMANDS, apply_match_command
@@ -42,6 +42,7 @@ from streams.rules.merge import apply_move, forwarding, moving, signal_or_comman
 from streams.rules.normalise import RejectedInput, parse, time_of
 from streams.rules.notifications import notifications_for
 from streams.rules.visits import tick_household, wake_at
+from streams.rules.watch import WATCH_COMMANDS, apply_watch_command, with_watch
 from streams.rules.workflow import apply_command
 
 log = logging.getLogger(__name__)
@@ -59,11 +60,13 @@ def decide(topic_name: str, household_id: str, state: HouseholdState, now: datet
     if forwarded := forwarding(state, message):
         return forwarded
     if isinstance(message, Signal):
-        return apply_signal(state, message, now, policy)
+        return with_watch(apply_signal(state, message, now, policy), now, policy, TRIAGE, message.event_id)
     if message.type == "deadline_due":
         return tick_household(state, now, policy)
     if moving(message):
-        return apply_move(state, message, now)
+        return with_watch(apply_move(state, message, now), now, policy, TRIAGE, message.command_id)
+    if message.type in WATCH_COMMANDS:
+        return apply_watch_command(state, message, now, policy)
     if message.type in MATCH_COMMANDS:
         return apply_match_command(state, message, now)
     return apply_command(state, message, now, policy)

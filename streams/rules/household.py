@@ -5,7 +5,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
-from schemas.aftercare import Visit, Watch
+from schemas.aftercare import Visit, Watch, WatchCategory
 from schemas.case import AidType, Case, Factor, Signal
 from schemas.ids import sex_from_id
 from schemas.intake import Area, HouseholdFlags
@@ -111,6 +111,10 @@ class HouseholdState(BaseModel):
     moved_to: str | None = Field(default=None, description="the household this one was handed over to: what still arrives goes there")
     visits: list[Visit] = Field(default_factory=list, description="visits and call-backs due, then the latest done, by due time")
     watch: Watch | None = Field(default=None, description="分级分类探访: why the household is visited on a cadence")
+    watch_requested: list[WatchCategory] = Field(
+        default_factory=list, description="categories an officer put the household on the list for"
+    )
+    watch_visits: int = Field(default=0, description="how many watch visits were ever scheduled: the next one's number")
 
 
 def merge_flags(known: HouseholdFlags, reported: HouseholdFlags) -> HouseholdFlags:
@@ -327,7 +331,8 @@ def merge_members(kept: Member, other: Member) -> Member:
 
 def merge_households(state: HouseholdState, moved: HouseholdState) -> HouseholdState:
     """The household with the facts of one handed over to it joined in, without repeats: members, what was reported,
-    enrolment, assets, medical costs, help, places, callers, recent signals, seen event ids (its cases are the merge
+    enrolment, assets, medical costs, help, places, callers, recent signals, seen event ids, visits due and done and
+    why it is watched (its cases are the merge
     rules' to join, streams.rules.merge); a version past both, so the merged household's view replaces theirs."""
     members = {**moved.members, **state.members}
     for key in state.members.keys() & moved.members.keys():
@@ -354,5 +359,20 @@ def merge_households(state: HouseholdState, moved: HouseholdState) -> HouseholdS
                 for source in state.signals_by_source.keys() | moved.signals_by_source.keys()
             },
             "last_signal_at": max((t for t in (state.last_signal_at, moved.last_signal_at) if t), default=None),
+            "visits": _united_visits(state.visits, moved.visits),
+            "watch": state.watch or moved.watch,
+            "watch_requested": sorted({*state.watch_requested, *moved.watch_requested}),
+            "watch_visits": max(state.watch_visits, moved.watch_visits),
         }
     )
+
+
+def _united_visits(here: list[Visit], moved: list[Visit]) -> list[Visit]:
+    """Both households' visits, each once; of two watch visits due, the earlier stands (one household, one cadence)."""
+    known = {visit.visit_id for visit in here}
+    visits = [*here, *(visit for visit in moved if visit.visit_id not in known)]
+    watch_due = sorted((v for v in visits if v.kind == "watch" and v.status != "done"), key=lambda v: v.deadline.due_at)
+    dropped = {visit.visit_id for visit in watch_due[1:]}
+    due = sorted((v for v in visits if v.status != "done" and v.visit_id not in dropped), key=lambda v: v.deadline.due_at)
+    done = sorted((v for v in visits if v.status == "done"), key=lambda v: v.done_at)
+    return [*due, *done]

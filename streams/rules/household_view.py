@@ -19,10 +19,12 @@ HOUSEHOLD_EVENTS = frozenset(
         CaseEventType.TAKEN_OVER,
         CaseEventType.MERGED,
         CaseEventType.VISITS_SCHEDULED,
+        CaseEventType.VISITS_HANDED_OVER,
         CaseEventType.VISIT_RECORDED,
         CaseEventType.VISIT_STATUS_CHANGED,
         CaseEventType.VISIT_ESCALATED,
         CaseEventType.WATCH_STARTED,
+        CaseEventType.WATCH_CHANGED,
         CaseEventType.WATCH_ENDED,
     }
 )

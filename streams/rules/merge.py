@@ -60,7 +60,9 @@ def forwarding(state: HouseholdState, message: Signal | CaseCommand) -> Outcome 
 
 def is_empty(state: HouseholdState) -> bool:
     """Whether a household holds nothing worth moving (a person's own household before any signal about them)."""
-    return not (state.members or state.recent or state.seen_event_ids or state.open_case or state.closed_cases)
+    return not (
+        state.members or state.recent or state.seen_event_ids or state.open_case or state.closed_cases or state.visits or state.watch
+    )
 
 
 def identified(state: HouseholdState, person_key: str, age: int) -> HouseholdState:
@@ -115,6 +117,9 @@ def hand_over(state: HouseholdState, command: CaseCommand, now: datetime) -> Out
     gone = HouseholdState(household_id=state.household_id, partition=state.partition, moved_to=target, seen_event_ids=[command.command_id])
     if is_empty(state):
         return Outcome(gone)
+    if state.visits or state.watch:  # the target visits now: this household's view must leave the lists of visits due
+        gone = gone.model_copy(update={"version": state.version + 1})
+        events.append(household_event(gone, CaseEventType.VISITS_HANDED_OVER, now, command.actor, None, {"to": target}))
     take_over = OrderedCommand(
         type="take_over",
         household_id=target,
