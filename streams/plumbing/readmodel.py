@@ -194,10 +194,12 @@ class ReadModelWriter:
                 if topic == topics.DEADLETTER:
                     await self._dead_letter(pipe, document, raw)
                 else:
-                    if document["case"] is None:
-                        await self._result_only(pipe, document)
-                    else:
+                    if document["case"] is not None:
                         await self._case_event(pipe, document)
+                    else:
+                        self._household_entry(pipe, document)
+                        if document["event_id"]:
+                            await self._result_only(pipe, document)
                     if document.get("household"):
                         await self._household(pipe, document)
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
@@ -256,12 +258,14 @@ class ReadModelWriter:
             client=pipe,
         )
 
+    def _household_entry(self, pipe, event: dict) -> None:
+        """An event of the household's own (no case) on its timeline: a signal on a case is there as the case's event."""
+        entry = orjson.dumps({k: event.get(k) for k in ("type", "version", "at", "actor", "actor_name", "event_id", "data", "case_id")})
+        pipe.zadd(readmodel.household_timeline_key(event["household_id"]), {entry: _epoch_ms(event["at"])})
+
     async def _household(self, pipe, event: dict) -> None:
         view = event["household"]
         areas = [f"{field}:{area[field]}" for area in view["areas"] for field in ("town", "village")]
-        if event["case"] is None:  # a signal on a case is on the household's timeline as the case's event
-            entry = orjson.dumps({k: event.get(k) for k in ("type", "version", "at", "actor", "actor_name", "event_id", "data", "case_id")})
-            pipe.zadd(readmodel.household_timeline_key(view["household_id"]), {entry: _epoch_ms(event["at"])})
         await self._apply_household(
             keys=[readmodel.PREFIX, self.guard],
             args=[

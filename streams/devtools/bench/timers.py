@@ -30,13 +30,19 @@ PROBE_POLICY = 'extends = "default"\nversion = "bench-probes"\n\n[tracks.P3]\nac
 APP_ID = "bench-deadlines"
 
 
-def tick_cost_ms(open_cases: int, ticks: int, interval_s: float, seed: int) -> float:
-    """p99 cost of one deadline tick with open_cases planned over the next two hours (a few due per tick)."""
+WATCH_CADENCE_S = 7 * 86400  # the default policy's weekly visit of the elderly living alone
+
+
+def tick_cost_ms(open_cases: int, ticks: int, interval_s: float, seed: int, watched: int = 0) -> float:
+    """p99 cost of one deadline tick with open_cases planned over the next two hours and watched households (without a
+    case) whose next visit changes colour within a week: the same per-household queue, a few due per tick."""
     rng = random.Random(seed)
     queue = DeadlineQueue()
     start = datetime.now(UTC)
     for n in range(open_cases):
         queue.schedule(f"household-{n}", (start + timedelta(seconds=rng.uniform(1, 7200))).timestamp())
+    for n in range(watched):
+        queue.schedule(f"watched-{n}", (start + timedelta(seconds=rng.uniform(1, WATCH_CADENCE_S))).timestamp())
     costs = []
     for n in range(ticks):
         now = start + timedelta(seconds=n * interval_s)
