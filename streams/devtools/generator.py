@@ -57,6 +57,7 @@ SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂"
 RECURRING_SHARE = 0.3  # events about a household reported in the recent past
 RECENT_HOUSEHOLDS = 50
+LONE_ELDER_SHARE = 0.06  # an old person living alone: on the watch list once the registry shows it (分级分类探访)
 REGISTRY_SHARE = 0.5  # households whose registry records are sent before their first signal
 SOURCE_WEIGHTS = {"hotline": 5, "hospital": 2, "department": 3}
 CALL_WEIGHTS = {
@@ -164,6 +165,8 @@ class Generator:
         adults = [self.person((1960, 2000)) for _ in range(self.rng.choice((1, 2, 2, 2)))]
         children = [self.person((2008, 2023)) for _ in range(self.rng.choice((0, 0, 1, 2, 3)))]
         elderly = [self.person((1935, 1958)) for _ in range(self.rng.choice((0, 0, 1)))]
+        if self.rng.random() < LONE_ELDER_SHARE:
+            adults, children, elderly = [], [], [self.person((1935, 1958))]
         home_id = f"HH-{village}-{len(self.pool):05d}"
         # Only some households are already in the registry feed; the rest are found through their signals.
         return Household(

@@ -41,6 +41,8 @@ ACCESS = {
     ("GET", "/v1/live"): {"officer"},
     ("GET", "/v1/search"): {"officer"},
     ("GET", "/v1/households/H1"): {"officer"},
+    ("POST", "/v1/households/H1/watch"): {"officer"},
+    ("POST", "/v1/households/H1/unwatch"): {"officer"},
     ("GET", "/healthz"): {"public"},
     ("GET", "/readyz"): {"public"},
     ("GET", "/metrics"): {"metrics"},
