@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.config import settings
 from schemas.messages import Text
+from schemas.partners import load_partners
 
 BASE_ROLES = ("operator", "hospital", "admin", "metrics")
 OFFICER_TIERS = ("village", "town", "city", "leadership")
@@ -24,6 +26,11 @@ class Principal:
     def kind(self) -> str:
         """The role without its qualifier (department, officer, ...)."""
         return self.role.split(":", 1)[0]
+
+    @property
+    def partner(self) -> str | None:
+        """The partner a partner's token speaks for (partner:county-charity → county-charity), else None."""
+        return self.role.split(":", 1)[1] if self.kind == "partner" else None
 
     @property
     def area_scope(self) -> tuple[str, str] | None:
@@ -54,6 +61,7 @@ def normalise_role(name: str) -> str:
         name in BASE_ROLES
         or (kind == "department" and rest)
         or (kind == "officer" and rest.count(":") == 1 and officer_tier in OFFICER_TIERS)
+        or (kind == "partner" and rest in load_partners(settings.partners).partners)
     ):
         return name
     raise ValueError(f"unknown role {name!r} in tokens file")
@@ -82,6 +90,8 @@ def require(*kinds: str):
         principal = request.app.state.tokens.principal(token) if token else None
         if principal is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, Text("error.unauthorized"), headers={"WWW-Authenticate": "Bearer"})
+        if principal.kind == "partner" and "partner" not in kinds:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, Text("privilege.partner_referrals_only", {"role": principal.role}))
         if principal.kind != "admin" and principal.kind not in kinds:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN, Text("error.forbidden_role", {"role": principal.role, "roles": [*kinds, "admin"]})
@@ -96,7 +106,10 @@ HospitalRole = Annotated[Principal, Depends(require("hospital"))]
 DepartmentRole = Annotated[Principal, Depends(require("department"))]
 Admin = Annotated[Principal, Depends(require())]
 Officer = Annotated[Principal, Depends(require("officer"))]
-Reader = Annotated[Principal, Depends(require("operator", "officer", "hospital", "department"))]
+Reader = Annotated[Principal, Depends(require("operator", "officer", "hospital", "department", "partner"))]
+PartnerRole = Annotated[Principal, Depends(require("partner"))]
+# Officers and partners: the referral list, each seeing its own part.
+ReferralReader = Annotated[Principal, Depends(require("officer", "partner"))]
 Scraper = require("metrics")
 
 

@@ -11,6 +11,8 @@ from schemas.messages import Text
 
 # Senders of events from outside the county's aid office: they learn the outcome of what they sent, nothing else.
 SENDERS = ("hospital", "department")
+# A partner reads the referrals made to it (GET /v1/referrals) and the results of its own commands, nothing else.
+PARTNERS = ("partner",)
 
 
 def reading(*kinds: str):
@@ -20,6 +22,8 @@ def reading(*kinds: str):
         if principal.kind == "admin" or principal.kind in kinds:
             return principal
         key = "privilege.outcomes_only" if principal.kind in SENDERS else "privilege.officers_only"
+        if principal.kind in PARTNERS:
+            key = "privilege.partner_referrals_only"
         raise HTTPException(status.HTTP_403_FORBIDDEN, Text(key, {"role": principal.role}))
 
     return check
@@ -32,8 +36,8 @@ BoardReader = Annotated[Principal, Depends(reading("officer"))]
 
 
 def may_read_result(request: Request, principal: Principal, sender: str | None) -> bool:
-    """Whether the caller may read an event's result: hospitals and departments only those they sent themselves."""
-    return principal.kind not in SENDERS or (sender is not None and sender == token_digest(request))
+    """Whether the caller may read an event's result: hospitals, departments and partners only those they sent themselves."""
+    return principal.kind not in (*SENDERS, *PARTNERS) or (sender is not None and sender == token_digest(request))
 
 
 def calls_back(principal: Principal, case: dict) -> bool:

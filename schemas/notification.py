@@ -12,7 +12,7 @@ class Notification(BaseModel):
     """One notice to the people on duty at a tier of an area; keyed `<tier>:<area_code>` on the topic."""
 
     notification_id: str = Field(description="<case_id>:<case version>: a sender can drop repeats by it")
-    kind: Literal["opened", "status_changed", "escalated"]
+    kind: Literal["opened", "status_changed", "escalated", "referral_declined"]
     tier: Tier
     area_code: str = Field(description="village code, town code, or the 6-digit county/city code for city and leadership")
     recipient: str = Field(description="who at that tier, from the policy")

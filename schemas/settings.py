@@ -19,6 +19,8 @@ class ConnectionSettings(BaseSettings):
         default="tansu", description="the broker: tansu (embedded, in memory) or kafka (Apache Kafka, which needs no Tansu workarounds)"
     )
     departments: str = Field(default="bundled", description="department → allowed change types: 'bundled' or a TOML file path")
+    # The API checks partner roles and names against it, the worker names partners in notices.
+    partners: str = Field(default="bundled", description="partners referrals go to (转办转介): 'bundled' or a TOML file path")
     # Not `register`: that name is taken by pydantic's model machinery, hence the alias keeping the variable RAPIDAID_REGISTER.
     county_register: str = Field(
         default="bundled",

@@ -20,8 +20,11 @@ function paramText(value, section) {
     if (Number.isInteger(value)) return Math.abs(value) >= 10000 ? value.toLocaleString("en-US") : String(value);
     return value.toFixed(1);
   }
-  return (section && catalogue[`${section}.${value}`]) || String(value);
+  return (section && catalogue[`${section}.${labelCode(section, value)}`]) || String(value);
 }
+
+// A clock of its own object (referral:<id>:accept) is labelled by its kind (referral.accept), as the server labels it.
+const labelCode = (section, code) => (section === "deadline" ? String(code).replace(/^([^:]+):.*:([^:]+)$/, "$1.$2") : code);
 
 // The text of a catalogue key with its {params} filled in; fallback (or the key) when the catalogue lacks it.
 function t(key, params = {}, fallback = key) {
@@ -34,7 +37,7 @@ function t(key, params = {}, fallback = key) {
 }
 
 // The word for a code of a catalogue section (stage, tier, category, ...), or the code itself when unknown.
-const word = (section, code) => (code == null || code === "" ? "" : t(`${section}.${code}`, {}, humanise(code)));
+const word = (section, code) => (code == null || code === "" ? "" : t(`${section}.${labelCode(section, code)}`, {}, humanise(code)));
 // Who reported: a department by its name in the catalogue (a county's own department code stays as it is), else as given.
 const reporterText = (source, reporter) => (source === "department" ? t(`department.${reporter}`, {}, reporter) : reporter);
 const list = (parts) => parts.filter(Boolean).join(catalogue["factor.separator"] ?? "、");

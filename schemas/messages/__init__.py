@@ -66,7 +66,15 @@ def _shown(value: object, language: str, section: str | None) -> str:
     if isinstance(value, float):
         return f"{value:.1f}"
     text = str(value)
-    return messages(language).get(f"{section}.{text}", text) if section else text
+    return messages(language).get(f"{section}.{label_code(section, text)}", text) if section else text
+
+
+def label_code(section: str, code: str) -> str:
+    """The code a section labels a value by: a clock of its own object (referral:<id>:accept) by its kind (referral.accept)."""
+    if section != "deadline" or code.count(":") < 2:
+        return code
+    kind, _, rest = code.partition(":")
+    return f"{kind}.{rest.rpartition(':')[2]}"
 
 
 def render(key: str, language: str = DEFAULT_LANGUAGE, /, **params: object) -> str:

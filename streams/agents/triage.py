@@ -25,6 +25,7 @@ from streams.plumbing.app import (
     household_state,
     households,
     new_effects,
+    partner_name,
     place_name,
     policy,
     read_model,
@@ -41,6 +42,7 @@ from streams.rules.matching import MATCH_COMMANDS, apply_match_command
 from streams.rules.merge import apply_move, forwarding, moving, signal_or_command
 from streams.rules.normalise import RejectedInput, parse, time_of
 from streams.rules.notifications import notifications_for
+from streams.rules.referrals import REFERRAL_COMMANDS, apply_referral_command
 from streams.rules.visits import tick_household, wake_at
 from streams.rules.watch import WATCH_COMMANDS, apply_watch_command, with_watch
 from streams.rules.workflow import apply_command
@@ -69,6 +71,8 @@ def decide(topic_name: str, household_id: str, state: HouseholdState, now: datet
         return apply_watch_command(state, message, now, policy)
     if message.type in MATCH_COMMANDS:
         return apply_match_command(state, message, now)
+    if message.type in REFERRAL_COMMANDS:
+        return apply_referral_command(state, message, now, policy)
     return apply_command(state, message, now, policy)
 
 
@@ -110,7 +114,7 @@ def record(household_id: str, key: bytes, partition: int, before: HouseholdState
     for case_event in outcome.events:
         # Keyed like the household's signals and commands, so in the same partition number.
         effects.send(topics.CASE_EVENTS, key, case_event.model_dump_json().encode(), partition=partition, project=True)
-        for notice in notifications_for(case_event, policy, place_name):
+        for notice in notifications_for(case_event, policy, place_name, partner_name):
             effects.send(topics.NOTIFICATIONS, notice.key.encode(), notice.model_dump_json().encode())
 
 

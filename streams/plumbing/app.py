@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from schemas import topics
 from schemas.ids import mask_id_numbers_in
 from schemas.messages import say
+from schemas.partners import load_partners
 from schemas.register import load_register
 from streams.config import settings
 from streams.plumbing import metrics
@@ -76,6 +77,12 @@ register = load_register(settings.county_register)
 def place_name(code: str) -> str:
     """The register's name of a town or village for notices, its code when the register has none."""
     return register.name_of(code) or code
+
+
+def partner_name(name: str) -> str:
+    """A partner's Chinese name for notices, its name in the partners file when the file has none."""
+    partner = load_partners(settings.partners).partners.get(name)
+    return partner.name_zh if partner else name
 
 
 def topic(*names: str, acks: bool = True) -> faust.TopicT:

@@ -11,7 +11,12 @@ from streams.rules.policy import Policy
 from streams.rules.texts import factor_text
 
 QUOTE_CHARS = 40  # of the caller's first line, so a notice still fits an SMS or two
-NOTIFIED = {CaseEventType.OPENED: "opened", CaseEventType.STATUS_CHANGED: "status_changed", CaseEventType.ESCALATED: "escalated"}
+NOTIFIED = {
+    CaseEventType.OPENED: "opened",
+    CaseEventType.STATUS_CHANGED: "status_changed",
+    CaseEventType.ESCALATED: "escalated",
+    CaseEventType.REFERRAL_DECLINED: "referral_declined",  # the officer gets the referral back, with the partner's reason
+}
 
 
 def code_as_name(code: str) -> str:
@@ -28,8 +33,10 @@ def area_code(case: Case, tier: Tier) -> str:
     return case.area.town[:6]
 
 
-def _what(case: Case, event: CaseEvent, policy: Policy) -> str:
+def _what(case: Case, event: CaseEvent, policy: Policy, partner_name: Callable[[str], str]) -> str:
     """What happened, in the duty desk's words."""
+    if event.type is CaseEventType.REFERRAL_DECLINED:
+        return render("notification.referral.declined", partner=partner_name(event.data["partner"]), reason=event.data["reason"])
     if event.type is CaseEventType.OPENED:
         factors = say("notification.factor_separator").join(factor_text(f) for f in case.factors if f.applied)
         return render("notification.opened", case_id=case.case_id, track=case.track, score=case.urgency, factors=factors)
@@ -39,7 +46,7 @@ def _what(case: Case, event: CaseEvent, policy: Policy) -> str:
     return render("notification.escalated", cause=cause, recipient=policy.escalation_recipients[case.tier])
 
 
-def _message(case: Case, event: CaseEvent, policy: Policy, place_name: Callable[[str], str]) -> str:
+def _message(case: Case, event: CaseEvent, policy: Policy, place_name: Callable[[str], str], partner_name: Callable[[str], str]) -> str:
     due = (
         render("notification.due", deadline=case.due_deadline, at=f"{case.due_at.astimezone(CHINA):%Y-%m-%d %H:%M}")
         if case.due_at
@@ -50,7 +57,7 @@ def _message(case: Case, event: CaseEvent, policy: Policy, place_name: Callable[
         priority=case.priority.value,
         place=f"{place_name(case.area.town)} {place_name(case.area.village)}",
         category=case.category,
-        what=_what(case, event, policy),
+        what=_what(case, event, policy, partner_name),
         due=due,
     )
     words = first_line(case.reports[0].text) if case.reports else ""
@@ -63,8 +70,11 @@ def first_line(text: str, limit: int = QUOTE_CHARS) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def notifications_for(event: CaseEvent, policy: Policy, place_name: Callable[[str], str] = code_as_name) -> list[Notification]:
-    """The notice a case event gives the tier now responsible for the case, if any; place_name turns area codes into names."""
+def notifications_for(
+    event: CaseEvent, policy: Policy, place_name: Callable[[str], str] = code_as_name, partner_name: Callable[[str], str] = code_as_name
+) -> list[Notification]:
+    """The notice a case event gives the tier now responsible for the case, if any; place_name and partner_name turn area
+    codes and partners' names in the partners file into the names people know."""
     kind = NOTIFIED.get(event.type)
     case = event.case
     if kind is None or case is None:
@@ -81,7 +91,7 @@ def notifications_for(event: CaseEvent, policy: Policy, place_name: Callable[[st
             status=case.status,
             due_deadline=case.due_deadline,
             due_at=case.due_at,
-            message=_message(case, event, policy, place_name),
+            message=_message(case, event, policy, place_name, partner_name),
             at=event.at,
         )
     ]
