@@ -21,13 +21,14 @@ from api.live import LiveHub
 from api.middleware import BodyLimits, RequestMetrics
 from api.publisher import Publisher
 from api.responses import EncodableJSONResponse
-from api.routes import access, cases, households, intake, live, ops, register, watch
+from api.routes import access, cases, households, intake, live, ops, referrals, register, watch
 from api.store import HouseholdReads
 from api.tokens import TokenRegistry
 from schemas.departments import load_departments
 from schemas.ids import mask_id_numbers_in
 from schemas.messages import Text, language_from, say
 from schemas.messages.validation import localise_errors
+from schemas.partners import load_partners
 from schemas.register import load_register
 
 STATIC = resources.files("api") / "static"
@@ -43,6 +44,7 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
         app.state.settings = settings
         app.state.tokens = TokenRegistry(settings.people_file, settings.tokens_file)
         app.state.departments = load_departments(settings.departments)
+        app.state.partners = load_partners(settings.partners)
         app.state.register = load_register(settings.county_register)
         app.state.redis = Redis.from_url(settings.redis)
         app.state.households = HouseholdReads(app.state.redis)
@@ -68,7 +70,7 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
         redoc_url=None,
         default_response_class=EncodableJSONResponse,
     )
-    for module in (intake, cases, households, live, ops, register, access, watch):
+    for module in (intake, cases, households, live, ops, register, access, watch, referrals):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.mount("/docs-assets", StaticFiles(directory=str(DOCS_ASSETS)), name="docs-assets")
@@ -102,6 +104,10 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
     @app.get("/intake", include_in_schema=False)
     async def intake_page() -> FileResponse:
         return FileResponse(str(STATIC / "intake.html"))
+
+    @app.get("/partner", include_in_schema=False)
+    async def partner_page() -> FileResponse:
+        return FileResponse(str(STATIC / "partner.html"))
 
     @app.get("/household", include_in_schema=False)
     async def household_page() -> FileResponse:

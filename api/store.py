@@ -277,3 +277,15 @@ class HouseholdReads:
             "timeline": [entry for _, entry in sorted(((at, orjson.loads(raw)) for raw, at in timeline), key=_in_step_order)],
             "timeline_total": timeline_total,
         }
+
+
+async def referred_cases(redis: Redis, key: str) -> list[tuple[str, dict]]:
+    """The referral ids of a referral set (newest first), each with its case document (ids whose case is gone left out)."""
+    referral_ids = [rid.decode() for rid in await redis.zrange(key, 0, -1, desc=True)]
+    # The id names its case (R{n}-{case_id}): one read of each case document, however many of its referrals are listed.
+    case_ids = list(dict.fromkeys(rid.partition("-")[2] for rid in referral_ids))
+    async with redis.pipeline(transaction=False) as pipe:
+        for case_id in case_ids:
+            pipe.hget(readmodel.case_key(case_id), "doc")
+        docs = {case_id: orjson.loads(doc) for case_id, doc in zip(case_ids, await pipe.execute(), strict=True) if doc is not None}
+    return [(rid, docs[rid.partition("-")[2]]) for rid in referral_ids if rid.partition("-")[2] in docs]

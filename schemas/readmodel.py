@@ -103,6 +103,24 @@ def visit_index(view: dict) -> dict[str, int]:
     return keys
 
 
+# Referrals (转办转介): each a sorted set of referral ids by referral time (epoch ms). A referral id names its case
+# (R{n}-{case_id}), so the id is the index from referral to case; these sets are who may read which.
+def partner_referrals_key(partner: str) -> str:
+    """The referrals made to one partner."""
+    return f"{PREFIX}referrals:partner:{partner}"
+
+
+def area_referrals_key(field: str | None = None, code: str | None = None) -> str:
+    """The referrals of cases in a town or village (field town or village), or of the county (no field)."""
+    return f"{PREFIX}referrals:" + (f"{field}:{code}" if field else "all")
+
+
+def referral_keys(case: dict, partner: str) -> list[str]:
+    """Every referral set a referral of the case to the partner belongs in."""
+    area = case["area"]
+    return [partner_referrals_key(partner), area_referrals_key(), *(area_referrals_key(f, area[f]) for f in ("town", "village"))]
+
+
 def event_key(event_id: str) -> str:
     """Hash holding the processing result of one intake event."""
     return f"{PREFIX}event:{event_id}"

@@ -257,6 +257,15 @@ class ReadModelWriter:
             ],
             client=pipe,
         )
+        self._referral(pipe, event)
+
+    def _referral(self, pipe, event: dict) -> None:
+        """A new referral in the sets its partner and the officers of its case's area read (idempotent: a replay re-adds it)."""
+        if event["type"] != "referred":
+            return
+        referred = {event["data"]["referral_id"]: _epoch_ms(event["at"])}
+        for key in readmodel.referral_keys(event["case"], event["data"]["partner"]):
+            pipe.zadd(key, referred)
 
     def _household_entry(self, pipe, event: dict) -> None:
         """An event of the household's own (no case) on its timeline: a signal on a case is there as the case's event."""
