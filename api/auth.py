@@ -91,7 +91,7 @@ def require(*kinds: str):
         if principal is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, Text("error.unauthorized"), headers={"WWW-Authenticate": "Bearer"})
         if principal.kind == "partner" and "partner" not in kinds:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, Text("privilege.partner_referrals_only", {"role": principal.role}))
+            raise HTTPException(status.HTTP_403_FORBIDDEN, Text("privilege.partner.referrals_only", {"role": principal.role}))
         if principal.kind != "admin" and principal.kind not in kinds:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN, Text("error.forbidden_role", {"role": principal.role, "roles": [*kinds, "admin"]})

@@ -23,7 +23,7 @@ def reading(*kinds: str):
             return principal
         key = "privilege.outcomes_only" if principal.kind in SENDERS else "privilege.officers_only"
         if principal.kind in PARTNERS:
-            key = "privilege.partner_referrals_only"
+            key = "privilege.partner.referrals_only"
         raise HTTPException(status.HTTP_403_FORBIDDEN, Text(key, {"role": principal.role}))
 
     return check

@@ -29,7 +29,7 @@ from streams.config import WorkerSettings
 from streams.devtools.kafka import KafkaCluster, KafkaUnavailable, plan_cluster, prepare_nodes, wait_for_brokers
 from streams.plumbing.topics import ensure_topics
 
-DEV_ROLES = ("operator", "officer", "admin", "hospital", "department:civil-affairs", "metrics")
+DEV_ROLES = ("operator", "officer", "admin", "hospital", "department:civil-affairs", "metrics", "partner:county-charity")
 # Named duty officers to try the board as, one per rung: 景芝村 of 景芝镇 (370784101), the town, the city duty centre.
 DEMO_UNIDENTIFIED_CALLS = 1 / 40  # of the demo's calls, about someone whose ID number the caller does not know
 DEV_OFFICERS = (("王芳", "officer:village:370784101201"), ("张伟", "officer:town:370784101"), ("李娜", "officer:city:*"))
