@@ -94,7 +94,7 @@ def forbidden(key: str, referral_id: str, principal: Principal) -> HTTPException
 
 
 async def referral_case(request: Request, principal: Principal, referral_id: str) -> Case:
-    """The case of the referral, or 404 when there is no such referral; 403 when the caller may not act on it."""
+    """The case of the referral, or 404 when there is no such referral; 403 for an officer of another area."""
     doc = await get_case(request.app.state.redis, case_id_of(referral_id))
     case = Case.model_validate(doc) if doc else None
     referral = find_referral(case, referral_id) if case else None
@@ -102,16 +102,14 @@ async def referral_case(request: Request, principal: Principal, referral_id: str
         raise HTTPException(status.HTTP_404_NOT_FOUND, Text("error.referral.not_found", {"referral_id": referral_id}))
     if principal.kind == "officer" and not principal.may_see(doc):
         raise forbidden("error.referral.outside_area", referral_id, principal)
-    if principal.kind == "partner" and principal.partner != referral.partner:
-        raise forbidden("error.referral.not_yours", referral_id, principal)
     return case
 
 
 async def answer(request: Request, principal: Principal, referral_id: str, kind: str, text: str | None = None) -> dict:
     """A partner's answer to a referral made to it (403 for any other caller, admins included: only the partner answers)."""
-    if principal.kind != "partner":
-        raise forbidden("error.referral.not_yours", referral_id, principal)
     case = await referral_case(request, principal, referral_id)
+    if principal.partner != find_referral(case, referral_id).partner:
+        raise forbidden("error.referral.not_yours", referral_id, principal)
     return await publish(request, new_command(principal, case, kind, referral_id=referral_id, text=text), case)
 
 

@@ -24,7 +24,7 @@ ACCESS = {
     ("POST", "/v1/hotline/calls"): {"operator"},
     ("POST", "/v1/hospital/admissions"): {"hospital"},
     ("POST", "/v1/departments/civil-affairs/changes"): {"department"},
-    ("GET", "/v1/events/E1"): {"operator", "officer", "hospital", "department"},
+    ("GET", "/v1/events/E1"): {"operator", "officer", "hospital", "department", "partner"},
     ("GET", "/v1/cases"): {"operator", "officer"},
     ("GET", "/v1/cases/C000000000000"): {"operator", "officer"},
     ("GET", "/v1/cases/C000000000000/timeline"): {"operator", "officer"},
@@ -47,14 +47,22 @@ ACCESS = {
     ("GET", "/readyz"): {"public"},
     ("GET", "/metrics"): {"metrics"},
     ("GET", "/v1/stats"): {"officer"},
-    ("GET", "/v1/me"): {"operator", "officer", "hospital", "department"},
+    ("GET", "/v1/me"): {"operator", "officer", "hospital", "department", "partner"},
     ("GET", "/v1/messages/zh-CN"): {"public"},
     ("GET", "/v1/deadletter"): set(),
     ("GET", "/v1/access-log"): set(),
     ("GET", "/v1/schemas/hotline-call"): {"public"},
     ("GET", "/v1/register"): {"public"},
+    # Referrals (转办转介): officers refer and revoke, the named partner answers, each reads its own part of the list.
+    ("GET", "/v1/partners"): {"officer"},
+    ("POST", "/v1/cases/C000000000000/refer"): {"officer"},
+    ("GET", "/v1/referrals"): {"officer", "partner"},
+    ("POST", "/v1/referrals/R1-C000000000000/accept"): {"partner"},
+    ("POST", "/v1/referrals/R1-C000000000000/decline"): {"partner"},
+    ("POST", "/v1/referrals/R1-C000000000000/report"): {"partner"},
+    ("POST", "/v1/referrals/R1-C000000000000/revoke"): {"officer"},
 }
-ROLES = ("operator", "officer", "admin", "hospital", "department:civil-affairs", "metrics", None)
+ROLES = ("operator", "officer", "admin", "hospital", "department:civil-affairs", "metrics", "partner:county-charity", None)
 
 
 def test_fuzzed_requests_never_get_a_server_error(stack):
@@ -122,6 +130,7 @@ async def test_every_route_admits_exactly_its_roles(stack, role):
 
 def _template(path: str) -> str:
     for concrete, name in (
+        ("R1-C000000000000", "{referral_id}"),
         ("C000000000000", "{case_id}"),
         ("C000000000001", "{other_id}"),
         ("civil-affairs", "{dept}"),
