@@ -172,4 +172,6 @@ async def get_referrals(
         key = readmodel.area_referrals_key(*principal.area_scope) if principal.area_scope else readmodel.area_referrals_key()
     items = [referral_item(request, rid, case) for rid, case in await referred_cases(request.app.state.redis, key)]
     items = [item for item in items if status_ is None or item["status"] == status_]
-    return {"items": items, "total": len(items)}
+    partner = request.app.state.partners.partners.get(principal.partner) if principal.partner else None
+    # A partner's page names the partner it speaks for; the partners list itself is the officers'.
+    return {"items": items, "total": len(items), "partner": {"name": principal.partner, **partner.model_dump()} if partner else None}

@@ -106,6 +106,7 @@ function fillDetails(card, doc) {
   );
   $(".reports", card).replaceChildren(...reportsOf(doc).map(reportItem));
   renderMatches(card, doc);
+  renderReferrals(card, doc);
   renderActions(card, doc);
   renderNotes(card);
 }
@@ -240,6 +241,10 @@ function eventDetail(event) {
   if (event.type === "taken_over") return t("board.moved_from", { household_id: data.from });
   if (event.type === "merged") return t("board.merged", { case_id: data.absorbed });
   if (event.type === "merged_into") return t("board.merged_into", { case_id: data.into });
+  if (event.type.startsWith("referr") && data.partner) {
+    const text = data.request ?? data.reason ?? data.report;
+    return text ? t("referral.event", { partner: partnerName(data.partner), text }) : partnerName(data.partner);
+  }
   if (data.outcome) return outcomeText(data.outcome);
   if (data.assignee) return t("board.assigned_to", { assignee: data.assignee });
   return data.text ?? "";
@@ -301,6 +306,81 @@ function noteItem(head, text, state) {
   return item;
 }
 
+// ---- referrals (转办转介) -------------------------------------------------------------------------
+
+let partners = []; // [{name, kind, name_zh, name_en}] from GET /v1/partners, for the 转介 form and partners' names
+const partnerName = (name) => {
+  const partner = partners.find((one) => one.name === name);
+  return partner ? (language === "en" ? partner.name_en : partner.name_zh) : name;
+};
+
+async function loadPartners() {
+  try {
+    const response = await api("/v1/partners");
+    if (response.ok) partners = (await response.json()).items ?? [];
+  } catch {
+    // The form then lists no partner; the card still shows referrals by their names in the partners file.
+  }
+}
+
+// The case's referrals: the partner by name, the status, the decline's reason or the report; a pending or accepted one
+// can be revoked with a reason.
+function renderReferrals(card, doc) {
+  const referrals = doc.referrals ?? [];
+  const section = $(".referrals", card);
+  section.hidden = referrals.length === 0;
+  $("ul", section).replaceChildren(
+    ...referrals.map((referral) => {
+      const item = document.createElement("li");
+      item.dataset.referralId = referral.referral_id;
+      item.dataset.status = referral.status;
+      const head = document.createElement("span");
+      head.className = "referral-line";
+      const status = document.createElement("span");
+      status.className = "referral-status";
+      status.textContent = word("referral.status", referral.status);
+      head.append(`${partnerName(referral.partner)} · `, status);
+      if (canAct && !doc.merged_into && doc.stage !== "closed" && ["pending", "accepted"].includes(referral.status)) {
+        const revoke = document.createElement("button");
+        revoke.type = "button";
+        revoke.className = "revoke";
+        revoke.textContent = t("referral.revoke");
+        revoke.title = t("referral.revoke_title");
+        revoke.addEventListener("click", () => openRevoke(card, referral.referral_id));
+        head.append(revoke);
+      }
+      const lines = [
+        t("referral.request", { request: referral.request }),
+        referral.status === "declined" ? t("referral.reason", { reason: referral.reason }) : "",
+        referral.status === "revoked" ? t("referral.revoked", { reason: referral.reason }) : "",
+        referral.report ? t("referral.report", { report: referral.report }) : "",
+      ].filter(Boolean);
+      item.append(head, ...lines.map((text) => Object.assign(document.createElement("span"), { className: "referral-line", textContent: text })));
+      return item;
+    }),
+  );
+}
+
+function openRevoke(card, referralId) {
+  const form = document.createElement("form");
+  form.dataset.action = "revoke_referral";
+  form.setAttribute("aria-label", `${t("referral.revoke")} ${referralId}`);
+  const label = document.createElement("label");
+  const input = Object.assign(document.createElement("input"), { name: "reason", required: true, maxLength: 2000, autocomplete: "off" });
+  label.append(t("referral.revoke_reason"), input);
+  const submit = Object.assign(document.createElement("button"), { type: "submit", className: "primary", textContent: t("referral.revoke_submit") });
+  const cancel = Object.assign(document.createElement("button"), { type: "button", textContent: t("common.cancel") });
+  cancel.addEventListener("click", () => $(".action-form", card).replaceChildren());
+  form.append(label, submit, cancel);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const reason = input.value.trim();
+    if (reason) send(card, "revoke_referral", { reason }, `/v1/referrals/${encodeURIComponent(referralId)}/revoke`);
+  });
+  $(".action-form", card).replaceChildren(form);
+  input.focus();
+}
+
 // ---- stage and officers' actions ---------------------------------------------------------------
 
 let canAct = false;
@@ -313,6 +393,7 @@ const ACTION_FIELDS = {
   reopen: ["reason"],
   note: ["text"],
   identify: ["id_number", "name"],
+  refer: ["partner", "request"],
 };
 // show/need get the chosen aid type and the action: cash needs an amount, a referral needs the department.
 const FIELDS = {
@@ -323,6 +404,8 @@ const FIELDS = {
   id_number: { need: () => true },
   name: {},
   aid_type: { need: () => true },
+  partner: { need: () => true },
+  request: { need: () => true },
   amount_yuan: { show: (aid) => aid === "cash", need: () => true },
   // A closing officer may name a department alongside other aid; for a referral it is the whole outcome.
   referral: { show: (aid, action) => action === "close" || aid === "referral", need: (aid) => aid === "referral" },
@@ -333,6 +416,7 @@ async function loadRole() {
   if (!answer.role) return; // a refused token is reported by resync, which asks for another
   me = answer;
   canAct = me.role === "admin" || me.role.startsWith("officer:");
+  if (canAct) await loadPartners();
   renderRole();
   for (const card of cards.values()) if (isOpen(card)) renderActions(card, docs.get(card.dataset.caseId), true);
   if (!$("#closed").hidden) renderClosed(); // with reopen buttons now that the role is known
@@ -368,7 +452,10 @@ function field(name, action) {
   const wrapper = document.createElement("label");
   wrapper.append(t(name === "aid_type" && action === "close" ? "board.field.outcome" : `board.field.${name}`));
   let input;
-  if (name === "aid_type") {
+  if (name === "partner") {
+    input = document.createElement("select");
+    input.append(new Option(t("common.choose"), ""), ...partners.map((partner) => new Option(partnerName(partner.name), partner.name)));
+  } else if (name === "aid_type") {
     input = document.createElement("select");
     // No default: a stray Enter must not record cash aid nobody chose.
     input.append(new Option(t("common.choose"), ""), ...AID_TYPES.map((type) => new Option(word("board.aid", type), type)));
@@ -376,7 +463,7 @@ function field(name, action) {
     input = document.createElement("input");
     input.autocomplete = "off";
     if (name === "amount_yuan") Object.assign(input, { type: "number", min: "0.01", step: "0.01", inputMode: "decimal" });
-    if (["note", "reason", "text"].includes(name)) input.maxLength = 2000;
+    if (["note", "reason", "text", "request"].includes(name)) input.maxLength = 2000;
     if (["assignee", "referral"].includes(name)) input.maxLength = 100;
     if (name === "id_number") Object.assign(input, { maxLength: 22, spellcheck: false, className: "mono" });
     if (name === "name") input.maxLength = 50;
@@ -442,6 +529,7 @@ function bodyFor(action, data) {
     case "reopen": return { reason: value("reason") };
     case "note": return { text: value("text") };
     case "identify": return { id_number: value("id_number")?.replace(/\s/g, "").toUpperCase(), name: value("name") };
+    case "refer": return { partner: value("partner"), request: value("request") };
     default: return {};
   }
 }
@@ -491,7 +579,8 @@ function noteFailed(card, commandId) {
   renderNotes(card);
 }
 
-// An officer's command on the case; path is the route under the case when it is not the action's own name.
+// An officer's command on the case; path is the route under the case when it is not the action's own name (or, from /,
+// a route of its own, such as a referral's).
 async function send(card, action, body, path = action === "note" ? "notes" : action) {
   const caseId = card.dataset.caseId;
   const name = t(`board.action.${action}`);
@@ -502,7 +591,7 @@ async function send(card, action, body, path = action === "note" ? "notes" : act
   showPending(card, t("board.sending", { action: name }));
   let waiting = null;
   try {
-    const response = await api(`/v1/cases/${encodeURIComponent(caseId)}/${path}`, { json: body });
+    const response = await api(path.startsWith("/") ? path : `/v1/cases/${encodeURIComponent(caseId)}/${path}`, { json: body });
     const answer = await response.json().catch(() => ({}));
     if (response.status === 401) {
       showRefusal(card, explain(answer));
