@@ -308,21 +308,6 @@ function noteItem(head, text, state) {
 
 // ---- referrals (转办转介) -------------------------------------------------------------------------
 
-let partners = []; // [{name, kind, name_zh, name_en}] from GET /v1/partners, for the 转介 form and partners' names
-const partnerName = (name) => {
-  const partner = partners.find((one) => one.name === name);
-  return partner ? (language === "en" ? partner.name_en : partner.name_zh) : name;
-};
-
-async function loadPartners() {
-  try {
-    const response = await api("/v1/partners");
-    if (response.ok) partners = (await response.json()).items ?? [];
-  } catch {
-    // The form then lists no partner; the card still shows referrals by their names in the partners file.
-  }
-}
-
 // The case's referrals: the partner by name, the status, the decline's reason or the report; a pending or accepted one
 // can be revoked with a reason.
 function renderReferrals(card, doc) {
@@ -614,6 +599,7 @@ async function send(card, action, body, path = action === "note" ? "notes" : act
     } else if (result.state === "pending") {
       waiting = `${name}: ${result.reason}`;
     } else {
+      $(".action-form", card).replaceChildren(); // a referral leaves the actions as they were: its form goes once done
       await refresh(caseId);
     }
   } catch {

@@ -119,6 +119,23 @@ async function loadRegister() {
 // The name of a town, village or grid code, or the code itself when the register does not know it.
 const placeName = (code) => places.get(code)?.name ?? code ?? "";
 
+// ---- partners referrals go to (转办转介) -------------------------------------------------------------
+
+let partners = []; // [{name, kind, name_zh, name_en}] from GET /v1/partners, for the 转介 form and partners' names
+const partnerName = (name) => {
+  const partner = partners.find((one) => one.name === name);
+  return partner ? (language === "en" ? partner.name_en : partner.name_zh) : name;
+};
+
+async function loadPartners() {
+  try {
+    const response = await api("/v1/partners");
+    if (response.ok) partners = (await response.json()).items ?? [];
+  } catch {
+    // Partners are then shown by their names in the partners file.
+  }
+}
+
 // Who did something, as a person reads it: "张伟（官庄镇值班）", "12349 热线接线员", "系统（时限）".
 function actorText(role, name) {
   const [kind, tier, area] = String(role ?? "").split(":");
@@ -128,6 +145,8 @@ function actorText(role, name) {
     text = tier === "leadership" || !place ? word("tier", tier) : t("common.role.officer", { place });
   } else if (kind === "department") {
     text = t("common.role.department", { name: tier ?? "" });
+  } else if (kind === "partner") {
+    text = t("common.role.partner", { name: partnerName(tier) });
   } else if (["operator", "admin", "system"].includes(kind)) {
     text = t(`common.role.${kind}`);
   } else {

@@ -26,7 +26,7 @@ function countdown(referral, now = Date.now()) {
 
 function deadlineText(deadline) {
   if (!deadline) return "";
-  const met = deadline.met_at ? ` · ${dateTime(deadline.met_at)}` : "";
+  const met = deadline.met_at ? ` · ${t("partner.met", { clock: dateTime(deadline.met_at) })}` : "";
   return `${dateTime(deadline.due_at)}${met}`;
 }
 
