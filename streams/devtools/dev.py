@@ -29,7 +29,8 @@ from streams.config import WorkerSettings
 from streams.devtools.kafka import KafkaCluster, KafkaUnavailable, plan_cluster, prepare_nodes, wait_for_brokers
 from streams.plumbing.topics import ensure_topics
 
-DEV_ROLES = ("operator", "officer", "admin", "hospital", "department:civil-affairs", "metrics", "partner:county-charity")
+PARTNER_ROLE = "partner:county-charity"  # a bundled charity, so referrals can be answered on /partner
+DEV_ROLES = ("operator", "officer", "admin", "hospital", "department:civil-affairs", "metrics", PARTNER_ROLE)
 # Named duty officers to try the board as, one per rung: 景芝村 of 景芝镇 (370784101), the town, the city duty centre.
 DEMO_UNIDENTIFIED_CALLS = 1 / 40  # of the demo's calls, about someone whose ID number the caller does not know
 DEV_OFFICERS = (("王芳", "officer:village:370784101201"), ("张伟", "officer:town:370784101"), ("李娜", "officer:city:*"))
@@ -322,6 +323,7 @@ def run_dev(demo: bool, broker: str | None = None) -> None:
         print(f"  broker:      {broker_description(settings, env['RAPIDAID_KAFKA'])}", flush=True)
         for name, role in DEV_OFFICERS:
             print(f"  duty board:  {api_url}/?token={tokens[role]}  ({name}, {role})", flush=True)
+        print(f"  partner:     {api_url}/partner?token={tokens[PARTNER_ROLE]}  ({PARTNER_ROLE}: its referrals, 转办转介)", flush=True)
         print(f"  API docs:    {api_url}/docs", flush=True)
         print(
             f"  metrics:     {api_url}/metrics (read model, 'metrics' token), http://127.0.0.1:{settings.metrics_port}/metrics (worker)",
