@@ -279,13 +279,30 @@ class HouseholdReads:
         }
 
 
-async def referred_cases(redis: Redis, key: str) -> list[tuple[str, dict]]:
-    """The referral ids of a referral set (newest first), each with its case document (ids whose case is gone left out)."""
-    referral_ids = [rid.decode() for rid in await redis.zrange(key, 0, -1, desc=True)]
-    # The id names its case (R{n}-{case_id}): one read of each case document, however many of its referrals are listed.
-    case_ids = list(dict.fromkeys(rid.partition("-")[2] for rid in referral_ids))
+async def _case_docs(redis: Redis, case_ids: list[str]) -> dict[str, dict]:
+    """The case documents of these ids that exist, by id."""
     async with redis.pipeline(transaction=False) as pipe:
         for case_id in case_ids:
             pipe.hget(readmodel.case_key(case_id), "doc")
-        docs = {case_id: orjson.loads(doc) for case_id, doc in zip(case_ids, await pipe.execute(), strict=True) if doc is not None}
-    return [(rid, docs[rid.partition("-")[2]]) for rid in referral_ids if rid.partition("-")[2] in docs]
+        return {case_id: orjson.loads(doc) for case_id, doc in zip(case_ids, await pipe.execute(), strict=True) if doc is not None}
+
+
+async def referral_case(redis: Redis, referral_id: str) -> dict | None:
+    """The case document a referral is on now: the case its id names, or the case that absorbed it in a merge."""
+    found = await referred_cases(redis, [referral_id])
+    return found[0][1] if found else None
+
+
+async def referred_cases(redis: Redis, referral_ids: list[str]) -> list[tuple[str, dict]]:
+    """Each referral id with the case document it is on now (ids whose case is gone left out), in the order given."""
+    # The id names its case (R{n}-{case_id}): one read of each case, then of the cases that absorbed some of them.
+    case_of = {rid: rid.partition("-")[2] for rid in referral_ids}
+    docs = await _case_docs(redis, list(dict.fromkeys(case_of.values())))
+    survivors = await _case_docs(redis, list({doc["merged_into"] for doc in docs.values() if doc.get("merged_into")}))
+    now_on = {case_id: survivors.get(doc.get("merged_into"), doc) for case_id, doc in docs.items()}
+    return [(rid, now_on[case_id]) for rid, case_id in case_of.items() if case_id in now_on]
+
+
+async def referral_ids(redis: Redis, key: str) -> list[str]:
+    """The referral ids of a referral set, newest first."""
+    return [rid.decode() for rid in await redis.zrange(key, 0, -1, desc=True)]

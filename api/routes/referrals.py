@@ -9,14 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Officer, PartnerRole, Principal, ReferralReader
 from api.routes.cases import CaseId, accepted, visible_case
-from api.store import get_case, referred_cases
+from api.store import referral_case, referral_ids, referred_cases
 from schemas import readmodel, topics
 from schemas.aftercare import ReferralStatus
 from schemas.case import Case, CaseCommand
 from schemas.intake import FreeText
 from schemas.messages import Text, language_from, say
 from streams.rules.clock import SystemClock
-from streams.rules.referrals import case_id_of, find_referral, referral_refusal
+from streams.rules.referrals import find_referral, referral_refusal
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
 REFERRAL_ID_PATTERN = r"^R[0-9]{1,6}-C[0-9A-F]{12}$"
@@ -93,9 +93,9 @@ def forbidden(key: str, referral_id: str, principal: Principal) -> HTTPException
     return HTTPException(status.HTTP_403_FORBIDDEN, Text(key, {"referral_id": referral_id, "role": principal.role}))
 
 
-async def referral_case(request: Request, principal: Principal, referral_id: str) -> Case:
-    """The case of the referral, or 404 when there is no such referral; 403 for an officer of another area."""
-    doc = await get_case(request.app.state.redis, case_id_of(referral_id))
+async def case_of(request: Request, principal: Principal, referral_id: str) -> Case:
+    """The case the referral is on, or 404 when there is no such referral; 403 for an officer of another area."""
+    doc = await referral_case(request.app.state.redis, referral_id)
     case = Case.model_validate(doc) if doc else None
     referral = find_referral(case, referral_id) if case else None
     if referral is None:
@@ -107,7 +107,7 @@ async def referral_case(request: Request, principal: Principal, referral_id: str
 
 async def answer(request: Request, principal: Principal, referral_id: str, kind: str, text: str | None = None) -> dict:
     """A partner's answer to a referral made to it (403 for any other caller, admins included: only the partner answers)."""
-    case = await referral_case(request, principal, referral_id)
+    case = await case_of(request, principal, referral_id)
     if principal.partner != find_referral(case, referral_id).partner:
         raise forbidden("error.referral.not_yours", referral_id, principal)
     return await publish(request, new_command(principal, case, kind, referral_id=referral_id, text=text), case)
@@ -134,7 +134,7 @@ async def report(referral_id: ReferralId, body: ReportBody, request: Request, pr
 @router.post("/referrals/{referral_id}/revoke", status_code=status.HTTP_202_ACCEPTED)
 async def revoke(referral_id: ReferralId, body: ReasonBody, request: Request, principal: Officer) -> dict:
     """Withdraw a pending or accepted referral with the reason: its unmet deadlines are removed."""
-    case = await referral_case(request, principal, referral_id)
+    case = await case_of(request, principal, referral_id)
     return await publish(request, new_command(principal, case, "revoke_referral", referral_id=referral_id, text=body.reason), case)
 
 
@@ -170,7 +170,8 @@ async def get_referrals(
         key = readmodel.partner_referrals_key(principal.partner)
     else:
         key = readmodel.area_referrals_key(*principal.area_scope) if principal.area_scope else readmodel.area_referrals_key()
-    items = [referral_item(request, rid, case) for rid, case in await referred_cases(request.app.state.redis, key)]
+    redis = request.app.state.redis
+    items = [referral_item(request, rid, case) for rid, case in await referred_cases(redis, await referral_ids(redis, key))]
     items = [item for item in items if status_ is None or item["status"] == status_]
     partner = request.app.state.partners.partners.get(principal.partner) if principal.partner else None
     # A partner's page names the partner it speaks for; the partners list itself is the officers'.

@@ -188,7 +188,7 @@ def _united(first: list, second: list, key) -> list:
 
 def merged_case(survivor: Case, absorbed: Case, household_id: str) -> dict:
     """What changes on the surviving case when it absorbs another: priority, urgency, track, tier and colour the more
-    urgent of the two, each deadline the earlier, reports and signals of both without repeats."""
+    urgent of the two, each deadline the earlier, reports, signals and referrals of both without repeats."""
     stronger = max((survivor, absorbed), key=lambda c: (c.urgency, c is survivor))
     priority = max(survivor.priority, absorbed.priority, key=PRIORITY_RANK.__getitem__)
     worse = max((survivor, absorbed), key=lambda c: (COLOUR_RANK[Colour(c.status)], c is survivor))
@@ -207,6 +207,8 @@ def merged_case(survivor: Case, absorbed: Case, household_id: str) -> dict:
         "red_since": min(reds) if reds else None,
         "deadlines": merge_deadlines(survivor.deadlines, absorbed.deadlines),
         "signal_ids": _united(survivor.signal_ids, absorbed.signal_ids, str),
+        # Their clocks came along in the deadlines: the referrals go with them, so their partners can still answer them.
+        "referrals": _united(survivor.referrals, absorbed.referrals, lambda r: r.referral_id),
         "reports": reports if len(reports) <= REPORTS_KEPT else [reports[0], *reports[-(REPORTS_KEPT - 1) :]],
         "reports_total": survivor.reports_total + absorbed.reports_total,
         "subject": subject,

@@ -8,6 +8,7 @@ from streams.policies import load_policy
 from streams.rules.cases import apply_signal
 from streams.rules.deadlines import span_end, yellow_from
 from streams.rules.household import HouseholdState
+from streams.rules.merge import merge_cases
 from streams.rules.notifications import notifications_for
 from streams.rules.referrals import apply_referral_command, case_id_of, referral_refusal, spans_of
 from streams.rules.visits import tick_household, wake_at
@@ -202,3 +203,23 @@ def test_deadline_names_of_referrals_are_labelled():
     assert render("notification.due", deadline="referral:R1-C0123456789AB:accept", at="10:00") == "转介接收时限 10:00（北京时间）"
     assert render("notification.due", "en", deadline="referral:R2-C0123456789AB:deliver", at="10:00").startswith("referral delivery")
     assert render("notification.due", deadline="paperwork", at="10:00").startswith("补办手续")
+
+
+def test_a_merge_carries_the_absorbed_cases_referrals_with_their_clocks_and_their_partner_answers_on_the_survivor():
+    absorbed = referred().state.open_case
+    other = apply_signal(HouseholdState(household_id="H2"), signal(START, children=1), START, DEFAULT).state.open_case
+    survivor, _, _ = merge_cases(other, absorbed, "H2", START + timedelta(minutes=3), "system:triage", "x")
+    [referral] = survivor.referrals
+    assert referral.referral_id == f"R1-{absorbed.case_id}" and referral.accept_deadline in survivor.deadlines
+    state = HouseholdState(household_id="H2", open_case=survivor)
+    accept = CaseCommand(
+        type="accept_referral",
+        household_id="H2",
+        issued_at=START,
+        actor="partner:county-charity",
+        case_id=survivor.case_id,
+        referral_id=referral.referral_id,
+    )
+    outcome = apply_referral_command(state, accept, START + timedelta(minutes=4), DEFAULT)
+    assert outcome.events[0].type is CaseEventType.REFERRAL_ACCEPTED
+    assert outcome.state.open_case.deadlines[referral.accept_deadline].met_at == START + timedelta(minutes=4)
