@@ -11,7 +11,7 @@ from api.auth import Officer, PartnerRole, Principal, ReferralReader
 from api.routes.cases import CaseId, accepted, visible_case
 from api.store import referral_case, referral_ids, referred_cases
 from schemas import readmodel, topics
-from schemas.aftercare import ReferralStatus
+from schemas.aftercare import Referral, ReferralStatus
 from schemas.case import Case, CaseCommand
 from schemas.intake import FreeText
 from schemas.messages import Text, language_from, say
@@ -142,6 +142,7 @@ def referral_item(request: Request, referral_id: str, case: dict) -> dict:
     """A referral as its partner reads it: the need, the place by name, the person's name with the ID masked, the deadlines and
     the status; never a phone, the reports or the rest of the case."""
     [referral] = [r for r in case["referrals"] if r["referral_id"] == referral_id]
+    clocks = Referral.model_validate(referral)
     deadlines = case["deadlines"]
     register = request.app.state.register
     area = case["area"]
@@ -155,8 +156,8 @@ def referral_item(request: Request, referral_id: str, case: dict) -> dict:
         "place": {**{f: area[f] for f in ("town", "village")}, **{f"{f}_name": register.name_of(area[f]) for f in ("town", "village")}},
         "person": {"name": case["subject"].get("name"), "id_masked": case["subject"].get("id_masked")},
         "deadlines": {
-            "accept": deadlines.get(f"referral:{referral_id}:accept"),
-            "deliver": deadlines.get(f"referral:{referral_id}:deliver"),
+            "accept": deadlines.get(clocks.accept_deadline),
+            "deliver": deadlines.get(clocks.deliver_deadline),
         },
     }
 

@@ -59,6 +59,7 @@ async def test_refer_decline_re_refer_accept_and_report_on_the_pages(stack):
 
         await refer_on_the_card(card, "red-cross", "送医并垫付")
         await referrals.locator("li[data-status='pending']:has-text('县红十字会')").wait_for(timeout=10_000)
+        assert await referrals.locator("li[data-status='pending'] button.revoke").count() == 1  # 撤回, with a reason
         await answer_on_the_partner_page(
             stack,
             "partner:red-cross",
