@@ -34,6 +34,9 @@ async def answer_on_the_partner_page(stack, role: str, case_id: str, actions: li
                 await page.locator(f'{mine} form button[type="submit"]').click()
             await page.locator(f'{mine}[data-status="{status}"]').wait_for(timeout=10_000)
         await page.screenshot(path=shot)
+        await page.click("#language")
+        await page.wait_for_function("document.querySelector('h1').textContent === 'Referrals'")
+        assert await raw_keys(page) == []
 
 
 async def test_refer_decline_re_refer_accept_and_report_on_the_pages(stack):
