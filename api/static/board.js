@@ -74,6 +74,12 @@ function fill(card, doc) {
   const due = parseTime(doc.due_at);
   setText(card, ".due", Number.isNaN(due) ? t("common.deadlines_met") : t("board.due", { deadline: word("deadline", doc.due_deadline), clock: clockText(due) }));
   setText(card, ".stage-text", stageText(doc));
+  // A declined referral comes back to the officer: shown on the collapsed card too, until the case is referred again.
+  const latestReferral = (doc.referrals ?? []).at(-1);
+  const badge = $(".referral-badge", card);
+  badge.hidden = latestReferral?.status !== "declined";
+  badge.textContent = badge.hidden ? "" : `${word("board.event", "referral_declined")} · ${partnerName(latestReferral.partner)}`;
+  badge.title = badge.hidden ? "" : t("referral.reason", { reason: latestReferral.reason });
   const latest = reportsOf(doc)[0];
   const said = $(".said", card);
   said.textContent = latest?.text ? t("board.said", { text: firstLine(latest.text) }) : "";

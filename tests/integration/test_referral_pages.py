@@ -59,6 +59,7 @@ async def test_refer_decline_re_refer_accept_and_report_on_the_pages(stack):
         declined = referrals.locator("li[data-status='declined']")
         await declined.wait_for(timeout=10_000)
         assert "已退回" in await declined.inner_text() and "本会本月物资已发完" in await declined.inner_text()
+        assert await card.locator(".referral-badge").inner_text() == "转介被退回 · 县慈善总会"
 
         await refer_on_the_card(card, "red-cross", "送医并垫付")
         await referrals.locator("li[data-status='pending']:has-text('县红十字会')").wait_for(timeout=10_000)
@@ -72,6 +73,7 @@ async def test_refer_decline_re_refer_accept_and_report_on_the_pages(stack):
         )
         delivered = referrals.locator("li[data-status='delivered']")
         await delivered.wait_for(timeout=10_000)
+        assert await card.locator(".referral-badge").is_hidden()
         assert "县红十字会" in await delivered.inner_text() and "已送县医院，垫付 800 元" in await delivered.inner_text()
         await card.locator(".timeline summary").click()
         await card.locator(".timeline li[data-type='referral_delivered']").wait_for(timeout=10_000)
