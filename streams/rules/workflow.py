@@ -7,6 +7,7 @@ from schemas.messages import Text
 from schemas.timing import Deadline
 from streams.rules.cases import Outcome, find_case, household_event, reason_fields, reevaluate, step, store_case
 from streams.rules.deadlines import ACKNOWLEDGE, add_working_days, deadlines_for
+from streams.rules.followups import scheduled_after
 from streams.rules.household import HouseholdState
 from streams.rules.policy import Policy
 
@@ -121,4 +122,5 @@ def _apply(state: HouseholdState, command: CaseCommand, now: datetime, policy: P
     if case.stage is not Stage.CLOSED:
         case, changes = reevaluate(case, now, policy, command.actor, command.command_id)
         events += changes
-    return Outcome(store_case(state, case), events)
+    state, scheduled = scheduled_after(store_case(state, case), case, command, now, policy)
+    return Outcome(state, events + scheduled)
