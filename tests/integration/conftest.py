@@ -104,8 +104,8 @@ def stack(broker, tmp_path_factory) -> Stack:
         "RAPIDAID_TICK_INTERVAL_S": "0.05",
         "RAPIDAID_BROKER": broker,
     }
-    # Besides the development roles, officers scoped to one town, one village of another town, and that town.
-    roles = [*DEV_ROLES, "officer:town:370784101", "officer:village:370784107201", "officer:town:370784107", "department:education"]
+    # Besides the development roles, officers scoped to one town and one village.
+    roles = [*DEV_ROLES, "officer:town:370784101", "officer:village:370784107201", "department:education"]
     (data_dir / "dev-tokens.json").write_bytes(orjson.dumps({role: secrets.token_urlsafe(16) for role in roles}))
     launcher = subprocess.Popen([sys.executable, "-m", "streams", "dev"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     api_url = f"http://127.0.0.1:{api}"
