@@ -8,6 +8,7 @@ const REFRESH_MS = 3000;
 let tab = "follow_ups";
 let shown = null; // the answer of the list shown, rendered again on a language switch and each second
 let recording = null; // the item whose form is open
+let me = { role: null, name: null }; // who reads: operators record call-backs only, officers visits too
 
 const dueMs = (item) => parseTime(item.visit.deadline.due_at);
 const inOrder = (items) => [...items].sort((a, b) => COLOUR_ORDER[a.visit.status] - COLOUR_ORDER[b.visit.status] || dueMs(a) - dueMs(b));
@@ -49,12 +50,15 @@ function row(item) {
   );
   if (item.watch) more.append(span(t("followups.watched_for", { categories: item.watch.categories }), "why"));
   if (visit.case_id) more.append(span(t("followups.case", { case_id: visit.case_id }), "muted"));
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "record";
-  button.textContent = t(visit.kind === "callback" ? "followups.action.callback" : "followups.action.visit");
-  button.addEventListener("click", () => openForm(item));
-  li.append(about, more, button);
+  li.append(about, more);
+  if (visit.kind === "callback" || !String(me.role).startsWith("operator")) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "record";
+    button.textContent = t(visit.kind === "callback" ? "followups.action.callback" : "followups.action.visit");
+    button.addEventListener("click", () => openForm(item));
+    li.append(button);
+  }
   return li;
 }
 
@@ -171,8 +175,9 @@ async function submit(event) {
 }
 
 async function showWho() {
-  const me = await whoAmI();
+  me = await whoAmI();
   $("#who").textContent = me.role ? actorText(me.role, me.name) : "";
+  render();
 }
 
 async function boot() {
@@ -192,8 +197,8 @@ async function boot() {
   $("#record-cancel").addEventListener("click", closeForm);
   if (!takeToken()) return showTokenForm(t("common.token.another"));
   if (new URL(location.href).searchParams.get("tab") === "watch") tab = "watch";
+  await showWho(); // before the list, so each row shows only the buttons the reader may use
   selectTab(tab);
-  showWho();
   setInterval(tick, 1000);
   setInterval(() => recording || load(), REFRESH_MS);
 }

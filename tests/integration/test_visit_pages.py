@@ -54,6 +54,8 @@ async def test_a_call_back_recorded_dissatisfied_on_the_page_reopens_the_case_fo
         row = page.locator(f'li.visit[data-visit-id="{callback}"]')
         await row.wait_for(timeout=10000)
         assert "好差评回访" in await row.inner_text()
+        follow_up = page.locator(f'li.visit[data-visit-id="F2-{case["case_id"]}"]')
+        assert await follow_up.count() == 1 and await follow_up.locator("button.record").count() == 0  # operators only call back
         await row.locator("button.record").click()
         await page.check('input[name="rating"][value="dissatisfied"]')
         await page.fill("#words", "救助款过了很久才到")
