@@ -11,7 +11,7 @@ from schemas.timing import Tier
 class Notification(BaseModel):
     """One notice to the people on duty at a tier of an area; keyed `<tier>:<area_code>` on the topic."""
 
-    notification_id: str = Field(description="<case_id>:<case version> (a visit: <visit_id>:<tier>): a sender can drop repeats by it")
+    notification_id: str = Field(description="<case_id>:<case version> (a visit: <visit_id>:<rung number>): repeats can be dropped by it")
     kind: Literal["opened", "status_changed", "escalated", "visit_escalated", "supervision"]
     tier: Tier
     area_code: str = Field(description="village code, town code, or the 6-digit county/city code for city and leadership")

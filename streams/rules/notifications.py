@@ -6,7 +6,7 @@ from schemas.case import Case, CaseEvent, CaseEventType
 from schemas.intake import Area
 from schemas.messages import render, say
 from schemas.notification import Notification
-from schemas.timing import Tier
+from schemas.timing import TIER_ORDER, Tier
 from streams.rules.clock import CHINA
 from streams.rules.policy import Policy
 from streams.rules.texts import factor_text
@@ -118,7 +118,7 @@ def visit_notifications(event: CaseEvent, policy: Policy, place_name: Callable[[
     )
     return [
         Notification(
-            notification_id=f"{data['visit_id']}:{tier.value}",
+            notification_id=f"{data['visit_id']}:{TIER_ORDER.index(tier)}",
             kind="visit_escalated",
             tier=tier,
             area_code=area_code_in(area, tier),
