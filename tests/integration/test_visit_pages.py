@@ -68,3 +68,14 @@ async def test_a_call_back_recorded_dissatisfied_on_the_page_reopens_the_case_fo
     assert reopened["stage"] == "opened" and reopened["supervised"] is True and reopened["due_deadline"] == "supervision"
     (why,) = [e["data"] for e in reopened["timeline"] if e["type"] == "reopened"]
     assert why == {"reason": "dissatisfied", "text": "救助款过了很久才到", "supervised": True}
+
+
+async def test_the_board_links_to_the_visits_page_from_its_header(stack):
+    async with open_page(f"{stack.api_url}/?token={stack.tokens['officer']}") as board:
+        await board.wait_for_selector("body:not(.loading)")
+        link = board.locator('header a[href="/visits"]')
+        assert await link.inner_text() == "回访与探访" and await link.is_visible()
+        await board.screenshot(path=f"{SCREENSHOTS}-board.png")
+        await link.click()
+        await board.wait_for_selector("body:not(.loading)")
+        assert board.url.endswith("/visits") and await board.locator("h1").inner_text() == "回访与探访"
