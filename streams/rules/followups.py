@@ -52,7 +52,10 @@ def scheduled_after(
     visits = visits_after(case, command.type, now, policy, state)
     if not visits:
         return state, []
-    state = with_visits(state, [*state.visits, *visits])
+    # A case closed again after a reopening is called back once, from its last closing: a call-back still due gives way.
+    superseded = {v.visit_id for v in state.visits if v.kind is VisitKind.CALLBACK and v.case_id == case.case_id and is_due(v)}
+    kept = [v for v in state.visits if v.visit_id not in superseded] if command.type == "close" else state.visits
+    state = with_visits(state, [*kept, *visits])
     return state, [visit_event(state, CaseEventType.VISITS_SCHEDULED, now, command.actor, command.command_id, v) for v in visits]
 
 

@@ -55,6 +55,17 @@ def test_closing_schedules_one_call_back_in_working_days():
     assert callback.deadline.due_at == START + timedelta(days=5)  # 3 working days from a Friday: Wednesday
 
 
+def test_a_case_closed_again_after_a_reopening_is_called_back_once_from_its_last_closing():
+    state = closed()
+    case_id = state.closed_cases[-1].case_id
+    state = apply_command(state, officer(state, "reopen", case_id, text="又来电"), START, DEFAULT).state
+    later = START + timedelta(days=1)
+    for kind in ("deliver", "close"):
+        state = apply_command(state, officer(state, kind, case_id, outcome=CASH), later, DEFAULT).state
+    due = [v for v in state.visits if v.kind == "callback" and v.status != "done"]
+    assert [(v.visit_id, v.deadline.started_at) for v in due] == [(f"B2-{case_id}", later)]
+
+
 def test_recording_a_follow_up_visit_marks_it_done_on_time_with_what_was_found():
     state = delivered()
     case_id = state.open_case.case_id
