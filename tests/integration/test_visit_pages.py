@@ -79,3 +79,9 @@ async def test_the_board_links_to_the_visits_page_from_its_header(stack):
         await link.click()
         await board.wait_for_selector("body:not(.loading)")
         assert board.url.endswith("/visits") and await board.locator("h1").inner_text() == "回访与探访"
+        await board.click("#language")
+        await board.wait_for_function("document.querySelector('h1').textContent === 'Follow-ups and watch visits'")
+        await board.screenshot(path=f"{SCREENSHOTS}-english.png")
+        assert await raw_keys(board) == []
+        await board.click("#language")  # back to Chinese, which the browser remembers for the other tests
+        await board.wait_for_function("document.querySelector('h1').textContent === '回访与探访'")
