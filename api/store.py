@@ -306,3 +306,27 @@ async def referred_cases(redis: Redis, referral_ids: list[str]) -> list[tuple[st
 async def referral_ids(redis: Redis, key: str) -> list[str]:
     """The referral ids of a referral set, newest first."""
     return [rid.decode() for rid in await redis.zrange(key, 0, -1, desc=True)]
+
+
+async def visits_due(redis: Redis, group: str, scope: tuple[str, str] | None, until_ms: int | None, limit: int) -> tuple[list[dict], int]:
+    """The views of households with visits of a group (follow_ups, watch) due in the scope (field, code), earliest due first,
+    only those due by until_ms when given; and how many households the list has in all."""
+    key = readmodel.visits_due_key(group, *scope) if scope else readmodel.visits_due_key(group)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.zrangebyscore(key, "-inf", "+inf" if until_ms is None else until_ms, start=0, num=limit)
+        pipe.zcard(key)
+        household_ids, total = await pipe.execute()
+    async with redis.pipeline(transaction=False) as pipe:
+        for household_id in household_ids:
+            pipe.hget(readmodel.household_key(household_id.decode()), "doc")
+        docs = await pipe.execute()
+    return [orjson.loads(doc) for doc in docs if doc], total
+
+
+async def case_summaries(redis: Redis, case_ids: list[str]) -> dict[str, dict]:
+    """The summaries of the cases by id (those the read model has)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for case_id in case_ids:
+            pipe.hget(readmodel.case_key(case_id), "summary")
+        summaries = await pipe.execute()
+    return {case_id: orjson.loads(summary) for case_id, summary in zip(case_ids, summaries, strict=True) if summary}

@@ -36,7 +36,7 @@ class Signal(BaseModel):
     """One normalised input event, keyed by household."""
 
     event_id: str
-    source: Literal["hotline", "hospital", "department"]
+    source: Literal["hotline", "hospital", "department", "visit"]
     kind: str = Field(description="call category, admission type or department change type")
     household_id: str
     person_key: str = Field(description="pseudonymous key of the subject (keyed hash of the ID number)")
@@ -57,7 +57,7 @@ class Report(BaseModel):
     """What one signal said, as the officer reads it: the source, when, who, the words, the particulars."""
 
     event_id: str
-    source: Literal["hotline", "hospital", "department"]
+    source: Literal["hotline", "hospital", "department", "visit"]
     kind: str = Field(description="call category, admission type or department change type")
     occurred_at: datetime
     reported_at: datetime
@@ -246,6 +246,7 @@ class CaseEventType(StrEnum):
     VISIT_STATUS_CHANGED = "visit_status_changed"
     VISIT_ESCALATED = "visit_escalated"
     SATISFACTION_RECORDED = "satisfaction_recorded"
+    SUPERVISED = "supervised"
     WATCH_STARTED = "watch_started"
     WATCH_CHANGED = "watch_changed"
     WATCH_ENDED = "watch_ended"

@@ -11,13 +11,13 @@ from schemas.timing import Tier
 class Notification(BaseModel):
     """One notice to the people on duty at a tier of an area; keyed `<tier>:<area_code>` on the topic."""
 
-    notification_id: str = Field(description="<case_id>:<case version>: a sender can drop repeats by it")
-    kind: Literal["opened", "status_changed", "escalated", "referral_declined"]
+    notification_id: str = Field(description="<case_id>:<case version> (a visit: <visit_id>:<rung number>): repeats can be dropped by it")
+    kind: Literal["opened", "status_changed", "escalated", "referral_declined", "visit_escalated", "supervision"]
     tier: Tier
     area_code: str = Field(description="village code, town code, or the 6-digit county/city code for city and leadership")
     recipient: str = Field(description="who at that tier, from the policy")
-    case_id: str
-    priority: str
+    case_id: str | None = Field(description="the case; none for a watched household's visit")
+    priority: str | None = Field(description="the case's priority; none for a visit")
     status: str
     due_deadline: str | None
     due_at: datetime | None

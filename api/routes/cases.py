@@ -1,5 +1,6 @@
 """Case routes: the read model as duty officers query it, and their commands on cases."""
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 import uuid_utils
@@ -24,6 +25,7 @@ CASE_ID_PATTERN = r"^C[0-9A-F]{12}$"
 CaseId = Annotated[str, Path(pattern=CASE_ID_PATTERN)]
 Note = Annotated[str | None, Field(default=None, min_length=1, max_length=2000)]
 clock = SystemClock()
+Refusal = Callable[[Case, CaseCommand], Text | None]  # why a command cannot apply to the case, as far as it tells
 
 
 @router.get("")
@@ -140,7 +142,7 @@ async def accepted(request: Request, command_id: str) -> dict:
     return {"command_id": command_id, "status_url": f"/v1/events/{command_id}"}
 
 
-async def issue(request: Request, principal: Principal, case_id: str, kind: str, **fields) -> dict:
+async def issue(request: Request, principal: Principal, case_id: str, kind: str, refused: Refusal = refusal, **fields) -> dict:
     """Check the command against the read model (409 with the reason at once, in the caller's language), then hand it to the case agent."""
     doc = await visible_case(request, principal, case_id)
     case = Case.model_validate(doc)
@@ -154,7 +156,7 @@ async def issue(request: Request, principal: Principal, case_id: str, kind: str,
         command_id=str(uuid_utils.uuid7()),
         **fields,
     )
-    reason = refusal(case, command)
+    reason = refused(case, command)
     if reason:
         raise HTTPException(status.HTTP_409_CONFLICT, reason)
     state = request.app.state

@@ -28,7 +28,7 @@ class WatchBody(BaseModel):
     categories: Annotated[list[WatchCategory], Field(min_length=1, max_length=len(WatchCategory))]
 
 
-async def issue_watch(request: Request, principal: Principal, household_id: str, kind: str, categories: list[WatchCategory]) -> dict:
+async def issue_to_household(request: Request, principal: Principal, household_id: str, kind: str, **fields) -> dict:
     """Check the household is known and in the caller's area, then hand the command to the case agent."""
     view = await request.app.state.households.view(household_id)
     if view is None:
@@ -44,7 +44,7 @@ async def issue_watch(request: Request, principal: Principal, household_id: str,
         actor=principal.role,
         actor_name=principal.name,
         command_id=str(uuid_utils.uuid7()),
-        categories=sorted(set(categories)),
+        **fields,
     )
     body = command.model_dump_json(exclude_none=True).encode()
     await request.app.state.publisher.publish(topics.CASE_COMMANDS, household_id.encode(), body)
@@ -54,10 +54,10 @@ async def issue_watch(request: Request, principal: Principal, household_id: str,
 @router.post("/{household_id}/watch", status_code=status.HTTP_202_ACCEPTED)
 async def watch(household_id: HouseholdId, body: WatchBody, request: Request, principal: Officer) -> dict:
     """Put the household on the watch list for these categories (e.g. a child without a de-facto carer)."""
-    return await issue_watch(request, principal, household_id, "watch", body.categories)
+    return await issue_to_household(request, principal, household_id, "watch", categories=sorted(set(body.categories)))
 
 
 @router.post("/{household_id}/unwatch", status_code=status.HTTP_202_ACCEPTED)
 async def unwatch(household_id: HouseholdId, body: WatchBody, request: Request, principal: Officer) -> dict:
     """End categories an officer asked for; what is on record ends only with the record (a death, a move, an exit)."""
-    return await issue_watch(request, principal, household_id, "unwatch", body.categories)
+    return await issue_to_household(request, principal, household_id, "unwatch", categories=sorted(set(body.categories)))

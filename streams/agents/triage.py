@@ -36,6 +36,7 @@ from streams.plumbing.effects import Effects
 from streams.plumbing.ledger import STALLED_AFTER_S, Admission, Ledger, admit, lost_by_broker
 from streams.plumbing.metrics import ledger_gaps, ledger_passed_over, ledger_rereads, observe
 from streams.rules.cases import TRIAGE, Outcome, apply_signal
+from streams.rules.followups import VISIT_COMMANDS, apply_visit_command
 from streams.rules.household import HouseholdState
 from streams.rules.household_view import with_household
 from streams.rules.matching import MATCH_COMMANDS, apply_match_command
@@ -69,6 +70,8 @@ def decide(topic_name: str, household_id: str, state: HouseholdState, now: datet
         return with_watch(apply_move(state, message, now), now, policy, TRIAGE, message.command_id)
     if message.type in WATCH_COMMANDS:
         return apply_watch_command(state, message, now, policy)
+    if message.type in VISIT_COMMANDS:
+        return apply_visit_command(state, message, now, policy)
     if message.type in MATCH_COMMANDS:
         return apply_match_command(state, message, now)
     if message.type in REFERRAL_COMMANDS:

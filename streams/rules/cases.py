@@ -5,11 +5,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from schemas.case import Case, CaseCommand, CaseEvent, CaseEventType, Factor, Priority, Report, Signal, Urgency
+from schemas.case import Case, CaseCommand, CaseEvent, CaseEventType, Factor, Priority, Report, Signal, Stage, Urgency
 from schemas.messages import Text
 from schemas.timing import TIER_ORDER, Colour, earliest_unmet
 from streams.rules.deadlines import colour_of, deadlines_for, higher_tier, required_tier, tighten
-from streams.rules.household import HouseholdState, remember
+from streams.rules.household import HouseholdState, remember, with_help
 from streams.rules.policy import Policy
 from streams.rules.scoring import household_urgency, own_factors
 
@@ -18,6 +18,7 @@ DEADLINES = "system:deadlines"
 PRIORITY_RANK = {Priority.P1: 3, Priority.P2: 2, Priority.P3: 1}
 # Every case event carries the whole case, so a household called about all day keeps its first report and the latest.
 REPORTS_KEPT = 20
+CLOSED_CASES_KEPT = 5
 
 
 @dataclass(frozen=True)
@@ -237,3 +238,24 @@ def apply_tick(state: HouseholdState, now: datetime, policy: Policy) -> Outcome:
     if not events:
         return Outcome(state)
     return Outcome(state.model_copy(update={"open_case": case}), events)
+
+
+def find_case(state: HouseholdState, case_id: str | None) -> Case | None:
+    """The open or recently closed case of the household with this id."""
+    for case in [state.open_case, *state.closed_cases]:
+        if case is not None and case.case_id == case_id:
+            return case
+    return None
+
+
+def store_case(state: HouseholdState, case: Case) -> HouseholdState:
+    """The household with the case kept as open or closed."""
+    closed = [c for c in state.closed_cases if c.case_id != case.case_id]
+    if case.stage is Stage.CLOSED:
+        handled = set(case.signal_ids)
+        recent = [r.model_copy(update={"handled": True}) if r.event_id in handled else r for r in state.recent]
+        open_case = None if state.open_case and state.open_case.case_id == case.case_id else state.open_case
+        return with_help(state, case).model_copy(
+            update={"open_case": open_case, "closed_cases": [*closed, case][-CLOSED_CASES_KEPT:], "recent": recent}
+        )
+    return state.model_copy(update={"open_case": case, "closed_cases": closed})

@@ -23,11 +23,10 @@ from typing import Any
 from schemas.case import Case, CaseCommand, CaseEventType, OrderedCommand, Signal, Stage, SubjectView
 from schemas.messages import Text
 from schemas.timing import Colour, Deadline
-from streams.rules.cases import PRIORITY_RANK, REPORTS_KEPT, Outcome, household_event, reason_fields, step
+from streams.rules.cases import CLOSED_CASES_KEPT, PRIORITY_RANK, REPORTS_KEPT, Outcome, find_case, household_event, reason_fields, step
 from streams.rules.deadlines import higher_tier
 from streams.rules.household import SEEN_EVENT_IDS_KEPT, HouseholdState, Member, merge_households, merge_members
 from streams.rules.normalise import is_unidentified
-from streams.rules.workflow import CLOSED_CASES_KEPT, find_case
 
 COLOUR_RANK = {Colour.GREEN: 0, Colour.YELLOW: 1, Colour.RED: 2}
 

@@ -3,9 +3,10 @@
 from collections.abc import Callable
 
 from schemas.case import Case, CaseEvent, CaseEventType
+from schemas.intake import Area
 from schemas.messages import render, say
 from schemas.notification import Notification
-from schemas.timing import Tier
+from schemas.timing import TIER_ORDER, Tier
 from streams.rules.clock import CHINA
 from streams.rules.policy import Policy
 from streams.rules.texts import factor_text
@@ -26,11 +27,16 @@ def code_as_name(code: str) -> str:
 
 def area_code(case: Case, tier: Tier) -> str:
     """The area a tier answers for: the village, the town, or the county for city and leadership."""
+    return area_code_in(case.area, tier)
+
+
+def area_code_in(area: Area, tier: Tier) -> str:
+    """The area a tier answers for in a place: the village, the town, or the county for city and leadership."""
     if tier is Tier.VILLAGE:
-        return case.area.village
+        return area.village
     if tier is Tier.TOWN:
-        return case.area.town
-    return case.area.town[:6]
+        return area.town
+    return area.town[:6]
 
 
 def _what(case: Case, event: CaseEvent, policy: Policy, partner_name: Callable[[str], str]) -> str:
@@ -75,6 +81,10 @@ def notifications_for(
 ) -> list[Notification]:
     """The notice a case event gives the tier now responsible for the case, if any; place_name and partner_name turn area
     codes and partners' names in the partners file into the names people know."""
+    if event.type is CaseEventType.VISIT_ESCALATED:
+        return visit_notifications(event, policy, place_name)
+    if event.data.get("supervised") and event.case is not None:
+        return supervision_notifications(event, policy, place_name)
     kind = NOTIFIED.get(event.type)
     case = event.case
     if kind is None or case is None:
@@ -92,6 +102,72 @@ def notifications_for(
             due_deadline=case.due_deadline,
             due_at=case.due_at,
             message=_message(case, event, policy, place_name, partner_name),
+            at=event.at,
+        )
+    ]
+
+
+def _place(area: Area, place_name: Callable[[str], str]) -> str:
+    return f"{place_name(area.town)} {place_name(area.village)}"
+
+
+def visit_notifications(event: CaseEvent, policy: Policy, place_name: Callable[[str], str] = code_as_name) -> list[Notification]:
+    """A visit or call-back not made in time, told to the rung it climbed to, in the household's place."""
+    data = event.data
+    if not data.get("area"):
+        return []
+    area, tier, kind = Area.model_validate(data["area"]), Tier(data["to"]), str(data["kind"])
+    message = render(
+        "followups.notice.visit",
+        kind=say(f"deadline.{kind}"),
+        place=_place(area, place_name),
+        household_id=event.household_id,
+        what=say(f"notification.cause.{data['status']}"),
+        recipient=policy.escalation_recipients[tier],
+        at=f"{data['due_at'].astimezone(CHINA):%Y-%m-%d %H:%M}",
+    )
+    return [
+        Notification(
+            notification_id=f"{data['visit_id']}:{TIER_ORDER.index(tier)}",
+            kind="visit_escalated",
+            tier=tier,
+            area_code=area_code_in(area, tier),
+            recipient=policy.escalation_recipients[tier],
+            case_id=data.get("case_id"),
+            priority=None,
+            status=str(data["status"]),
+            due_deadline=kind,
+            due_at=data["due_at"],
+            message=message,
+            at=event.at,
+        )
+    ]
+
+
+def supervision_notifications(event: CaseEvent, policy: Policy, place_name: Callable[[str], str] = code_as_name) -> list[Notification]:
+    """A case put under the town's supervision (督办) after a dissatisfied rating, told to the town with the person's words."""
+    case = event.case
+    supervision = case.deadlines["supervision"]
+    message = render(
+        "followups.notice.supervision",
+        case_id=case.case_id,
+        place=_place(case.area, place_name),
+        text=first_line(event.data.get("text") or ""),
+        at=f"{supervision.due_at.astimezone(CHINA):%Y-%m-%d %H:%M}",
+    )
+    return [
+        Notification(
+            notification_id=f"{case.case_id}:{case.version}",
+            kind="supervision",
+            tier=Tier.TOWN,
+            area_code=case.area.town,
+            recipient=policy.escalation_recipients[Tier.TOWN],
+            case_id=case.case_id,
+            priority=case.priority,
+            status=case.status,
+            due_deadline="supervision",
+            due_at=supervision.due_at,
+            message=message,
             at=event.at,
         )
     ]

@@ -13,6 +13,7 @@ from schemas.timing import Tier
 from streams.rules.household import MEDICAL_KEPT_DAYS
 
 DepartmentChangeType = Literal[DEPARTMENT_CHANGE_TYPES]
+VisitSignalKind = Literal["visit.more_help"]
 SignalKind = Literal[(*(c.value for c in CallCategory), *(a.value for a in AdmissionType), *DEPARTMENT_CHANGE_TYPES)]
 
 
@@ -190,6 +191,7 @@ class Policy(_Strict):
     critical_illness: float = Field(description="added for a diagnosis on the critical-illness list")
     out_of_pocket_points: list[tuple[float, float]] = Field(description="(self-paid yuan from, points), highest first")
     department_base: dict[DepartmentChangeType, float]
+    visit_base: dict[VisitSignalKind, float] = Field(description="base points of what a visitor reports (more help needed)")
     paperwork_working_days: int = Field(ge=1, description="paperwork deadline after aid is delivered, in working days")
     escalation_recipients: dict[Tier, str] = Field(description="who is notified at each tier")
     breadwinner: float = Field(description="added when the person who died or lost work was the breadwinner")

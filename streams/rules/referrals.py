@@ -11,11 +11,10 @@ from schemas.aftercare import Referral, ReferralStatus
 from schemas.case import Case, CaseCommand, CaseEventType, Stage
 from schemas.messages import Text
 from schemas.timing import Deadline
-from streams.rules.cases import Outcome, household_event, reason_fields, reevaluate, step
+from streams.rules.cases import Outcome, find_case, household_event, reason_fields, reevaluate, step, store_case
 from streams.rules.deadlines import deadline_of
 from streams.rules.household import HouseholdState
 from streams.rules.policy import Policy, ReferralDeadlines
-from streams.rules.workflow import _store, find_case
 
 OFFICER_COMMANDS = frozenset({"refer", "revoke_referral"})
 PARTNER_COMMANDS = frozenset({"accept_referral", "decline_referral", "report_referral"})
@@ -165,7 +164,7 @@ def _apply(state: HouseholdState, command: CaseCommand, now: datetime, policy: P
         if case is None:
             return Outcome(state, [household_event(state, CaseEventType.COMMAND_REJECTED, now, command.actor, command.command_id, data)])
         case, rejected = step(case, CaseEventType.COMMAND_REJECTED, now, command.actor, command.command_id, data)
-        return Outcome(_store(state, case), [rejected])
+        return Outcome(store_case(state, case), [rejected])
     if command.type == "refer":
         referral, data, changes = _referred(case, command, now, policy)
         referrals = [*case.referrals, referral]
@@ -174,7 +173,7 @@ def _apply(state: HouseholdState, command: CaseCommand, now: datetime, policy: P
         referrals = [referral if r.referral_id == referral.referral_id else r for r in case.referrals]
     case, event = step(case, EVENT_OF_COMMAND[command.type], now, command.actor, command.command_id, data, referrals=referrals, **changes)
     case, changes = reevaluate(case, now, policy, command.actor, command.command_id)
-    return Outcome(_store(state, case), [event, *changes])
+    return Outcome(store_case(state, case), [event, *changes])
 
 
 def apply_referral_command(state: HouseholdState, command: CaseCommand, now: datetime, policy: Policy) -> Outcome:

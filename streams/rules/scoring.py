@@ -25,6 +25,8 @@ def own_factors(signal: Signal, policy: Policy) -> list[Factor]:
     details = signal.details
     if signal.source == "hotline":
         return [Factor(code=f"hotline:{signal.kind}", points=policy.hotline_base[signal.kind])]
+    if signal.source == "visit":
+        return [Factor(code=f"visit:{signal.kind}", points=policy.visit_base[signal.kind])]
     if signal.source == "hospital":
         factors = [Factor(code=f"hospital:{signal.kind}", points=policy.hospital_base[signal.kind])]
         if details["diagnosis_category"] != "non_critical":

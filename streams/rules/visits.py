@@ -52,11 +52,10 @@ def reevaluate_visit(state: HouseholdState, visit: Visit, now: datetime, policy:
     required = ladder_tier(VISIT_OPEN_TIER, visit.tier, colour, visit.red_since, now, policy)
     for rung in TIER_ORDER[TIER_ORDER.index(visit.tier) + 1 : TIER_ORDER.index(required) + 1]:
         why = Text(f"notification.reason.{Colour(colour).value}", {"deadline": visit.kind})
-        events.append(
-            visit_event(
-                state, CaseEventType.VISIT_ESCALATED, now, actor, None, visit, **{"from": visit.tier, "to": rung}, **reason_fields(why)
-            )
-        )
+        # Where the household lives, so the rung's duty desk of that place is told (streams.rules.notifications).
+        where = {"area": state.areas[-1].model_dump()} if state.areas else {}
+        change = {"from": visit.tier, "to": rung, "status": colour, **where, **reason_fields(why)}
+        events.append(visit_event(state, CaseEventType.VISIT_ESCALATED, now, actor, None, visit, **change))
         visit = visit.model_copy(update={"tier": rung})
     return visit, events
 

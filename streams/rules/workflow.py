@@ -5,12 +5,12 @@ from datetime import datetime
 from schemas.case import TRANSITIONS, AidType, Case, CaseCommand, CaseEventType, Stage
 from schemas.messages import Text
 from schemas.timing import Deadline
-from streams.rules.cases import Outcome, household_event, reason_fields, reevaluate, step
+from streams.rules.cases import Outcome, find_case, household_event, reason_fields, reevaluate, step, store_case
 from streams.rules.deadlines import ACKNOWLEDGE, add_working_days, deadlines_for
-from streams.rules.household import HouseholdState, with_help
+from streams.rules.followups import scheduled_after
+from streams.rules.household import HouseholdState
 from streams.rules.policy import Policy
 
-CLOSED_CASES_KEPT = 5
 PAPERWORK = "paperwork"
 EVENT_OF_COMMAND = {
     "acknowledge": CaseEventType.ACKNOWLEDGED,
@@ -90,27 +90,6 @@ def _event_data(command: CaseCommand) -> dict:
     return data
 
 
-def find_case(state: HouseholdState, case_id: str | None) -> Case | None:
-    """The open or recently closed case of the household with this id."""
-    for case in [state.open_case, *state.closed_cases]:
-        if case is not None and case.case_id == case_id:
-            return case
-    return None
-
-
-def _store(state: HouseholdState, case: Case) -> HouseholdState:
-    """The household with the case kept as open or closed."""
-    closed = [c for c in state.closed_cases if c.case_id != case.case_id]
-    if case.stage is Stage.CLOSED:
-        handled = set(case.signal_ids)
-        recent = [r.model_copy(update={"handled": True}) if r.event_id in handled else r for r in state.recent]
-        open_case = None if state.open_case and state.open_case.case_id == case.case_id else state.open_case
-        return with_help(state, case).model_copy(
-            update={"open_case": open_case, "closed_cases": [*closed, case][-CLOSED_CASES_KEPT:], "recent": recent}
-        )
-    return state.model_copy(update={"open_case": case, "closed_cases": closed})
-
-
 def apply_command(state: HouseholdState, command: CaseCommand, now: datetime, policy: Policy) -> Outcome:
     """Apply an officer's command, or record on the case why it was refused; every event it causes names the officer."""
     outcome = _apply(state, command, now, policy)
@@ -129,7 +108,7 @@ def _apply(state: HouseholdState, command: CaseCommand, now: datetime, policy: P
     if reason:
         data = {**_event_data(command), "command": command.type, **reason_fields(reason)}
         case, rejected = step(case, CaseEventType.COMMAND_REJECTED, now, command.actor, command.command_id, data)
-        return Outcome(_store(state, case), [rejected])
+        return Outcome(store_case(state, case), [rejected])
     case, event = step(
         case,
         EVENT_OF_COMMAND[command.type],
@@ -143,4 +122,5 @@ def _apply(state: HouseholdState, command: CaseCommand, now: datetime, policy: P
     if case.stage is not Stage.CLOSED:
         case, changes = reevaluate(case, now, policy, command.actor, command.command_id)
         events += changes
-    return Outcome(_store(state, case), events)
+    state, scheduled = scheduled_after(store_case(state, case), case, command, now, policy)
+    return Outcome(state, events + scheduled)

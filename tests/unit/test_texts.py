@@ -21,6 +21,7 @@ NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 def _every_factor() -> list[Factor]:
     """Factors from every branch of the scoring: each kind of event, each vulnerability, each compounding term."""
     factors = [f for category in CallCategory for f in own_factors(signal(NOW, kind=category.value), POLICY)]
+    factors += own_factors(signal(NOW, kind="visit.more_help", source="visit"), POLICY)
     for admission in AdmissionType:
         for diagnosis in Diagnosis:
             admitted = signal(

@@ -46,7 +46,7 @@ def test_the_full_loop_acknowledge_assign_deliver_close():
     assert case.deadlines["paperwork"].due_at == START + timedelta(minutes=90, days=7)
     assert case.due_deadline == "paperwork"
     closed = run(delivered.state, "close", START + timedelta(days=2), outcome=CASH, text="visited, money paid")
-    assert [e.type.value for e in closed.events] == ["closed"]
+    assert [e.type.value for e in closed.events] == ["closed", "visits_scheduled"]  # the satisfaction call-back
     assert closed.state.open_case is None
     final = closed.state.closed_cases[-1]
     assert final.status == "closed" and final.stage is Stage.CLOSED and final.outcome == CASH
