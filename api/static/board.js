@@ -80,6 +80,7 @@ function fill(card, doc) {
   badge.hidden = latestReferral?.status !== "declined";
   badge.textContent = badge.hidden ? "" : `${word("board.event", "referral_declined")} · ${partnerName(latestReferral.partner)}`;
   badge.title = badge.hidden ? "" : t("referral.reason", { reason: latestReferral.reason });
+  $(".supervised-badge", card).hidden = !doc.supervised || doc.stage === "closed";
   const latest = reportsOf(doc)[0];
   const said = $(".said", card);
   said.textContent = latest?.text ? t("board.said", { text: firstLine(latest.text) }) : "";

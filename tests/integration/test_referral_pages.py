@@ -1,11 +1,14 @@
 """Referrals in a real headless Chromium against the real stack: an officer refers a case to a charity on the board, the
-charity declines on /partner, the officer re-refers to another partner, which accepts and reports; the card shows it all."""
+charity declines on /partner, the officer re-refers to another partner, which accepts and reports; the card shows it all.
+The case is then closed, and the call-back hears the person dissatisfied: the case is back on the board for the town."""
 
 import pytest
 
 from tests.factories import call_body, id_number
 from tests.integration.browser import needs_chromium, open_page, raw_keys
 from tests.integration.helpers import processed
+from tests.integration.test_visit_pages import TOWN_OFFICER, call_back_on_the_page
+from tests.integration.test_workflow import CASH, command
 
 pytestmark = [pytest.mark.integration, needs_chromium]
 
@@ -39,7 +42,7 @@ async def answer_on_the_partner_page(stack, role: str, case_id: str, actions: li
         assert await raw_keys(page) == []
 
 
-async def test_refer_decline_re_refer_accept_and_report_on_the_pages(stack):
+async def test_refer_decline_re_refer_accept_report_close_and_a_dissatisfied_call_back_reopens_for_the_town(stack):
     async with stack.client("operator") as operator:
         body = call_body(subject={"id_number": id_number(703), "name": "孔繁华"}, caller_phone="13900000001", description="独居老人断粮")
         response = await operator.post("/v1/hotline/calls", json=body)
@@ -82,3 +85,20 @@ async def test_refer_decline_re_refer_accept_and_report_on_the_pages(stack):
         assert await raw_keys(board) == []
         await card.scroll_into_view_if_needed()
         await board.screenshot(path="/tmp/board-referrals.png")
+
+    async with stack.client("officer") as officer:
+        assert (await command(officer, case_id, "deliver", CASH))["state"] == "processed"
+        assert (await command(officer, case_id, "close", {"outcome": CASH}))["state"] == "processed"
+    await call_back_on_the_page(stack, case_id, "dissatisfied", "红十字会来过，可米面一直没送到")
+    async with open_page(f"{stack.api_url}/?token={stack.tokens[TOWN_OFFICER]}") as board:
+        card = board.locator(f'[data-case-id="{case_id}"]')
+        await card.wait_for(timeout=10_000)
+        assert await card.get_attribute("data-tier") != "village"  # the town supervises, or higher if it had climbed
+        assert await card.locator(".supervised-badge").inner_text() == "督办 · 回访不满意"
+        assert (await card.locator(".due").inner_text()).startswith("督办")
+        await card.locator(".summary").click()
+        await card.locator(".timeline summary").click()
+        reopened = card.locator(".timeline li[data-type='reopened']")
+        await reopened.wait_for(timeout=10_000)
+        assert "红十字会来过，可米面一直没送到" in await card.locator(".timeline").inner_text()
+        await board.screenshot(path="/tmp/board-supervised.png")

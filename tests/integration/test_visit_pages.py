@@ -47,22 +47,28 @@ async def test_a_missed_weekly_visit_is_red_on_the_village_and_town_watch_boards
         assert visits[first]["status"] == "done" and visits[first]["done_by"] == "王芳"
 
 
-async def test_a_call_back_recorded_dissatisfied_on_the_page_reopens_the_case_for_the_town(stack):
-    case = await delivered_and_closed(stack, 913)
-    callback = f"B1-{case['case_id']}"
+async def call_back_on_the_page(stack, case_id: str, rating: str, words: str) -> None:
+    """As the hotline operator on /visits, record the closed case's call-back: the rating and the person's words."""
     async with open_page(f"{stack.api_url}/visits?token={stack.tokens['operator']}") as page:
-        row = page.locator(f'li.visit[data-visit-id="{callback}"]')
+        row = page.locator(f'li.visit[data-visit-id="B1-{case_id}"]')
         await row.wait_for(timeout=10000)
         assert "好差评回访" in await row.inner_text()
-        follow_up = page.locator(f'li.visit[data-visit-id="F2-{case["case_id"]}"]')
-        assert await follow_up.count() == 1 and await follow_up.locator("button.record").count() == 0  # operators only call back
         await row.locator("button.record").click()
-        await page.check('input[name="rating"][value="dissatisfied"]')
-        await page.fill("#words", "救助款过了很久才到")
+        await page.check(f'input[name="rating"][value="{rating}"]')
+        await page.fill("#words", words)
         await page.screenshot(path=f"{SCREENSHOTS}-callback.png")
         await page.click("#record-submit")
         await row.wait_for(state="detached", timeout=15000)
         assert await raw_keys(page) == []
+
+
+async def test_a_call_back_recorded_dissatisfied_on_the_page_reopens_the_case_for_the_town(stack):
+    case = await delivered_and_closed(stack, 913)
+    async with open_page(f"{stack.api_url}/visits?token={stack.tokens['operator']}") as page:
+        follow_up = page.locator(f'li.visit[data-visit-id="F2-{case["case_id"]}"]')
+        await follow_up.wait_for(timeout=10000)
+        assert await follow_up.locator("button.record").count() == 0  # operators only call back
+    await call_back_on_the_page(stack, case["case_id"], "dissatisfied", "救助款过了很久才到")
     async with stack.client(TOWN_OFFICER) as town:
         reopened = (await town.get(f"/v1/cases/{case['case_id']}")).json()
     assert reopened["stage"] == "opened" and reopened["supervised"] is True and reopened["due_deadline"] == "supervision"
