@@ -49,7 +49,7 @@ def _simulate(args: argparse.Namespace) -> None:
 
     async def run() -> None:
         if args.officers:
-            await asyncio.gather(traffic, act_as_officers(args.url, tokens["officer"], share=0.1, interval_s=8, seed=args.seed))
+            await asyncio.gather(traffic, act_as_officers(args.url, tokens, share=0.1, interval_s=8, seed=args.seed))
         else:
             print(f"sent {await traffic}")
 

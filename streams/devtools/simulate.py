@@ -63,15 +63,67 @@ NEXT_STEP = {
     "assigned": ("deliver", {"aid_type": "cash", "amount_yuan": 2000}),
     "aid_delivered": ("close", {"outcome": {"aid_type": "cash", "amount_yuan": 2000}}),
 }
+DEMO_PARTNER = "county-charity"
+REFERRED_SHARE = 0.3  # of the acknowledged cases moved on, those also referred to the charity for goods
+DECLINED_SHARE = 0.2  # of the referrals, those the charity declines
+VISITED_SHARE = 0.6  # of the visits due, those made each round: the rest run late, so the lists show yellow and red
+RATINGS = {"satisfied": 7, "basically_satisfied": 2, "dissatisfied": 1}
 
 
-async def act_as_officers(api_url: str, token: str, share: float, interval_s: float, seed: int | None = None) -> None:
-    """Forever: every interval, move about `share` of the open cases one step along acknowledge → assign → deliver → close."""
+async def act_as_officers(api_url: str, tokens: dict[str, str], share: float, interval_s: float, seed: int | None = None) -> None:
+    """Forever: every interval, move about `share` of the open cases one step along acknowledge → assign → deliver → close,
+    refer some to the charity, answer its referrals as the charity, make most visits due and the call-backs."""
     rng = random.Random(seed)
-    async with httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as client:
+    clients = {
+        role: httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {tokens[role]}"}, timeout=10)
+        for role in ("officer", "operator", f"partner:{DEMO_PARTNER}")
+    }
+    officer, operator, partner = clients.values()
+    try:
         while True:
             await asyncio.sleep(interval_s)
-            cases = (await client.get("/v1/cases", params={"limit": 500})).json()["items"]
-            for case in rng.sample(cases, k=int(len(cases) * share)):
-                action, body = NEXT_STEP[case["stage"]]
-                await client.post(f"/v1/cases/{case['case_id']}/{action}", json=body)
+            await move_cases(officer, rng, share)
+            await answer_referrals(partner, rng)
+            await make_visits(officer, operator, rng)
+    finally:
+        for client in clients.values():
+            await client.aclose()
+
+
+async def move_cases(officer: httpx.AsyncClient, rng: random.Random, share: float) -> None:
+    """Move a share of the open cases one step on; refer some acknowledged ones to the charity as well."""
+    cases = (await officer.get("/v1/cases", params={"limit": 500})).json()["items"]
+    for case in rng.sample(cases, k=int(len(cases) * share)):
+        if case["stage"] == "acknowledged" and not case.get("referrals") and rng.random() < REFERRED_SHARE:
+            await officer.post(f"/v1/cases/{case['case_id']}/refer", json={"partner": DEMO_PARTNER, "request": "送米面油和棉被"})
+        action, body = NEXT_STEP[case["stage"]]
+        await officer.post(f"/v1/cases/{case['case_id']}/{action}", json=body)
+
+
+async def answer_referrals(partner: httpx.AsyncClient, rng: random.Random) -> None:
+    """As the charity: accept or decline what waits for an answer, report the help on what was accepted."""
+    for referral in (await partner.get("/v1/referrals", params={"status": "pending"})).json()["items"]:
+        if rng.random() < DECLINED_SHARE:
+            await partner.post(f"/v1/referrals/{referral['referral_id']}/decline", json={"reason": "本月物资已发完"})
+        else:
+            await partner.post(f"/v1/referrals/{referral['referral_id']}/accept", json={})
+    for referral in (await partner.get("/v1/referrals", params={"status": "accepted"})).json()["items"]:
+        await partner.post(f"/v1/referrals/{referral['referral_id']}/report", json={"report": "已送米面油一份、棉被两床"})
+
+
+async def make_visits(officer: httpx.AsyncClient, operator: httpx.AsyncClient, rng: random.Random) -> None:
+    """Make most follow-up and watch visits due, and call back most closed cases, the rating mostly satisfied."""
+    due = [*(await officer.get("/v1/follow-ups")).json()["items"], *(await officer.get("/v1/watchlist")).json()["items"]]
+    for item in due:
+        visit = item["visit"]
+        if rng.random() >= VISITED_SHARE:
+            continue
+        if visit["kind"] == "callback":
+            rating = rng.choices(list(RATINGS), weights=list(RATINGS.values()))[0]
+            body = {"rating": rating, "text": "救助款到得慢" if rating == "dissatisfied" else "很及时，谢谢"}
+            await operator.post(f"/v1/cases/{visit['case_id']}/satisfaction", json=body)
+        elif visit["kind"] == "follow_up":
+            await officer.post(f"/v1/cases/{visit['case_id']}/visits", json={"visit_id": visit["visit_id"], "found": "家中情况稳定"})
+        else:
+            body = {"visit_id": visit["visit_id"], "found": "老人身体尚好，有人照看"}
+            await officer.post(f"/v1/households/{item['household_id']}/visits", json=body)
