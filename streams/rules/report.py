@@ -15,7 +15,6 @@ latest signal when the event carries the household view, and counts only in the 
 
 import math
 import re
-import statistics
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -155,13 +154,15 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def _spread(values: list[float]) -> dict:
-    """How many, the median, and the 90th percentile (nearest rank: the smallest value at least 90 % of them reach), in
-    minutes to one decimal; none of them without values."""
+    """How many, the median (the middle value, or the mean of the middle two) and the 90th percentile (nearest rank: the
+    smallest value at least 90 % of them reach), in minutes to one decimal; none of them without values."""
     if not values:
         return {"count": 0, "median": None, "p90": None}
     ordered = sorted(values)
+    middle = len(ordered) // 2
+    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
     p90 = ordered[math.ceil(0.9 * len(ordered)) - 1]
-    return {"count": len(ordered), "median": round(statistics.median(ordered), 1), "p90": round(p90, 1)}
+    return {"count": len(ordered), "median": round(median, 1), "p90": round(p90, 1)}
 
 
 def _by(facts: list[dict], field: str, keys: Iterable[str]) -> dict[str, int]:
