@@ -21,7 +21,7 @@ from api.live import LiveHub
 from api.middleware import BodyLimits, RequestMetrics
 from api.publisher import Publisher
 from api.responses import EncodableJSONResponse
-from api.routes import access, cases, households, intake, live, ops, register, watch
+from api.routes import access, cases, households, intake, live, ops, register, reports, watch
 from api.store import HouseholdReads
 from api.tokens import TokenRegistry
 from schemas.departments import load_departments
@@ -68,7 +68,7 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
         redoc_url=None,
         default_response_class=EncodableJSONResponse,
     )
-    for module in (intake, cases, households, live, ops, register, access, watch):
+    for module in (intake, cases, households, live, ops, register, access, watch, reports):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.mount("/docs-assets", StaticFiles(directory=str(DOCS_ASSETS)), name="docs-assets")
@@ -106,6 +106,10 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
     @app.get("/household", include_in_schema=False)
     async def household_page() -> FileResponse:
         return FileResponse(str(STATIC / "household.html"))
+
+    @app.get("/reports", include_in_schema=False)
+    async def reports_page() -> FileResponse:
+        return FileResponse(str(STATIC / "reports.html"))
 
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
     app.add_middleware(RequestMetrics)
