@@ -53,6 +53,7 @@ ACCESS = {
     ("GET", "/v1/access-log"): set(),
     ("GET", "/v1/schemas/hotline-call"): {"public"},
     ("GET", "/v1/register"): {"public"},
+    ("GET", "/v1/reports"): {"officer"},
 }
 ROLES = ("operator", "officer", "admin", "hospital", "department:civil-affairs", "metrics", None)
 
