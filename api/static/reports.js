@@ -58,7 +58,7 @@ function fillTowns() {
 }
 
 const percent = (share) => (share == null ? t("report.no_rate") : `${(share * 100).toFixed(1)}%`);
-const minutesText = (value) => (value == null ? t("report.no_rate") : t("report.minutes", { minutes: value }));
+const minutesText = (value) => (value == null ? t("report.no_rate") : t("report.minutes", { minutes: value.toFixed(1) }));
 
 // A report's figures as [dotted name, value] rows, in the order the API holds them (as its CSV lists them).
 function rows(figures, prefix = "") {
@@ -75,12 +75,13 @@ function cellText(name, value) {
 // A horizontal bar chart drawn as inline SVG: one row a category, one bar a series (two series side by side).
 function barChart(svg, categories, series) {
   const width = 420;
-  const rowHeight = series.length > 1 ? 30 : 24;
+  const rowHeight = series.length > 1 ? 40 : 26;
   const height = categories.length * rowHeight + 8;
   const labelWidth = 90;
   const valueWidth = 36;
   const most = Math.max(1, ...series.flatMap((one) => one.values));
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("preserveAspectRatio", "xMinYMin meet");
   const parts = [];
   const barHeight = (rowHeight - 8) / series.length;
   categories.forEach((category, row) => {

@@ -18,6 +18,7 @@ from streams.plumbing.log import read_log
 from streams.plumbing.rebuild import rebuild_read_model
 from streams.rules.report import figures
 from tests.factories import admission_body, call_body, change_body, id_number
+from tests.integration.browser import needs_chromium, open_page, raw_keys
 from tests.integration.helpers import eventually, processed
 from tests.integration.test_workflow import CASH, command
 
@@ -195,3 +196,41 @@ async def test_officers_see_their_own_towns_report_and_a_bad_period_is_named(sta
         unknown = await admin.get("/v1/reports", params={"town": "370784999"})
         assert unknown.status_code == 422 and "370784999" in unknown.json()["detail"]
         assert (await operator.get("/v1/reports")).status_code == 403
+
+
+@needs_chromium
+async def test_the_reports_page_shows_the_figures_and_charts_in_chinese_and_downloads_the_csv(stack):
+    async with stack.client("operator") as operator, stack.client("officer") as officer:
+        body = call_body(subject={"id_number": id_number(906), "name": "吴六"}, category="child_unattended")
+        case_id = (await processed(operator, (await operator.post("/v1/hotline/calls", json=body)).json()["event_id"]))["case_id"]
+        for action, sent in (("deliver", CASH), ("close", {"outcome": CASH})):
+            assert (await command(officer, case_id, action, sent))["state"] == "processed"
+        period = this_month()
+        expected = (await officer.get("/v1/reports", params={"period": period})).json()["figures"]
+    async with open_page(f"{stack.api_url}/reports?token={stack.tokens['officer']}") as page:
+        await page.wait_for_selector("#report:not([hidden]) #figures tbody tr")
+        heading = await page.inner_text("#heading")
+        assert heading.startswith("安丘市 · ") and "年" in heading and "月" in heading
+        total = page.locator('#figures tr[data-figure="events_total"] td')
+        assert await total.nth(0).inner_text() == "受理事件合计"
+        assert int(await total.nth(1).inner_text()) >= expected["events_total"]
+        assert await page.inner_text("#cases-total") != "" and "%" in await page.inner_text("#share-2h")
+        text = await page.inner_text("body")
+        for words in ("急难案件 2 小时内救助到位率", "满意率", "事件来源", "立案优先级", "热线来电", "P1 危急", "市级", "景芝镇"):
+            assert words in text, words
+        assert await page.locator("#chart-sources rect.bar").count() == 3
+        assert await page.locator("#chart-priority rect.bar").count() == 3
+        assert await page.locator("#chart-tiers rect.bar").count() == 8
+        assert await raw_keys(page) == []
+        await page.screenshot(path="/tmp/reports.png")
+        async with page.expect_download() as downloading:
+            await page.click("#download")
+        saved = await (await downloading.value).path()
+        with open(saved, "rb") as file:
+            assert file.read(3) == b"\xef\xbb\xbf"
+        await page.select_option("#town", TOWN)
+        await page.wait_for_function("document.querySelector('#heading').textContent.startsWith('景芝镇')")
+        assert await page.locator("#figures thead th").count() == 2
+        await page.click("#language")
+        await page.wait_for_function("document.querySelector('h1').textContent === 'Monthly and quarterly report'")
+        assert "Events by source" in await page.inner_text("body") and await raw_keys(page) == []
