@@ -56,7 +56,10 @@ async def report(request: Request, principal: Principal, period: str | None, tow
     if town is not None:
         return answer | {"area": {"level": "town", "code": town, "name": register.name_of(town)}, "figures": figures(facts, town)}
     county = register.county
-    towns = [{"code": t.code, "name": t.name, "figures": figures(facts, t.code)} for t in register.children[county.code]]
+    by_town: dict[str | None, list[dict]] = {}
+    for fact in facts:  # one pass, not one a town
+        by_town.setdefault(fact["town"], []).append(fact)
+    towns = [{"code": t.code, "name": t.name, "figures": figures(by_town.get(t.code, []))} for t in register.children[county.code]]
     return answer | {"area": {"level": "county", "code": county.code, "name": county.name}, "figures": figures(facts), "towns": towns}
 
 

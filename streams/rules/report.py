@@ -124,11 +124,11 @@ def _case_fact(event: dict) -> tuple[str, dict] | None:
     if kind == CaseEventType.REOPENED:
         return month_of(at), {"dissatisfied": data.get("reason") == "dissatisfied"}
     if kind in (CaseEventType.REFERRAL_ACCEPTED, CaseEventType.REFERRAL_DECLINED):
-        return month_of(at), {"accepted": kind == CaseEventType.REFERRAL_ACCEPTED, "on_time": bool(data["on_time"])}
+        return month_of(at), {"accepted": kind == CaseEventType.REFERRAL_ACCEPTED, "on_time": bool(data.get("on_time"))}
     if kind == CaseEventType.REFERRAL_DELIVERED:
         referral = next((r for r in case.get("referrals", ()) if r["referral_id"] == data["referral_id"]), None)
         accepted_at = (referral or {}).get("answered_at") or at
-        return month_of(accepted_at), {"on_time": bool(data["on_time"])}
+        return month_of(accepted_at), {"on_time": bool(data.get("on_time"))}
     if kind == CaseEventType.SATISFACTION_RECORDED:
         return month_of(at), {"rating": data["rating"]}
     return None
@@ -140,7 +140,7 @@ def _household_fact(event: dict) -> tuple[str, str, dict] | None:
     if kind == CaseEventType.SIGNAL_RECORDED:
         return month_of(at), event["event_id"], {"source": data["source"]}
     if kind == CaseEventType.VISIT_RECORDED:
-        return month_of(data.get("done_at") or at), data["visit_id"], {"visit": data["kind"], "on_time": bool(data["on_time"])}
+        return month_of(data.get("done_at") or at), data["visit_id"], {"visit": data["kind"], "on_time": bool(data.get("on_time"))}
     if kind == CaseEventType.VISIT_STATUS_CHANGED and data["to"] == "red":
         return month_of(at), f"{data['visit_id']}:red", {"tier": _visit_tier(event), "deadline": data["kind"]}
     if kind == CaseEventType.VISIT_ESCALATED:
