@@ -130,7 +130,7 @@ def _case_fact(event: dict) -> tuple[str, dict] | None:
         accepted_at = (referral or {}).get("answered_at") or at
         return month_of(accepted_at), {"on_time": bool(data.get("on_time"))}
     if kind == CaseEventType.SATISFACTION_RECORDED:
-        return month_of(at), {"rating": data["rating"]}
+        return month_of(at), {"rating": data["rating"], "on_time": bool(data.get("on_time"))}
     return None
 
 
@@ -205,7 +205,8 @@ def figures(facts: Iterable[dict], town: str | None = None) -> dict:
       climbed, by the rung reached;
     * referrals: answers (accepted or declined) and those accepted in time; of the referrals accepted in the period, those
       whose help was reported delivered in time;
-    * visits: by kind (follow-up, call-back, watch), those done in the period and those done in time;
+    * visits: by kind (follow-up, watch), those done in the period and those done in time; a call-back (回访 for the
+      rating) is done when its rating is recorded;
     * satisfaction: ratings recorded in the period by rating; the rate is satisfied plus basically satisfied over ratings;
     * cases closed and reopened in the period (reopened after a dissatisfied rating among them).
     """
@@ -228,12 +229,13 @@ def figures(facts: Iterable[dict], town: str | None = None) -> dict:
     accepted = of[CaseEventType.REFERRAL_ACCEPTED]
     accepted_in_time = sum(1 for f in accepted if f["on_time"])
     delivered_in_time = sum(1 for f in of[CaseEventType.REFERRAL_DELIVERED] if f["on_time"])
+    ratings = of[CaseEventType.SATISFACTION_RECORDED]
     visits = {}
     for kind in VisitKind:
-        done = [f for f in of[CaseEventType.VISIT_RECORDED] if f["visit"] == kind]
+        # A call-back is done when its rating is recorded: no visit_recorded of its own.
+        done = ratings if kind is VisitKind.CALLBACK else [f for f in of[CaseEventType.VISIT_RECORDED] if f["visit"] == kind]
         in_time = sum(1 for f in done if f["on_time"])
         visits[kind.value] = {"done": len(done), "on_time": in_time, "on_time_share": _share(in_time, len(done))}
-    ratings = of[CaseEventType.SATISFACTION_RECORDED]
     satisfied = sum(1 for f in ratings if f["rating"] in SATISFIED)
     signals = [f for f in facts if f["type"] in SIGNALS]
     return {

@@ -77,6 +77,20 @@ def count(events: list[dict], period: str, town: str | None) -> dict:
     emergency = [case_id for case_id, case in opened.items() if case["track"] == "emergency"]
     in_time = [c for c in emergency if c in first_aid and first_aid[c]["at"] <= opened[c]["deadlines"]["aid"]["due_at"]]
     acks = sorted(first_response.values())
+    answers = [e for e in happened if e["type"] in ("referral_accepted", "referral_declined")]
+    accepted_in = {e["data"]["referral_id"]: month(e["at"]) for e in here if e["type"] == "referral_accepted"}
+    delivered = [e for e in here if e["type"] == "referral_delivered" and accepted_in.get(e["data"]["referral_id"]) == period]
+    visits = {"follow_up": [0, 0], "callback": [0, 0], "watch": [0, 0]}
+    for e in here:
+        if e["type"] == "visit_recorded" and month(e["data"]["done_at"]) == period:
+            visits[e["data"]["kind"]][0] += 1
+            visits[e["data"]["kind"]][1] += bool(e["data"]["on_time"])
+    ratings = {"satisfied": 0, "basically_satisfied": 0, "dissatisfied": 0}
+    for e in happened:
+        if e["type"] == "satisfaction_recorded":
+            ratings[e["data"]["rating"]] += 1
+            visits["callback"][0] += 1
+            visits["callback"][1] += bool(e["data"]["on_time"])
     return {
         "events_by_source": by_source,
         "cases_opened": sum(by_priority.values()),
@@ -87,6 +101,13 @@ def count(events: list[dict], period: str, town: str | None) -> dict:
         "breaches": len(breaches),
         "escalations": escalated,
         "closed": sum(1 for e in happened if e["type"] == "closed"),
+        "referrals": (
+            len(answers),
+            sum(1 for e in answers if e["type"] == "referral_accepted" and e["data"]["on_time"]),
+            sum(1 for e in delivered if e["data"]["on_time"]),
+        ),
+        "visits": {kind: tuple(done) for kind, done in visits.items()},
+        "ratings": ratings,
     }
 
 
@@ -102,6 +123,9 @@ def shown(figures: dict) -> dict:
         "breaches": figures["breaches"]["total"],
         "escalations": figures["escalations"]["by_tier"],
         "closed": figures["cases_closed"],
+        "referrals": tuple(figures["referrals"][name] for name in ("answered", "accepted_on_time", "delivered_on_time")),
+        "visits": {kind: (done["done"], done["on_time"]) for kind, done in figures["visits"].items()},
+        "ratings": figures["satisfaction"]["by_rating"],
     }
 
 

@@ -173,7 +173,8 @@ def test_every_figure_of_a_town_counts_what_its_docstring_says():
     }
     assert town["visits"]["follow_up"] == {"done": 1, "on_time": 1, "on_time_share": 1.0}
     assert town["visits"]["watch"] == {"done": 1, "on_time": 0, "on_time_share": 0.0}
-    assert town["visits"]["callback"] == {"done": 0, "on_time": 0, "on_time_share": None}
+    assert town["visits"]["callback"] == {"done": 3, "on_time": 2, "on_time_share": 0.6667}  # the ratings recorded
+    assert figures([])["visits"]["callback"] == {"done": 0, "on_time": 0, "on_time_share": None}
     assert town["satisfaction"] == {
         "ratings": 3,
         "by_rating": {"satisfied": 1, "basically_satisfied": 1, "dissatisfied": 1},
