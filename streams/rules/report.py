@@ -20,9 +20,10 @@ from datetime import datetime
 
 from schemas.aftercare import Rating, VisitKind
 from schemas.case import CaseEventType, Priority
-from schemas.timing import TIER_ORDER, Tier
+from schemas.timing import TIER_ORDER
 from streams.rules.clock import CHINA
 from streams.rules.deadlines import ACKNOWLEDGE
+from streams.rules.visits import VISIT_OPEN_TIER
 
 PERIOD = re.compile(r"(?P<year>\d{4})-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4]))")
 SOURCES = ("hotline", "hospital", "department")
@@ -88,14 +89,6 @@ def _town(event: dict) -> str | None:
     return area["town"] if area else None
 
 
-def _visit_tier(event: dict) -> str:
-    """The rung a visit stood at after the event, from the household view it carries (a visit opens at the village)."""
-    for visit in (event.get("household") or {}).get("visits", ()):
-        if visit["visit_id"] == event["data"]["visit_id"]:
-            return visit["tier"]
-    return Tier.VILLAGE.value
-
-
 def _case_fact(event: dict) -> tuple[str, dict] | None:
     """The month and fact of an event on a case, or None when no figure counts it."""
     kind, case, data, at = event["type"], event["case"], event["data"], event["at"]
@@ -142,7 +135,7 @@ def _household_fact(event: dict) -> tuple[str, str, dict] | None:
     if kind == CaseEventType.VISIT_RECORDED:
         return month_of(data.get("done_at") or at), data["visit_id"], {"visit": data["kind"], "on_time": bool(data.get("on_time"))}
     if kind == CaseEventType.VISIT_STATUS_CHANGED and data["to"] == "red":
-        return month_of(at), f"{data['visit_id']}:red", {"tier": _visit_tier(event), "deadline": data["kind"]}
+        return month_of(at), f"{data['visit_id']}:red", {"tier": VISIT_OPEN_TIER.value, "deadline": data["kind"]}
     if kind == CaseEventType.VISIT_ESCALATED:
         return month_of(at), f"{data['visit_id']}:{data['to']}", {"tier": data["to"]}
     return None
@@ -201,8 +194,9 @@ def figures(facts: Iterable[dict], town: str | None = None) -> dict:
       within the aid deadline (2 h by default) — counted at the first delivery;
     * time_to_acknowledge / time_to_aid: minutes from opening to the first officer response (acknowledged, assigned or
       aid delivered) and to the first aid delivered, of the cases opened in the period: median and 90th percentile;
-    * breaches: deadlines gone red (a case's or a visit's), by the rung the case or visit stood at; escalations: rungs
-      climbed, by the rung reached;
+    * breaches: deadlines gone red, by the rung responsible then: a case's at the rung it stood at (before the climb red
+      brings), a visit's at the village, whose assistant owes it; escalations: rungs climbed (cases and visits), by the
+      rung reached;
     * referrals: answers (accepted or declined) and those accepted in time; of the referrals accepted in the period, those
       whose help was reported delivered in time;
     * visits: by kind (follow-up, watch), those done in the period and those done in time; a call-back (回访 for the

@@ -36,8 +36,8 @@ def event(kind, case_id, version, at, data=None, **case):
     return {**made, "case": snapshot, "event_id": None}
 
 
-def household_event(kind, at, data, town=TOWN, event_id=None, visits=()):
-    view = {"area": {"town": town, "village": town + "201"}, "visits": list(visits)} if town else None
+def household_event(kind, at, data, town=TOWN, event_id=None):
+    view = {"area": {"town": town, "village": town + "201"}} if town else None
     return {"type": kind, "household_id": "H9", "case_id": None, "version": 0, "at": at, "data": data, "case": None,
             "event_id": event_id, "household": view}  # fmt: skip
 
@@ -83,7 +83,7 @@ def month_events() -> list[dict]:
             iso(70),
             {"referral_id": "R1", "partner": "p", "report": "ok", "on_time": True},
             referrals=[referral],
-        ),  # fmt: skip
+        ),
         event("referral_accepted", "A", 8, iso(80), {"referral_id": "R2", "partner": "p", "on_time": True}),
         # Ratings, and a reopening after the dissatisfied one.
         event("satisfaction_recorded", "A", 9, iso(100), {"visit_id": "V1", "rating": "satisfied", "text": "", "on_time": True}),
@@ -106,13 +106,12 @@ def month_events() -> list[dict]:
                 "found": "",
                 "more_help": False,
             },
-        ),  # fmt: skip
+        ),
         household_event(
             "visit_status_changed",
             iso(600),
             {"visit_id": "W1", "kind": "watch", "from": "yellow", "to": "red"},
-            visits=[{"visit_id": "W1", "tier": "village"}],
-        ),  # fmt: skip
+        ),
         household_event("visit_escalated", iso(601), {"visit_id": "W1", "kind": "watch", "from": "village", "to": "town"}, town=None),
         household_event(
             "visit_recorded",
@@ -127,7 +126,7 @@ def month_events() -> list[dict]:
                 "found": "",
                 "more_help": True,
             },
-        ),  # fmt: skip
+        ),
         # Another town's case: counted in the county, not in the town.
         event("opened", "D", 1, iso(0), {"source": "hotline"}, town=OTHER),
         aided("D", 2, 30, town=OTHER),
