@@ -15,6 +15,7 @@ latest signal when the event carries the household view, and counts only in the 
 
 import math
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -205,7 +206,9 @@ def figures(facts: Iterable[dict], town: str | None = None) -> dict:
     * cases closed and reopened in the period (reopened after a dissatisfied rating among them).
     """
     facts = [fact for fact in facts if town is None or fact["town"] == town]
-    of = {kind: [f for f in facts if f["type"] == kind] for kind in CaseEventType}
+    of: dict[str, list[dict]] = defaultdict(list)
+    for fact in facts:
+        of[fact["type"]].append(fact)
     opened = of[CaseEventType.OPENED]
     emergency = {f["case_id"] for f in opened + of[CaseEventType.RESCORED] if f["track"] == "emergency"}
     first_ack: dict[str, float] = {}

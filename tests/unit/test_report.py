@@ -1,10 +1,13 @@
 """The monthly report: facts from hand-made case events (as the log holds them), counted per town and period."""
 
+import csv
+import io
 import random
 from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from api.routes.reports import as_csv
 from streams.rules.report import fact_of, figures, months_of, period_of, rows
 
 T0 = datetime(2026, 11, 10, 1, 0, tzinfo=UTC)  # 09:00 in China
@@ -233,3 +236,20 @@ def test_an_empty_period_has_zero_counts_and_no_rates():
     assert empty["events_total"] == 0 and empty["emergency_aid"]["share"] is None and empty["satisfaction"]["rate"] is None
     assert empty["time_to_aid"] == {"count": 0, "median": None, "p90": None}
     assert ("cases_opened.by_priority.P1", 0) in rows(empty) and ("satisfaction.rate", None) in rows(empty)
+
+
+def test_the_csv_has_a_bom_chinese_headers_first_a_column_an_area_and_shares_as_percentages():
+    hashes = store(month_events())
+    answer = {
+        "area": {"name": "安丘市"},
+        "figures": report(hashes),
+        "towns": [{"name": "景芝镇", "figures": report(hashes, town=TOWN)}, {"name": "其他镇", "figures": report(hashes, town=OTHER)}],
+    }
+    text = as_csv(answer, "zh-CN")
+    assert text.startswith("\ufeff指标,代码,安丘市,景芝镇,其他镇\r\n")
+    table = {row[1]: row for row in csv.reader(io.StringIO(text.removeprefix("\ufeff")))}
+    assert table["cases_opened.total"] == ["立案合计", "cases_opened.total", "4", "3", "1"]
+    assert table["emergency_aid.share"] == ["急难案件 2 小时内救助到位率", "emergency_aid.share", "50.0%", "33.3%", "100.0%"]
+    assert table["satisfaction.rate"][2:] == ["66.7%", "66.7%", ""]  # no ratings in the other town: nothing to divide
+    assert len(table) == len(rows(answer["figures"])) + 1
+    assert as_csv(answer, "en").startswith("\ufeffFigure,Code,安丘市")
