@@ -12,7 +12,7 @@ from api.privilege import BoardReader
 from schemas import readmodel
 from schemas.messages import Text, language_from, say
 from streams.rules.clock import SystemClock
-from streams.rules.report import PERIOD, figures, months_of, period_of, rows
+from streams.rules.report import PERIOD, figures, months_of, period_of, placed, rows, unplaced
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 clock = SystemClock()
@@ -35,12 +35,21 @@ def _town_of(principal: Principal, town: str | None) -> str | None:
 
 
 async def _facts(request: Request, months: list[str]) -> list[dict]:
-    """Every report fact of the months, from their hashes in one round trip."""
-    async with request.app.state.redis.pipeline(transaction=False) as pipe:
+    """Every report fact of the months, from their hashes in one round trip, each placed in a town (see report.placed)."""
+    redis = request.app.state.redis
+    async with redis.pipeline(transaction=False) as pipe:
         for month in months:
             pipe.hvals(readmodel.report_key(month))
         found = await pipe.execute()
-    return [orjson.loads(value) for values in found for value in values]
+    facts = [orjson.loads(value) for values in found for value in values]
+    households = sorted(unplaced(facts))
+    if not households:
+        return facts
+    async with redis.pipeline(transaction=False) as pipe:
+        for household_id in households:
+            pipe.hget(readmodel.household_key(household_id), "doc")
+        views = [orjson.loads(doc) if doc else {} for doc in await pipe.execute()]
+    return placed(facts, {h: (view.get("area") or {}).get("town") for h, view in zip(households, views, strict=True)})
 
 
 async def report(request: Request, principal: Principal, period: str | None, town: str | None) -> dict:

@@ -10,7 +10,9 @@ again. Which month a fact counts in:
 * a referral delivered: the month the partner accepted it (delivered on time over those accepted);
 * a visit: the month it was done.
 A fact's town is its case's; a household's own event (a signal with no case, a visit) has the town of the household's
-latest signal when the event carries the household view, and counts only in the county's figures when it does not.
+latest signal when the event carries the household view (the first household event of a step does), and otherwise
+(a visit's later rungs in one tick) the town of the household's latest signal as the read model holds it when the
+report is made (see placed).
 """
 
 import math
@@ -159,7 +161,18 @@ def fact_of(event: dict) -> tuple[str, str, dict] | None:
             return None
         month, about, fact = found
         field = f"{event['household_id']}:{event['type']}:{about}"
+        fact["household_id"] = event["household_id"]  # to place it by its household when the event names no town
     return month, field, {"type": event["type"], "town": _town(event), "case_id": event.get("case_id"), **fact}
+
+
+def unplaced(facts: Iterable[dict]) -> set[str]:
+    """The households whose facts name no town: those to look up before counting per town."""
+    return {fact["household_id"] for fact in facts if fact["town"] is None and fact.get("household_id")}
+
+
+def placed(facts: list[dict], towns: dict[str, str | None]) -> list[dict]:
+    """The facts, each one without a town given its household's (household id → town) where known."""
+    return [fact if fact["town"] is not None else {**fact, "town": towns.get(fact.get("household_id"))} for fact in facts]
 
 
 def _share(part: int, whole: int) -> float | None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from api.routes.reports import as_csv
-from streams.rules.report import fact_of, figures, months_of, period_of, rows
+from streams.rules.report import fact_of, figures, months_of, period_of, placed, rows, unplaced
 
 T0 = datetime(2026, 11, 10, 1, 0, tzinfo=UTC)  # 09:00 in China
 TOWN, OTHER = "370784101", "370784102"
@@ -192,6 +192,14 @@ def test_the_county_counts_every_town_and_the_events_of_no_known_town():
     assert county["escalations"]["total"] == 3 and other["escalations"]["total"] == 0
     assert county["emergency_aid"] == {"cases": 4, "aided_on_time": 2, "share": 0.5}
     assert other["time_to_acknowledge"] == {"count": 1, "median": 30.0, "p90": 30.0}
+
+
+def test_a_visit_event_without_the_household_view_counts_in_its_households_town_once_placed():
+    facts = [orjson.loads(v) for v in store(month_events())["2026-11"].values()]
+    assert unplaced(facts) == {"H9"}
+    town = figures(placed(facts, {"H9": TOWN}), TOWN)
+    assert town["escalations"] == {"total": 3, "by_tier": {"town": 2, "city": 1, "leadership": 0}}
+    assert figures(placed(facts, {}), TOWN)["escalations"]["total"] == 2  # a household the read model does not know
 
 
 def test_the_same_events_twice_or_in_another_order_give_the_same_facts_and_figures():
