@@ -265,3 +265,8 @@ async def test_the_reports_page_shows_the_figures_and_charts_in_chinese_and_down
         await page.click("#language")
         await page.wait_for_function("document.querySelector('h1').textContent === 'Monthly and quarterly report'")
         assert "Events by source" in await page.inner_text("body") and await raw_keys(page) == []
+    town_token = stack.tokens[f"officer:town:{TOWN}"]
+    async with open_page(f"{stack.api_url}/reports?token={town_token}") as page:
+        await page.wait_for_selector("#report:not([hidden]) #figures tbody tr")
+        assert (await page.inner_text("#heading")).startswith("景芝镇 · ")
+        assert await page.locator("#town option").all_inner_texts() == ["景芝镇"]
