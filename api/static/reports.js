@@ -77,7 +77,7 @@ function barChart(svg, categories, series) {
   const width = 420;
   const rowHeight = series.length > 1 ? 40 : 26;
   const height = categories.length * rowHeight + 8;
-  const labelWidth = 90;
+  const labelWidth = 120; // room for the longest English label ("department record")
   const valueWidth = 36;
   const most = Math.max(1, ...series.flatMap((one) => one.values));
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);

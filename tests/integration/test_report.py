@@ -221,9 +221,10 @@ async def test_officers_see_their_own_towns_report_and_a_bad_period_is_named(sta
         assert other.json()["detail"] == f"角色 officer:town:{TOWN} 只能查看本乡镇的统计报表，不能查看乡镇 {OTHER_TOWN}"
         assert (await village.get("/v1/reports")).status_code == 403
     async with stack.client("admin") as admin, stack.client("operator") as operator:
-        for bad in ("2026-13", "2026-Q5", "November"):
+        for bad in ("2026-13", "2026-Q5", "Nov-26"):
             refused = await admin.get("/v1/reports", params={"period": bad})
             assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["query", "period"]
+            assert refused.json()["detail"][0]["msg"] == "统计期（period）：须为月份（如 2026-11）或季度（如 2026-Q4）"
         unknown = await admin.get("/v1/reports", params={"town": "370784999"})
         assert unknown.status_code == 422 and "370784999" in unknown.json()["detail"]
         assert (await operator.get("/v1/reports")).status_code == 403
