@@ -21,7 +21,7 @@ from api.live import LiveHub
 from api.middleware import BodyLimits, RequestMetrics
 from api.publisher import Publisher
 from api.responses import EncodableJSONResponse
-from api.routes import access, cases, households, intake, live, ops, referrals, register, visits, watch
+from api.routes import access, cases, households, intake, live, ops, referrals, register, reports, visits, watch
 from api.store import HouseholdReads
 from api.tokens import TokenRegistry
 from schemas.departments import load_departments
@@ -70,7 +70,7 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
         redoc_url=None,
         default_response_class=EncodableJSONResponse,
     )
-    for module in (intake, cases, households, live, ops, register, access, watch, referrals, visits):
+    for module in (intake, cases, households, live, ops, register, access, watch, referrals, visits, reports):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.mount("/docs-assets", StaticFiles(directory=str(DOCS_ASSETS)), name="docs-assets")
@@ -116,6 +116,10 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
     @app.get("/visits", include_in_schema=False)
     async def visits_page() -> FileResponse:
         return FileResponse(str(STATIC / "visits.html"))
+
+    @app.get("/reports", include_in_schema=False)
+    async def reports_page() -> FileResponse:
+        return FileResponse(str(STATIC / "reports.html"))
 
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
     app.add_middleware(RequestMetrics)

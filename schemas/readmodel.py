@@ -178,3 +178,9 @@ def uncovered(reports: list[dict], partitions: int, now: float) -> list[str]:
     return [
         f"{topic}:{p}" for topics in WORKER_GROUPS.values() for topic in topics for p in range(partitions) if f"{topic}:{p}" not in held
     ]
+
+
+# The monthly report (月调度、季通报): per China-time month, a hash of report facts (streams.rules.report), one field an event.
+def report_key(month: str) -> str:
+    """Hash of the report facts counted in a month ('2026-11'), each field naming the event it came from."""
+    return f"{PREFIX}report:{month}"

@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 
 from schemas import readmodel, topics
 from schemas.household import HouseholdView
+from streams.rules.report import fact_of as report_fact_of
 from streams.rules.search import household_tokens
 
 log = logging.getLogger(__name__)
@@ -202,6 +203,7 @@ class ReadModelWriter:
                             await self._result_only(pipe, document)
                     if document.get("household"):
                         await self._household(pipe, document)
+                    self._report_fact(pipe, document)
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
                 # Only a foreign producer writes these topics wrongly; skipping keeps the read model moving.
                 log.error("unreadable record on %s skipped: %r", topic, error)
@@ -266,6 +268,13 @@ class ReadModelWriter:
         referred = {event["data"]["referral_id"]: _epoch_ms(event["at"])}
         for key in readmodel.referral_keys(event["case"], event["data"]["partner"]):
             pipe.zadd(key, referred)
+
+    def _report_fact(self, pipe, event: dict) -> None:
+        """The event's report fact, if a figure counts it: rewriting the same field with the same fact keeps it idempotent."""
+        found = report_fact_of(event)
+        if found is not None:
+            month, field, fact = found
+            pipe.hset(readmodel.report_key(month), field, orjson.dumps(fact))
 
     def _household_entry(self, pipe, event: dict) -> None:
         """An event of the household's own (no case) on its timeline: a signal on a case is there as the case's event."""

@@ -14,7 +14,7 @@ needs_chromium = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian c
 # A catalogue key shown instead of its text ("board.column.red", "stage.opened"): the sections the pages read.
 SECTIONS = (
     "common|board|intake|household|search|programme|stage|tier|priority|colour|track|deadline|category|source|factor|match|department"
-    "|referral|partner|followups|watch"
+    "|referral|partner|followups|watch|report"
 )
 RAW_KEY = re.compile(rf"\b(?:{SECTIONS})\.[A-Za-z_][\w.:-]*")
 

@@ -66,6 +66,7 @@ ACCESS = {
     ("POST", "/v1/referrals/R1-C000000000000/decline"): {"partner"},
     ("POST", "/v1/referrals/R1-C000000000000/report"): {"partner"},
     ("POST", "/v1/referrals/R1-C000000000000/revoke"): {"officer"},
+    ("GET", "/v1/reports"): {"officer"},
 }
 ROLES = ("operator", "officer", "admin", "hospital", "department:civil-affairs", "metrics", "partner:county-charity", None)
 
