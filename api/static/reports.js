@@ -1,7 +1,7 @@
 "use strict";
 // 月调度、季通报: a month's or a quarter's figures for the county and its towns, or for one town (GET /v1/reports).
 
-const SOURCES = ["hotline", "hospital", "department"];
+const SOURCES = ["hotline", "hospital", "department", "visit"];
 const PRIORITIES = ["P1", "P2", "P3"];
 const TIERS = ["village", "town", "city", "leadership"];
 const SVG = "http://www.w3.org/2000/svg";

@@ -29,7 +29,7 @@ from streams.rules.deadlines import ACKNOWLEDGE
 from streams.rules.visits import VISIT_OPEN_TIER
 
 PERIOD = re.compile(r"(?P<year>\d{4})-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4]))")
-SOURCES = ("hotline", "hospital", "department")
+SOURCES = ("hotline", "hospital", "department", "visit")
 TRACKS = ("emergency", "standard")
 AID_DEADLINE = "aid"  # the emergency track's main deadline: aid within 2 hours of opening (policy default)
 SIGNALS = {CaseEventType.OPENED, CaseEventType.SIGNAL_ATTACHED, CaseEventType.SIGNAL_RECORDED}

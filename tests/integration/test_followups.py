@@ -30,7 +30,7 @@ async def delivered_and_closed(stack, serial: int) -> dict:
 
 
 async def test_delivery_schedules_follow_ups_listed_by_area_a_visit_is_recorded_and_more_help_opens_a_new_case(stack):
-    case = await open_case(stack, 901)
+    case = await open_case(stack, 921)
     case_id, household_id = case["case_id"], case["household_id"]
     async with stack.client("officer") as officer, stack.client("officer:town:370784101") as town, stack.client(OUTSIDER) as outsider:
         assert (await command(officer, case_id, "deliver", CASH))["state"] == "processed"
@@ -67,7 +67,7 @@ async def test_delivery_schedules_follow_ups_listed_by_area_a_visit_is_recorded_
 
 
 async def test_a_dissatisfied_call_back_reopens_the_case_for_the_town_with_the_supervision_deadline_and_the_words(stack):
-    case = await delivered_and_closed(stack, 902)
+    case = await delivered_and_closed(stack, 922)
     async with stack.client("operator") as operator, stack.client("officer:town:370784101") as town:
         answer = await command(operator, case["case_id"], "satisfaction", {"rating": "dissatisfied", "text": "救助款到得太晚"})
         assert answer["state"] == "processed"
@@ -81,20 +81,20 @@ async def test_a_dissatisfied_call_back_reopens_the_case_for_the_town_with_the_s
 
 
 async def test_a_satisfied_call_back_keeps_the_case_closed_and_a_second_rating_is_refused(stack):
-    case = await delivered_and_closed(stack, 903)
+    case = await delivered_and_closed(stack, 923)
     async with stack.client("officer") as officer:
         assert (await command(officer, case["case_id"], "satisfaction", {"rating": "satisfied", "text": "很满意"}))["state"] == "processed"
         closed = (await officer.get(f"/v1/cases/{case['case_id']}")).json()
         assert closed["stage"] == "closed" and closed["rating"] == "satisfied" and closed["supervised"] is False
         again = await command(officer, case["case_id"], "satisfaction", {"rating": "dissatisfied"})
         assert again["state"] == "rejected"
-        early = await open_case(stack, 904)
+        early = await open_case(stack, 924)
         refused = await officer.post(f"/v1/cases/{early['case_id']}/satisfaction", json={"rating": "satisfied"})
         assert refused.status_code == 409 and "办结" in refused.json()["detail"]
 
 
 async def test_visits_and_call_backs_keep_to_the_area_and_the_roles(stack):
-    case = await open_case(stack, 905)
+    case = await open_case(stack, 925)
     async with stack.client(OUTSIDER) as outsider, stack.client("hospital") as hospital, stack.client("operator") as operator:
         assert (await outsider.post(f"/v1/cases/{case['case_id']}/visits", json={"found": "x"})).status_code == 403
         assert (await outsider.post(f"/v1/households/{case['household_id']}/visits", json={"found": "x"})).status_code == 403

@@ -63,7 +63,7 @@ def count(events: list[dict], period: str, town: str | None) -> dict:
     here = [e for e in events if town is None or town_of(e) == town]
     happened = [e for e in here if month(e["at"]) == period]
     opened = {e["case_id"]: e["case"] for e in here if e["type"] == "opened" and month(e["case"]["opened_at"]) == period}
-    by_source = {"hotline": 0, "hospital": 0, "department": 0}
+    by_source = {"hotline": 0, "hospital": 0, "department": 0, "visit": 0}
     for e in happened:
         if e["type"] in ("opened", "signal_attached", "signal_recorded"):
             by_source[e["data"]["source"]] += 1
@@ -140,17 +140,17 @@ async def drive(stack) -> list[str]:
     """Calls in two towns, a hospital admission on one case, a department record, and officers acting on some cases."""
     async with stack.client("operator") as operator, stack.client("hospital") as hospital:
         bodies = [
-            call_body(subject={"id_number": id_number(901), "name": "赵一"}),
-            call_body(subject={"id_number": id_number(902), "name": "钱二"}, category="no_food_or_shelter"),
-            call_body(subject={"id_number": id_number(903), "name": "孙三"}, area=OTHER_AREA),
-            call_body(subject={"id_number": id_number(904), "name": "李四"}, area=OTHER_AREA, category="loss_of_income", flags={}),
+            call_body(subject={"id_number": id_number(941), "name": "赵一"}),
+            call_body(subject={"id_number": id_number(942), "name": "钱二"}, category="no_food_or_shelter"),
+            call_body(subject={"id_number": id_number(943), "name": "孙三"}, area=OTHER_AREA),
+            call_body(subject={"id_number": id_number(944), "name": "李四"}, area=OTHER_AREA, category="loss_of_income", flags={}),
         ]
         sent = [(await operator.post("/v1/hotline/calls", json=body)).json()["event_id"] for body in bodies]
         cases = [(await processed(operator, event_id))["case_id"] for event_id in sent]
         admitted = (await hospital.post("/v1/hospital/admissions", json=admission_body(subject=bodies[0]["subject"]))).json()
         await processed(hospital, admitted["event_id"])
     async with stack.client("department:civil-affairs") as department:
-        change = change_body("lowincome.enrolled", "civil-affairs", subject={"id_number": id_number(905), "name": "周五"})
+        change = change_body("lowincome.enrolled", "civil-affairs", subject={"id_number": id_number(945), "name": "周五"})
         recorded = (await department.post("/v1/departments/civil-affairs/changes", json=change)).json()
         await processed(department, recorded["event_id"])
     async with stack.client("officer") as officer:
@@ -233,7 +233,7 @@ async def test_officers_see_their_own_towns_report_and_a_bad_period_is_named(sta
 @needs_chromium
 async def test_the_reports_page_shows_the_figures_and_charts_in_chinese_and_downloads_the_csv(stack):
     async with stack.client("operator") as operator, stack.client("officer") as officer:
-        body = call_body(subject={"id_number": id_number(906), "name": "吴六"}, category="child_unattended")
+        body = call_body(subject={"id_number": id_number(946), "name": "吴六"}, category="child_unattended")
         case_id = (await processed(operator, (await operator.post("/v1/hotline/calls", json=body)).json()["event_id"]))["case_id"]
         for action, sent in (("deliver", CASH), ("close", {"outcome": CASH})):
             assert (await command(officer, case_id, action, sent))["state"] == "processed"
@@ -250,7 +250,7 @@ async def test_the_reports_page_shows_the_figures_and_charts_in_chinese_and_down
         text = await page.inner_text("body")
         for words in ("急难案件 2 小时内救助到位率", "满意率", "事件来源", "立案优先级", "热线来电", "P1 危急", "市级", "景芝镇"):
             assert words in text, words
-        assert await page.locator("#chart-sources rect.bar").count() == 3
+        assert await page.locator("#chart-sources rect.bar").count() == 4
         assert await page.locator("#chart-priority rect.bar").count() == 3
         assert await page.locator("#chart-tiers rect.bar").count() == 8
         assert await raw_keys(page) == []

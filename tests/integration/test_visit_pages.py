@@ -63,7 +63,7 @@ async def call_back_on_the_page(stack, case_id: str, rating: str, words: str) ->
 
 
 async def test_a_call_back_recorded_dissatisfied_on_the_page_reopens_the_case_for_the_town(stack):
-    case = await delivered_and_closed(stack, 913)
+    case = await delivered_and_closed(stack, 933)
     async with open_page(f"{stack.api_url}/visits?token={stack.tokens['operator']}") as page:
         follow_up = page.locator(f'li.visit[data-visit-id="F2-{case["case_id"]}"]')
         await follow_up.wait_for(timeout=10000)

@@ -96,6 +96,7 @@ def month_events() -> list[dict]:
         event("note_added", "A", 10, iso(301), {"text": "noted"}),
         # A household's own: a recorded signal, a follow-up done in time, a watch visit done late that had gone red.
         household_event("signal_recorded", iso(5), {"source": "hotline"}, event_id="E1"),
+        household_event("signal_recorded", iso(6), {"source": "visit"}, event_id="V1:more-help"),  # a visitor's "more help"
         household_event(
             "visit_recorded",
             iso(400),
@@ -153,7 +154,7 @@ def report(hashes, period="2026-11", town=None) -> dict:
 
 def test_every_figure_of_a_town_counts_what_its_docstring_says():
     town = report(store(month_events()), town=TOWN)
-    assert town["events_by_source"] == {"hotline": 2, "hospital": 1, "department": 2} and town["events_total"] == 5
+    assert town["events_by_source"] == {"hotline": 2, "hospital": 1, "department": 2, "visit": 1} and town["events_total"] == 6
     assert town["cases_opened"] == {
         "total": 3,
         "by_priority": {"P1": 1, "P2": 1, "P3": 1},
