@@ -200,7 +200,7 @@ async def reread_stalled() -> None:
         log.info("ledger: %d stalled partitions with records waiting read again from their next offsets %s", len(waiting), waiting)
     for tp, offset in waiting.items():
         with suppress(IllegalStateError):  # revoked meanwhile: its next owner resumes from the committed offset
-            await app.consumer.seek(tp, offset)
+            await app.consumer.seek_in_consumer_thread(tp, offset)
 
 
 @app.timer(STALLED_AFTER_S / 2)

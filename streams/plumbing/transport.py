@@ -56,6 +56,13 @@ class Consumer(driver.Consumer):
         """Where processing of each partition resumes: its committed offset, else its first offset."""
         return await self._thread.resume_offsets(partitions)
 
+    async def seek_in_consumer_thread(self, partition: TP, offset: int) -> None:
+        """Seek as Faust's seek does, but in the consumer's own thread: Faust calls aiokafka's seek from the app's thread,
+        racing the fetcher that drains the same partition there (a KeyError in aiokafka's fetched_records that crashed the
+        worker when the ledger read a stalled partition again)."""
+        await self._thread.call_thread(self._thread.seek, partition, offset)
+        self._read_offset[partition] = offset if offset else None
+
     async def commit_offsets(self, offsets: Mapping[TP, int]) -> bool:
         """Commit these offsets of assigned partitions (for topics whose acks are off), reported to Faust's sensors like its own."""
         return await self._commit_offsets(offsets)
