@@ -356,7 +356,7 @@ def merge_households(state: HouseholdState, moved: HouseholdState) -> HouseholdS
             "caller_keys": list(dict.fromkeys([*moved.caller_keys, *state.caller_keys]))[-CALLERS_KEPT:],
             "signals_by_source": {
                 source: state.signals_by_source.get(source, 0) + moved.signals_by_source.get(source, 0)
-                for source in state.signals_by_source.keys() | moved.signals_by_source.keys()
+                for source in sorted(state.signals_by_source.keys() | moved.signals_by_source.keys())  # one order in every process
             },
             "last_signal_at": max((t for t in (state.last_signal_at, moved.last_signal_at) if t), default=None),
             "visits": _united_visits(state.visits, moved.visits),
