@@ -144,23 +144,30 @@ async def accepted(request: Request, command_id: str) -> dict:
 
 async def issue(request: Request, principal: Principal, case_id: str, kind: str, refused: Refusal = refusal, **fields) -> dict:
     """Check the command against the read model (409 with the reason at once, in the caller's language), then hand it to the case agent."""
-    doc = await visible_case(request, principal, case_id)
-    case = Case.model_validate(doc)
-    command = CaseCommand(
+    case = Case.model_validate(await visible_case(request, principal, case_id))
+    return await submit(request, case, command_on(principal, case, kind, **fields), refused)
+
+
+def command_on(principal: Principal, case: Case, kind: str, **fields) -> CaseCommand:
+    """A command on the case from the caller, naming the person behind the token."""
+    return CaseCommand(
         type=kind,
         household_id=case.household_id,
-        case_id=case_id,
+        case_id=case.case_id,
         issued_at=clock.now(),
         actor=principal.role,
         actor_name=principal.name,
         command_id=str(uuid_utils.uuid7()),
         **fields,
     )
-    reason = refused(case, command)
-    if reason:
+
+
+async def submit(request: Request, case: Case, command: CaseCommand, refused: Refusal) -> dict:
+    """Refuse the command with 409 when the read model already shows why, else hand it to the case agent."""
+    if reason := refused(case, command):
         raise HTTPException(status.HTTP_409_CONFLICT, reason)
-    state = request.app.state
-    await state.publisher.publish(topics.CASE_COMMANDS, case.household_id.encode(), command.model_dump_json(exclude_none=True).encode())
+    body = command.model_dump_json(exclude_none=True).encode()
+    await request.app.state.publisher.publish(topics.CASE_COMMANDS, case.household_id.encode(), body)
     return await accepted(request, command.command_id)
 
 

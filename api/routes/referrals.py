@@ -2,26 +2,23 @@
 
 from typing import Annotated
 
-import uuid_utils
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Officer, PartnerRole, Principal, ReferralReader
-from api.routes.cases import CaseId, accepted, visible_case
+from api.routes.cases import CaseId, command_on, submit, visible_case
 from api.store import referral_case, referral_ids, referred_cases
-from schemas import readmodel, topics
+from schemas import readmodel
 from schemas.aftercare import Referral, ReferralStatus
-from schemas.case import Case, CaseCommand
+from schemas.case import Case
 from schemas.intake import FreeText
 from schemas.messages import Text, language_from, say
-from streams.rules.clock import SystemClock
 from streams.rules.referrals import find_referral, referral_refusal
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
 REFERRAL_ID_PATTERN = r"^R[0-9]{1,6}-C[0-9A-F]{12}$"
 ReferralId = Annotated[str, Path(pattern=REFERRAL_ID_PATTERN)]
-clock = SystemClock()
 
 
 class _Body(BaseModel):
@@ -47,29 +44,6 @@ class ReportBody(_Body):
     report: FreeText = Field(min_length=1, max_length=2000)
 
 
-async def publish(request: Request, command: CaseCommand, case: Case) -> dict:
-    """Check the command against the read model (409 with the reason at once), then hand it to the case agent."""
-    if reason := referral_refusal(case, command):
-        raise HTTPException(status.HTTP_409_CONFLICT, reason)
-    body = command.model_dump_json(exclude_none=True).encode()
-    await request.app.state.publisher.publish(topics.CASE_COMMANDS, case.household_id.encode(), body)
-    return await accepted(request, command.command_id)
-
-
-def new_command(principal: Principal, case: Case, kind: str, **fields) -> CaseCommand:
-    """A referral command on the case from the caller, naming the person behind the token."""
-    return CaseCommand(
-        type=kind,
-        household_id=case.household_id,
-        case_id=case.case_id,
-        issued_at=clock.now(),
-        actor=principal.role,
-        actor_name=principal.name,
-        command_id=str(uuid_utils.uuid7()),
-        **fields,
-    )
-
-
 @router.get("/partners")
 async def get_partners(request: Request, _: Officer) -> dict:
     """The partners a case may be referred to: departments, charities and social organisations, by name."""
@@ -85,7 +59,7 @@ async def refer(case_id: CaseId, body: ReferBody, request: Request, principal: O
         message = say("error.referral.partner_unknown", language, partner=body.partner, partners="、".join(known))
         raise RequestValidationError([{"type": "partner_unknown", "loc": ("body", "partner"), "msg": message, "input": body.partner}])
     case = Case.model_validate(await visible_case(request, principal, case_id))
-    return await publish(request, new_command(principal, case, "refer", partner=body.partner, request=body.request), case)
+    return await submit(request, case, command_on(principal, case, "refer", partner=body.partner, request=body.request), referral_refusal)
 
 
 def forbidden(key: str, referral_id: str, principal: Principal) -> HTTPException:
@@ -110,7 +84,7 @@ async def answer(request: Request, principal: Principal, referral_id: str, kind:
     case = await case_of(request, principal, referral_id)
     if principal.partner != find_referral(case, referral_id).partner:
         raise forbidden("error.referral.not_yours", referral_id, principal)
-    return await publish(request, new_command(principal, case, kind, referral_id=referral_id, text=text), case)
+    return await submit(request, case, command_on(principal, case, kind, referral_id=referral_id, text=text), referral_refusal)
 
 
 @router.post("/referrals/{referral_id}/accept", status_code=status.HTTP_202_ACCEPTED)
@@ -135,7 +109,8 @@ async def report(referral_id: ReferralId, body: ReportBody, request: Request, pr
 async def revoke(referral_id: ReferralId, body: ReasonBody, request: Request, principal: Officer) -> dict:
     """Withdraw a pending or accepted referral with the reason: its unmet deadlines are removed."""
     case = await case_of(request, principal, referral_id)
-    return await publish(request, new_command(principal, case, "revoke_referral", referral_id=referral_id, text=body.reason), case)
+    command = command_on(principal, case, "revoke_referral", referral_id=referral_id, text=body.reason)
+    return await submit(request, case, command, referral_refusal)
 
 
 def referral_item(request: Request, referral_id: str, case: dict) -> dict:
