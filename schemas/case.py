@@ -342,4 +342,4 @@ class DeadLetter(BaseModel):
     duplicate_of: str | None = Field(default=None, description="the event id this record reused, which an event with other content holds")
     original: str | None = Field(description="the original bytes as UTF-8 text, when they are text")
     original_b64: str
-    at: datetime
+    at: datetime = Field(description="the rejected record's own timestamp: a replay after a crash writes the same letter")

@@ -136,7 +136,7 @@ function renderMatches(card, doc) {
           button.type = "button";
           button.textContent = t(key);
           if (choice === "confirm") button.title = t("board.match.confirm_title");
-          button.addEventListener("click", () => send(card, `match_${choice}`, {}, `matches/${encodeURIComponent(match.case_id)}/${choice}`));
+          button.addEventListener("click", () => send(card, `match_${choice}`, {}, { path: `matches/${encodeURIComponent(match.case_id)}/${choice}` }));
           item.append(" ", button);
         }
       }
@@ -367,7 +367,7 @@ function openRevoke(card, referralId) {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const reason = input.value.trim();
-    if (reason) send(card, "revoke_referral", { reason }, `/v1/referrals/${encodeURIComponent(referralId)}/revoke`);
+    if (reason) send(card, "revoke_referral", { reason }, { path: `/v1/referrals/${encodeURIComponent(referralId)}/revoke`, form });
   });
   $(".action-form", card).replaceChildren(form);
   input.focus();
@@ -426,7 +426,9 @@ function renderActions(card, doc, force = false) {
   const allowed = canAct ? (doc.allowed_actions ?? []).filter((action) => action in ACTION_FIELDS) : [];
   if (!force && box.dataset.allowed === allowed.join(",")) return; // keep an open form when nothing changed
   box.dataset.allowed = allowed.join(",");
-  $(".action-form", card).replaceChildren();
+  // An open form stays while its action is still allowed: a live update must not throw away what the officer typed.
+  const open = $(".action-form form", card);
+  if (open && !(allowed.includes(open.dataset.action) || (canAct && open.dataset.action === "revoke_referral"))) open.remove();
   box.replaceChildren(
     ...allowed.map((action) => {
       const button = document.createElement("button");
@@ -499,7 +501,7 @@ function openForm(card, action) {
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    send(card, action, bodyFor(action, new FormData(form)));
+    send(card, action, bodyFor(action, new FormData(form)), { form });
   });
   $(".action-form", card).replaceChildren(form);
   form.querySelector("input:not(:disabled), select")?.focus();
@@ -539,8 +541,7 @@ function showPending(card, text) {
 }
 
 // Point at the form fields a 422 names, so the officer sees what to correct.
-function markInvalid(card, answer) {
-  const form = $(".action-form form", card);
+function markInvalid(form, answer) {
   if (!form || !Array.isArray(answer.detail)) return;
   for (const error of answer.detail) {
     const name = Array.isArray(error.loc) ? error.loc[error.loc.length - 1] : null;
@@ -559,10 +560,10 @@ async function refresh(caseId) {
 }
 
 // A note shows on the card as soon as it is accepted, marked as sending until the timeline holds it.
-function noteSent(card, commandId, text) {
+function noteSent(card, form, commandId, text) {
   const caseId = card.dataset.caseId;
   pendingNotes.set(caseId, [...(pendingNotes.get(caseId) ?? []), { commandId, text, failed: false }]);
-  $(".action-form", card).replaceChildren();
+  form?.remove();
   renderNotes(card);
 }
 
@@ -572,8 +573,8 @@ function noteFailed(card, commandId) {
 }
 
 // An officer's command on the case; path is the route under the case when it is not the action's own name (or, from /,
-// a route of its own, such as a referral's).
-async function send(card, action, body, path = action === "note" ? "notes" : action) {
+// a route of its own, such as a referral's); form is the one it was sent from, which goes once the command is done.
+async function send(card, action, body, { path = action === "note" ? "notes" : action, form = null } = {}) {
   const caseId = card.dataset.caseId;
   const name = t(`board.action.${action}`);
   const controls = card.querySelectorAll(".actions button, .action-form button, .matches button");
@@ -593,10 +594,10 @@ async function send(card, action, body, path = action === "note" ? "notes" : act
     if (response.status !== 202) {
       // 403 wrong tier or area, 404 unknown case, 409 not in this stage, 422 bad fields
       showRefusal(card, `${t("board.refused", { action: name })}: ${explain(answer)}`);
-      markInvalid(card, answer);
+      markInvalid(form, answer);
       return;
     }
-    if (action === "note") noteSent(card, answer.command_id, body.text);
+    if (action === "note") noteSent(card, form, answer.command_id, body.text);
     showPending(card, t("board.waiting", { action: name }));
     // Accepted against the read model; the case agent decides, and may still refuse.
     const result = await outcomeOf(answer.command_id);
@@ -606,7 +607,8 @@ async function send(card, action, body, path = action === "note" ? "notes" : act
     } else if (result.state === "pending") {
       waiting = `${name}: ${result.reason}`;
     } else {
-      $(".action-form", card).replaceChildren(); // a referral leaves the actions as they were: its form goes once done
+      // Only the form this came from: the officer may have opened the next one while the worker decided.
+      form?.remove();
       await refresh(caseId);
     }
   } catch {

@@ -54,9 +54,9 @@ SECRET = settings.pseudonym_secret.encode()
 DEPARTMENTS = load_departments(settings.departments)
 
 
-def parsed(record: ConsumerRecord, received_ms: int, effects: Effects) -> InputEvent | Identification | None:
+def parsed(record: ConsumerRecord, effects: Effects) -> InputEvent | Identification | None:
     """The record's validated input event or identification, or None when it was dead-lettered."""
-    with dead_letter_on_failure(record, received_ms, effects):
+    with dead_letter_on_failure(record, record.timestamp, effects):
         if record.topic == topics.IDENTIFICATIONS:
             return parse(Identification.model_validate, record.value)
         return parse_input(record.topic, record.value, DEPARTMENTS, register)
@@ -126,7 +126,7 @@ async def intake_batch(records: list[ConsumerRecord], effects: Effects) -> None:
     received_ms = round(received.timestamp() * 1000)
     for record in records:
         events_in.labels(SOURCES[record.topic]).inc()
-    events = [parsed(record, received_ms, effects) for record in records]
+    events = [parsed(record, effects) for record in records]
     event_ids = [event_id_of(record, event) for record, event in zip(records, events, strict=True)]
     digests = [content_digest(event) if event is not None else None for event in events]
     earlier = await earlier_claims(event_ids, digests)
@@ -135,7 +135,7 @@ async def intake_batch(records: list[ConsumerRecord], effects: Effects) -> None:
         if event is None:
             continue
         earlier_digest, route = parse_claim(claim) if claim else (None, None)
-        with dead_letter_on_failure(record, received_ms, effects):
+        with dead_letter_on_failure(record, record.timestamp, effects):
             refuse_conflicting(event_id, digest, earlier_digest)
             moves = registry_link_moves(event, event_id)
             household_id = household_of(record, event, event_id, effects)

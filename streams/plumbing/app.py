@@ -148,7 +148,8 @@ def new_effects() -> Effects:
 
 @contextmanager
 def dead_letter_on_failure(record: Record, timestamp_ms: int, effects: Effects) -> Iterator[None]:
-    """Dead-letter the record if handling it fails, with the reason, so its partition moves on."""
+    """Dead-letter the record if handling it fails, with the reason, so its partition moves on; timestamp_ms is the
+    record's own (a replay after a crash writes the same letter the read model already holds)."""
     value = record.value or b""  # a tombstone (no value) is dead-lettered like any other bad record
     try:
         yield

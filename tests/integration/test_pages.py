@@ -1,5 +1,6 @@
 """The operator's intake page and the officer's actions on the board, in headless Chromium (zh-CN)."""
 
+import asyncio
 import json
 import time
 
@@ -140,6 +141,30 @@ async def test_officer_acknowledges_from_the_board_and_sees_a_refusal(stack):
         await acknowledged.wait_for(timeout=3000)
         # The officer's name (the dev token's here) with the role's place: "张伟（安丘市值班）".
         assert "（安丘市值班）" in (await acknowledged.inner_text()).split(" 受理 · ", 1)[1]
+
+
+async def test_a_form_opened_while_the_last_command_is_decided_survives_its_outcome(stack):
+    async def hold_outcomes(page):
+        # The board learns a command's outcome by polling; hold each answer so the stage change arrives live first.
+        async def late(route):
+            await asyncio.sleep(1.5)
+            await route.continue_()
+
+        await page.route("**/v1/events/*", late)
+
+    async with open_page(f"{stack.api_url}/?token={stack.tokens['officer']}", setup=hold_outcomes) as board:
+        await board.wait_for_selector("#live-state.live")
+        async with stack.client("operator") as operator:
+            body = {**CALL, "subject": {"id_number": id_number(905), "name": "林三"}}
+            result = await processed(operator, (await operator.post("/v1/hotline/calls", json=body)).json()["event_id"])
+        card = board.locator(f'[data-case-id="{result["case_id"]}"]')
+        await card.locator(".summary").click()
+        await card.locator('button[data-action="acknowledge"]').click()
+        await card.locator('button[data-action="acknowledge"]').wait_for(state="detached", timeout=3000)
+        await card.locator('button[data-action="note"]').click()
+        await card.locator('input[name="text"]').fill("已电话联系家属")
+        await card.locator(".pending").wait_for(state="hidden", timeout=20_000)  # the acknowledgement's outcome is in
+        assert await card.locator('input[name="text"]').input_value() == "已电话联系家属"
 
 
 async def test_filters_hide_cards_outside_the_choice(stack):

@@ -3,6 +3,7 @@ charity declines on /partner, the officer re-refers to another partner, which ac
 The case is then closed, and the call-back hears the person dissatisfied: the case is back on the board for the town."""
 
 import pytest
+from playwright.async_api import expect
 
 from tests.factories import call_body, id_number
 from tests.integration.browser import needs_chromium, open_page, raw_keys
@@ -60,9 +61,10 @@ async def test_refer_decline_re_refer_accept_report_close_and_a_dissatisfied_cal
             stack, "partner:county-charity", case_id, [("decline", "本会本月物资已发完", "declined")], "/tmp/partner-declined.png"
         )
         declined = referrals.locator("li[data-status='declined']")
-        await declined.wait_for(timeout=10_000)
-        assert "已退回" in await declined.inner_text() and "本会本月物资已发完" in await declined.inner_text()
-        assert await card.locator(".referral-badge").inner_text() == "转介被退回 · 县慈善总会"
+        # Read with retries: each live update of the case draws the card's referral list anew.
+        await expect(declined).to_contain_text("已退回", timeout=10_000)
+        await expect(declined).to_contain_text("本会本月物资已发完")
+        await expect(card.locator(".referral-badge")).to_have_text("转介被退回 · 县慈善总会")
 
         await refer_on_the_card(card, "red-cross", "送医并垫付")
         await referrals.locator("li[data-status='pending']:has-text('县红十字会')").wait_for(timeout=10_000)
@@ -75,9 +77,9 @@ async def test_refer_decline_re_refer_accept_report_close_and_a_dissatisfied_cal
             "/tmp/partner-delivered.png",
         )
         delivered = referrals.locator("li[data-status='delivered']")
-        await delivered.wait_for(timeout=10_000)
+        await expect(delivered).to_contain_text("县红十字会", timeout=10_000)
+        await expect(delivered).to_contain_text("已送县医院，垫付 800 元")
         assert await card.locator(".referral-badge").is_hidden()
-        assert "县红十字会" in await delivered.inner_text() and "已送县医院，垫付 800 元" in await delivered.inner_text()
         await card.locator(".timeline summary").click()
         await card.locator(".timeline li[data-type='referral_delivered']").wait_for(timeout=10_000)
         timeline = await card.locator(".timeline").inner_text()
