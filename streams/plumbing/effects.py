@@ -102,7 +102,9 @@ class Effects:
     read_model: ReadModelWriter
     projections: list[tuple[str, bytes]] = field(default_factory=list)
     outputs: list[Record] = field(default_factory=list)
-    changelog: list[Record] = field(default_factory=list)
+    # Each table entry's last value in the batch, by (changelog topic, key): the changelog is compacted, and a household
+    # with several events in one batch is encoded and written once.
+    changed: dict[tuple[str, bytes], tuple[int, Any]] = field(default_factory=dict)
 
     def send(
         self,
@@ -125,14 +127,20 @@ class Effects:
         """Set a table entry now, and its changelog record (in the source event's partition) at commit."""
         table.data[key] = value
         encoded_key = key if isinstance(key, bytes) else orjson.dumps(key)
-        encoded_value = value.model_dump_json().encode() if isinstance(value, BaseModel) else orjson.dumps(value)
-        self.changelog.append(Record(table.changelog_topic.get_topic_name(), partition, encoded_key, encoded_value, None))
+        self.changed[(table.changelog_topic.get_topic_name(), encoded_key)] = (partition, value)
+
+    def changelog(self) -> list[Record]:
+        """The changelog records of the batch's table changes, each entry's last value."""
+        return [
+            Record(topic, partition, key, value.model_dump_json().encode() if isinstance(value, BaseModel) else orjson.dumps(value), None)
+            for (topic, key), (partition, value) in self.changed.items()
+        ]
 
     async def commit(self) -> None:
         """Write everything in crash-safe order, each retried until written: read model, outputs, changelogs."""
         if self.projections:
             await until_written("read model", partial(self.read_model.apply, self.projections), REDIS_ERRORS, projection_errors)
-        for what, records in (("output topics", self.outputs), ("table changelogs", self.changelog)):
+        for what, records in (("output topics", self.outputs), ("table changelogs", self.changelog())):
             if records:
                 await until_written(what, partial(self.outbox.write, records), KAFKA_ERRORS, produce_errors)
 

@@ -7,7 +7,6 @@ import orjson
 from redis.asyncio import Redis
 
 from schemas import readmodel, topics
-from schemas.household import HouseholdView
 from streams.rules.report import fact_of as report_fact_of
 from streams.rules.search import household_tokens
 
@@ -291,7 +290,7 @@ class ReadModelWriter:
                 view["version"],
                 orjson.dumps(view),
                 _epoch_ms(view["last_signal_at"] or event["at"]),
-                orjson.dumps(household_tokens(HouseholdView.model_validate(view))),
+                orjson.dumps(household_tokens(view)),
                 orjson.dumps(sorted(set(areas))),
                 orjson.dumps(readmodel.visit_index(view)),
             ],

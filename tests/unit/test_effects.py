@@ -63,7 +63,17 @@ def test_commit_writes_read_model_then_outputs_then_changelog_retrying_redis(mon
         ("kafka", [("aid.case-events", 3, b"H1"), ("aid.notifications", partition_for(b"town:370784104", 4), b"town:370784104")]),
         ("kafka", [("rapidaid-households-changelog", 3, b"H1")]),
     ]
-    assert HouseholdState.model_validate_json(effects.changelog[0].value) == state
+    assert HouseholdState.model_validate_json(effects.changelog()[0].value) == state
+
+
+def test_an_entry_set_twice_in_a_batch_has_one_changelog_record_with_its_last_value():
+    effects = Effects(FakeOutbox([]), FlakyReadModel([], failures=0))
+    table = FakeTable()
+    first, last = HouseholdState(household_id="H1", partition=3), HouseholdState(household_id="H1", partition=3, version=2)
+    effects.set(table, b"H1", first, partition=3)
+    effects.set(table, b"H2", first, partition=1)
+    effects.set(table, b"H1", last, partition=3)
+    assert [(r.key, HouseholdState.model_validate_json(r.value).version) for r in effects.changelog()] == [(b"H1", 2), (b"H2", 0)]
 
 
 def test_an_empty_batch_writes_nothing():

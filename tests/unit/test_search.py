@@ -37,7 +37,7 @@ def test_a_household_is_indexed_by_member_names_person_keys_and_caller_phones():
         members=[MemberView(person_key="pk1", name="李四", age=40), MemberView(person_key="pk2", name="李小红", age=9)],
         caller_keys=["ck1"],
     )
-    tokens = household_tokens(view)
+    tokens = household_tokens(view.model_dump(mode="json"))
     assert {"k:pk1", "k:pk2", "c:ck1", "n:李四", "n:李小红", "p:李"} <= set(tokens)
     assert tokens == sorted(set(tokens))
 
