@@ -160,7 +160,7 @@ async def test_a_form_opened_while_the_last_command_is_decided_survives_its_outc
         card = board.locator(f'[data-case-id="{result["case_id"]}"]')
         await card.locator(".summary").click()
         await card.locator('button[data-action="acknowledge"]').click()
-        await card.locator('button[data-action="acknowledge"]').wait_for(state="detached", timeout=3000)
+        await card.locator('button[data-action="acknowledge"]').wait_for(state="detached", timeout=10_000)
         await card.locator('button[data-action="note"]').click()
         await card.locator('input[name="text"]').fill("已电话联系家属")
         await card.locator(".pending").wait_for(state="hidden", timeout=20_000)  # the acknowledgement's outcome is in
