@@ -29,7 +29,7 @@ from streams.devtools.dev import write_dev_tokens
 from streams.devtools.generator import Generator, Household
 from streams.plumbing.readmodel import ReadModelWriter
 from streams.policies import load_policy
-from streams.rules.cases import apply_signal
+from streams.rules.cases import Outcome, apply_signal
 from streams.rules.household import HouseholdState, Member
 from streams.rules.household_view import with_household
 from streams.rules.normalise import pseudonym, signal_from_event
@@ -40,8 +40,8 @@ START = datetime(2026, 11, 1, tzinfo=UTC)
 WRITE_BATCH = 2000
 
 
-def household_events(generator: Generator, home: Household, n: int, secret: bytes, policy) -> tuple[list[bytes], dict]:
-    """The case events of one household (its members on record, then a hotline call), and what to search it by."""
+def called(generator: Generator, home: Household, n: int, secret: bytes, policy) -> tuple[Outcome, dict]:
+    """The rules' outcome of one household (its members on record) getting a hotline call, and the call."""
     at = START + timedelta(seconds=n)
     members = {
         pseudonym(p.id_number, secret): Member(
@@ -54,7 +54,13 @@ def household_events(generator: Generator, home: Household, n: int, secret: byte
     _, body = generator.call(home, category)
     call = HotlineCall.model_validate(body)
     signal = signal_from_event(call, home.household_id, f"bench-{n}", at, secret)
-    outcome = apply_signal(state, signal, at, policy)
+    return apply_signal(state, signal, at, policy), body
+
+
+def household_events(generator: Generator, home: Household, n: int, secret: bytes, policy) -> tuple[list[bytes], dict]:
+    """The case events of one household (its members on record, then a hotline call), and what to search it by."""
+    outcome, body = called(generator, home, n, secret, policy)
+    at = START + timedelta(seconds=n)
     events = with_household(outcome.events, outcome.state, at, policy)
     case_id = outcome.state.open_case.case_id if outcome.state.open_case else None
     person = generator.rng.choice(home.members)

@@ -1,0 +1,104 @@
+"""Worker state at county and province scale: resident memory and recovery time with N households in its table.
+
+A county's registry is about 300,000 households, a province's about 30 million. The households are the generator's
+(registry members, then a hotline call each, one in five opening a case) made into table entries by the real rules;
+a few thousand distinct ones are written under new household ids until the changelog holds N. A worker then starts on
+it: recovery_s is from its start until a new call is processed (group join, changelog recovery of every household,
+first batch), worker_rss_mb its resident memory then.
+
+Run alone: `python -m streams.devtools.bench.state [households]`.
+"""
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+from redis import Redis
+
+from schemas import readmodel
+from schemas.departments import BUNDLED, Departments, load_departments
+from streams.config import WorkerSettings
+from streams.devtools.bench.search import called
+from streams.devtools.bench.stack import BenchStack, bench_stack
+from streams.devtools.bench.timers import calls, produce_calls
+from streams.devtools.generator import Generator
+from streams.plumbing.effects import partition_for
+from streams.plumbing.topics import changelog_names
+from streams.policies import load_policy
+from streams.rules.household import HouseholdState
+
+APP_ID = "bench-state"
+DISTINCT = 2000  # households made by the rules; the rest are copies of them under other ids
+SECRET = b"bench-state-secret"
+PROBE = "bench-state-probe"
+
+
+def distinct_states(departments: Departments, count: int, seed: int) -> list[HouseholdState]:
+    """Household states as triage keeps them after a registry record and a hotline call each."""
+    generator = Generator(departments, seed=seed)
+    policy = load_policy("default")
+    states = []
+    for n in range(count):
+        home = generator.new_household()
+        outcome, _ = called(generator, home, n, SECRET, policy)
+        states.append(outcome.state)
+    return states
+
+
+async def fill_changelog(kafka: str, topic: str, partitions: int, states: list[HouseholdState], households: int) -> None:
+    """Write households table entries, each state copied under new ids until there are households of them."""
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", linger_ms=20, max_batch_size=1 << 20)
+    await producer.start()
+    try:
+        templates = [(state.household_id.encode(), state.model_dump_json().encode()) for state in states]
+        sent = []
+        for n in range(households):
+            template_id, value = templates[n % len(templates)]
+            household_id = f"HS-{n:08d}".encode()
+            partition = partition_for(household_id, partitions)
+            sent.append(await producer.send(topic, value.replace(template_id, household_id), key=household_id, partition=partition))
+            if len(sent) >= 10_000:
+                await asyncio.gather(*sent)
+                sent = []
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+
+
+def resident_mb(pid: int) -> float:
+    """A process's resident memory in MiB (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def state_figures(stack: BenchStack, departments: Departments, households: int, seed: int) -> dict:
+    """Recovery time and resident memory of a worker starting on a table of households entries."""
+    asyncio.run(stack.ensure_topics(APP_ID))
+    topic = changelog_names(WorkerSettings(app_id=APP_ID))[0]
+    states = distinct_states(departments, min(DISTINCT, households), seed)
+    asyncio.run(fill_changelog(stack.kafka, topic, stack.partitions, states, households))
+    redis = Redis.from_url(stack.redis)
+    started = time.perf_counter()
+    worker = stack.start_worker("state-worker", APP_ID)
+    try:
+        probe = calls(Generator(departments, seed=seed + 1), 1)
+        probe[0][1]["event_id"] = PROBE
+        asyncio.run(produce_calls(stack.kafka, probe))
+        while not redis.exists(readmodel.event_key(PROBE)):
+            if worker.poll() is not None or time.perf_counter() - started > 900:
+                raise RuntimeError("the worker did not process a new call; see its log")
+            time.sleep(0.05)
+        return {"recovery_s": time.perf_counter() - started, "worker_rss_mb": resident_mb(worker.pid)}
+    finally:
+        stack.stop(worker)
+
+
+if __name__ == "__main__":
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    with bench_stack(WorkerSettings().partitions) as bench:
+        figures = state_figures(bench, load_departments(BUNDLED), count, seed=7)
+    print(f"households {count:,}: recovery_s {figures['recovery_s']:.1f}, worker_rss_mb {figures['worker_rss_mb']:.0f}")
