@@ -25,6 +25,8 @@ FIGURES = {
     "board_update_ms",
     "search_p50_ms",
     "search_p99_ms",
+    "worker_rss_mb_10k",
+    "recovery_s_10k",
 }
 
 pytestmark = pytest.mark.integration
