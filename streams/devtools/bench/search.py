@@ -40,8 +40,8 @@ START = datetime(2026, 11, 1, tzinfo=UTC)
 WRITE_BATCH = 2000
 
 
-def called(generator: Generator, home: Household, n: int, secret: bytes, policy) -> tuple[Outcome, dict]:
-    """The rules' outcome of one household (its members on record) getting a hotline call, and the call."""
+def called(generator: Generator, home: Household, n: int, secret: bytes, policy) -> tuple[Outcome, dict, datetime]:
+    """The rules' outcome of one household (its members on record) getting a hotline call, the call, and when it came."""
     at = START + timedelta(seconds=n)
     members = {
         pseudonym(p.id_number, secret): Member(
@@ -54,13 +54,12 @@ def called(generator: Generator, home: Household, n: int, secret: bytes, policy)
     _, body = generator.call(home, category)
     call = HotlineCall.model_validate(body)
     signal = signal_from_event(call, home.household_id, f"bench-{n}", at, secret)
-    return apply_signal(state, signal, at, policy), body
+    return apply_signal(state, signal, at, policy), body, at
 
 
 def household_events(generator: Generator, home: Household, n: int, secret: bytes, policy) -> tuple[list[bytes], dict]:
     """The case events of one household (its members on record, then a hotline call), and what to search it by."""
-    outcome, body = called(generator, home, n, secret, policy)
-    at = START + timedelta(seconds=n)
+    outcome, body, at = called(generator, home, n, secret, policy)
     events = with_household(outcome.events, outcome.state, at, policy)
     case_id = outcome.state.open_case.case_id if outcome.state.open_case else None
     person = generator.rng.choice(home.members)

@@ -42,7 +42,7 @@ def distinct_states(departments: Departments, count: int, seed: int) -> list[Hou
     states = []
     for n in range(count):
         home = generator.new_household()
-        outcome, _ = called(generator, home, n, SECRET, policy)
+        outcome, _, _ = called(generator, home, n, SECRET, policy)
         states.append(outcome.state)
     return states
 
