@@ -1,5 +1,6 @@
 """Settings of the stream worker."""
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -27,6 +28,10 @@ class WorkerSettings(ConnectionSettings):
     batch_size: int = Field(default=2000, ge=1, description="most events an agent handles, and writes out, as one batch")
     batch_wait_s: float = Field(default=0.01, gt=0, description="longest an agent waits to fill a batch before handling it")
     live_stream_length: int = Field(default=10000, description="approximate cap of the live update stream")
+    table_store: Literal["memory", "rocksdb"] = Field(
+        default="memory", description="where the worker keeps its tables: memory, or rocksdb on disk (a province's millions of households)"
+    )
+    tables_dir: Path = Field(default=Path(".rapidaid/tables"), description="folder of the workers' table files, one per app and port")
     log_level: str = "info"
 
 

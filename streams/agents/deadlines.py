@@ -2,11 +2,14 @@
 
 from datetime import datetime
 
+import orjson
+
 from schemas import topics
 from schemas.case import CaseCommand
-from streams.plumbing.app import app, case_commands, clock, household_state, households, settings
+from streams.plumbing.app import app, case_commands, clock, households, settings
 from streams.rules.cases import DEADLINES
 from streams.rules.deadline_queue import DeadlineQueue
+from streams.rules.household import HouseholdState
 
 queue = DeadlineQueue()
 
@@ -15,8 +18,16 @@ queue = DeadlineQueue()
 async def rebuild_queue() -> None:
     """After an assignment and table recovery, plan every open case of the partitions now owned."""
     owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topics.SIGNALS}
-    states = (household_state(stored) for stored in households.values())
-    queue.rebuild((state.household_id, state.wake_at) for state in states if state.partition in owned and state.wake_at is not None)
+    entries = (planned(stored) for stored in households.values())
+    queue.rebuild((household_id, wake_at) for household_id, partition, wake_at in entries if partition in owned and wake_at is not None)
+
+
+def planned(stored: HouseholdState | bytes) -> tuple[str, int, float | None]:
+    """A households entry's id, partition and wake-up time, read without validating the whole state (recovery reads millions)."""
+    if isinstance(stored, HouseholdState):
+        return stored.household_id, stored.partition, stored.wake_at
+    state = orjson.loads(stored)
+    return state["household_id"], state["partition"], state.get("wake_at")
 
 
 def due_commands(queue: DeadlineQueue, now: datetime) -> list[CaseCommand]:

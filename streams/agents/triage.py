@@ -89,7 +89,8 @@ def triage_one(message: faust.types.Message, effects: Effects) -> None:
     """Score a signal or apply a command at the record's time; record the new state, case events and notifications."""
     key = message.key or b""
     household_id = key.decode("utf-8", "replace")
-    stored = households.data.get(key)  # as Effects.set writes it: the table's own get reports every read to the sensors
+    # As Effects.set writes it: the table's own get reports every read to the sensors.
+    stored = households.data.get_in(message.partition, key)
     state = household_state(stored) if stored else HouseholdState(household_id=household_id, partition=message.partition)
     timestamp_ms = round(message.timestamp * 1000)
     with dead_letter_on_failure(message, timestamp_ms, effects):

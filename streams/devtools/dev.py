@@ -271,6 +271,7 @@ def run_dev(demo: bool, broker: str | None = None) -> None:
         **os.environ,
         "RAPIDAID_DATA_DIR": str(settings.data_dir.resolve()),
         "RAPIDAID_TOKENS_FILE": str(tokens_file.resolve()),
+        "RAPIDAID_TABLES_DIR": str((settings.data_dir / "tables").resolve()),
         "RAPIDAID_BROKER": settings.broker,
         "RAPIDAID_KAFKA": settings.kafka,
         "RAPIDAID_REPLICATION": str(settings.replication),

@@ -48,7 +48,9 @@ def create_app(app_id: str, registry: CollectorRegistry) -> App:
     faust_app = App(
         app_id,
         broker=f"kafka://{settings.kafka}",
-        store="memory://",
+        # Ours, not Faust's stores: they take the partition of each entry (streams.plumbing.stores says why).
+        store=f"rapidaid-{settings.table_store}://",
+        datadir=settings.tables_dir / f"{app_id}-{settings.worker_port}",
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication,
         broker_session_timeout=settings.session_timeout_s,
@@ -97,14 +99,15 @@ case_commands = topic(topics.CASE_COMMANDS)
 persons = app.GlobalTable("persons", partitions=settings.partitions, key_type=str, value_type=str)
 
 
-# Keyed by the household id bytes of the message key. The in-memory store keeps HouseholdState
-# models as written; entries recovered from the changelog arrive as JSON dicts (see household_state).
-households = app.Table("households", partitions=settings.partitions, key_type=bytes)
+# Keyed by the household id bytes of the message key. Values are bytes to Faust (its changelog records are the state's
+# JSON): recovery keeps them as they are, a few kB each, and an entry is made a model when its household is next read;
+# the memory store keeps the HouseholdState models written in this process as they are.
+households = app.Table("households", partitions=settings.partitions, key_type=bytes, value_type=bytes)
 
 
-def household_state(stored: HouseholdState | dict) -> HouseholdState:
+def household_state(stored: HouseholdState | bytes) -> HouseholdState:
     """A households table entry as a model, whether written in this process or recovered from the changelog."""
-    return stored if isinstance(stored, HouseholdState) else HouseholdState.model_validate(stored)
+    return stored if isinstance(stored, HouseholdState) else HouseholdState.model_validate_json(stored)
 
 
 outbox = Outbox(settings.kafka, settings.partitions)

@@ -16,17 +16,16 @@ from functools import partial
 from typing import Any, TypeVar
 
 import faust
-import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 from prometheus_client import Counter
-from pydantic import BaseModel
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from streams.plumbing.metrics import produce_errors, projection_errors
 from streams.plumbing.readmodel import ReadModelIncomplete, ReadModelWriter
+from streams.plumbing.stores import encoded, encoded_key
 
 log = logging.getLogger(__name__)
 RETRY_MAX_S = 5.0
@@ -125,16 +124,12 @@ class Effects:
 
     def set(self, table: faust.Table | faust.GlobalTable, key: Any, value: Any, partition: int) -> None:
         """Set a table entry now, and its changelog record (in the source event's partition) at commit."""
-        table.data[key] = value
-        encoded_key = key if isinstance(key, bytes) else orjson.dumps(key)
-        self.changed[(table.changelog_topic.get_topic_name(), encoded_key)] = (partition, value)
+        table.data.set_in(partition, key, value)
+        self.changed[(table.changelog_topic.get_topic_name(), encoded_key(key))] = (partition, value)
 
     def changelog(self) -> list[Record]:
         """The changelog records of the batch's table changes, each entry's last value."""
-        return [
-            Record(topic, partition, key, value.model_dump_json().encode() if isinstance(value, BaseModel) else orjson.dumps(value), None)
-            for (topic, key), (partition, value) in self.changed.items()
-        ]
+        return [Record(topic, partition, key, encoded(value), None) for (topic, key), (partition, value) in self.changed.items()]
 
     async def commit(self) -> None:
         """Write everything in crash-safe order, each retried until written: read model, outputs, changelogs."""

@@ -2,6 +2,7 @@
 
 import asyncio
 import gc
+import shutil
 
 import faust
 import mode.loop
@@ -15,6 +16,10 @@ from streams.plumbing.topics import ensure_topics
 def run_faust(app: faust.App) -> None:
     """Run a Faust app as a worker on the configured event loop until it is stopped by a signal."""
     mode.loop.use(settings.event_loop)
+    # A table on disk may hold entries of a batch whose changelog records were never written (a killed worker):
+    # recovering every table from its changelog, the truth, keeps a restart from applying that batch twice.
+    shutil.rmtree(app.conf.datadir, ignore_errors=True)
+    app.conf.datadir.mkdir(parents=True)
     worker = faust.Worker(app, loglevel=settings.log_level)
     # At WARNING and above Faust's terminal spinner sets the root logger to DEBUG, so every library
     # debug call would build a log record; the worker is not an interactive terminal program.

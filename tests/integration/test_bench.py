@@ -27,6 +27,8 @@ FIGURES = {
     "search_p99_ms",
     "worker_rss_mb_10k",
     "recovery_s_10k",
+    "worker_rss_mb_10k_rocksdb",
+    "recovery_s_10k_rocksdb",
 }
 
 pytestmark = pytest.mark.integration

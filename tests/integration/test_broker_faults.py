@@ -36,7 +36,7 @@ from tests.integration.test_crash import (
     case_event_duplicates,
     numbered_events,
     produce_in_chunks,
-    signal_ends,
+    topic_ends,
     wait_for_line,
     whereabouts,
 )
@@ -240,7 +240,7 @@ def test_no_event_is_lost_or_doubled_while_brokers_fail():
 
         # Redis is written first: wait until triage has also written its outputs and committed every signal.
         deadline = time.monotonic() + 60
-        while (ends := asyncio.run(signal_ends(stack.kafka))) != asyncio.run(committed_offsets(stack.kafka, app_id, [topics.SIGNALS])):
+        while (ends := asyncio.run(topic_ends(stack.kafka))) != asyncio.run(committed_offsets(stack.kafka, app_id, [topics.SIGNALS])):
             assert time.monotonic() < deadline, f"triage did not commit up to the end of aid.signals {ends}"
             time.sleep(0.2)
         total, repeats = asyncio.run(case_event_duplicates(stack.kafka))

@@ -92,9 +92,9 @@ async def whereabouts(kafka: str, app_id: str, event_ids: list[str]) -> dict:
     return {"found": found, "committed": {"triage": triage, "intake": intake}}
 
 
-async def signal_ends(kafka: str) -> dict[str, int]:
-    """The end offset of every partition of aid.signals, keyed like committed_offsets."""
-    ends = await log_end_offsets(kafka, [TopicPartition(topics.SIGNALS, p) for p in range(PARTITIONS)])
+async def topic_ends(kafka: str, topic: str = topics.SIGNALS) -> dict[str, int]:
+    """The end offset of every partition of a topic (aid.signals unless told), keyed like committed_offsets."""
+    ends = await log_end_offsets(kafka, [TopicPartition(topic, p) for p in range(PARTITIONS)])
     return {f"{tp.topic}[{tp.partition}]": end for tp, end in ends.items()}
 
 
@@ -139,18 +139,18 @@ def ledger_summary(figures: Counter) -> str:
 def wait_for_triage_to_commit(stack: BenchStack, app_id: str, timeout_s: float = 300) -> None:
     """Wait until triage has committed every record of aid.signals (a generous bound: only a hang fails it)."""
     deadline = time.monotonic() + timeout_s
-    while (ends := asyncio.run(signal_ends(stack.kafka))) != (
+    while (ends := asyncio.run(topic_ends(stack.kafka))) != (
         committed := asyncio.run(committed_offsets(stack.kafka, app_id, [topics.SIGNALS]))
     ):
         assert time.monotonic() < deadline, f"triage did not commit up to the end of aid.signals: ends {ends}, committed {committed}"
         time.sleep(0.3)
 
 
-def crash_and_restart(stack: BenchStack, app_id: str, how: signal.Signals, rng: random.Random) -> int:
+def crash_and_restart(stack: BenchStack, app_id: str, how: signal.Signals, store: str, rng: random.Random) -> int:
     """Kill the worker three times at random moments while it processes, and once during table recovery; return the kills."""
 
     def start(n: int):
-        return stack.start_worker(f"worker-{n}", app_id, log_level="info", session_timeout_s="3")
+        return stack.start_worker(f"worker-{n}", app_id, log_level="info", session_timeout_s="3", table_store=store)
 
     def kill(worker) -> None:
         worker.send_signal(how)
@@ -180,15 +180,19 @@ def crash_and_restart(stack: BenchStack, app_id: str, how: signal.Signals, rng: 
     raise AssertionError(f"table recovery ended before the kill meant for it, {RECOVERY_ATTEMPTS} times")
 
 
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
-def test_every_event_has_exactly_one_outcome_across_crashes(how, broker):
+@pytest.mark.parametrize(
+    ("how", "store"),
+    [(signal.SIGKILL, "memory"), (signal.SIGTERM, "memory"), (signal.SIGKILL, "rocksdb")],
+    ids=["SIGKILL", "SIGTERM", "SIGKILL-rocksdb"],
+)
+def test_every_event_has_exactly_one_outcome_across_crashes(how, store, broker):
     records = numbered_events()
-    app_id = f"crash-{how.name.lower()}"
+    app_id = f"crash-{how.name.lower()}-{store}"
     with bench_stack(PARTITIONS, broker) as stack:
         asyncio.run(stack.ensure_topics(app_id))
         producer = threading.Thread(target=produce_in_chunks, args=(stack.kafka, records))
         producer.start()
-        kills = crash_and_restart(stack, app_id, how, random.Random(how.value))
+        kills = crash_and_restart(stack, app_id, how, store, random.Random(how.value))
         producer.join()
         redis = Redis.from_url(stack.redis)
         deadline = time.monotonic() + 120
@@ -210,7 +214,7 @@ def test_every_event_has_exactly_one_outcome_across_crashes(how, broker):
         total, repeats = asyncio.run(case_event_duplicates(stack.kafka))
         keys = assert_rebuild_equals(stack, redis)
         print(
-            f"\n{how.name}: {kills} kills; {EVENTS} events in → {outcomes['on a case']} on a case "
+            f"\n{how.name}, {store} tables: {kills} kills; {EVENTS} events in → {outcomes['on a case']} on a case "
             f"({len(open_ids)} cases open), {outcomes['household timeline only']} on household timelines only, "
             f"{outcomes['dead letter']} dead letters; lost 0, duplicated 0; aid.case-events {total} records of which "
             f"{repeats} identical replays (skipped by version); read model equals rebuild ({keys} keys); "

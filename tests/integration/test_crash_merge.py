@@ -18,11 +18,13 @@ from schemas import readmodel, topics
 from streams.devtools.bench.stack import BenchStack, bench_stack
 from streams.devtools.bench.throughput import produce
 from tests.factories import admission_body, call_body, change_body, id_number
+from tests.integration.helpers import committed_offsets
 from tests.integration.test_crash import (
     assert_rebuild_equals,
     case_event_duplicates,
     ledger_figures,
     ledger_summary,
+    topic_ends,
     wait_for_triage_to_commit,
 )
 
@@ -158,6 +160,20 @@ def kill_while_working(stack: BenchStack, app_id: str, rng: random.Random) -> in
     return KILLS
 
 
+def wait_for_matches_to_settle(stack: BenchStack, app_id: str, timeout_s: float) -> None:
+    """Wait until the matcher has read every case event and triage every signal, the matcher's last commands included."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        wait_for_triage_to_commit(stack, app_id, timeout_s)
+        matched = asyncio.run(committed_offsets(stack.kafka, f"{app_id}-matcher", [topics.CASE_EVENTS]))
+        if matched == asyncio.run(topic_ends(stack.kafka, topics.CASE_EVENTS)) and asyncio.run(topic_ends(stack.kafka)) == asyncio.run(
+            committed_offsets(stack.kafka, app_id, [topics.SIGNALS])
+        ):
+            return
+        assert time.monotonic() < deadline, f"the matcher did not read to the end of aid.case-events: committed {matched}"
+        time.sleep(0.3)
+
+
 def open_cases(redis: Redis) -> list[dict]:
     return [orjson.loads(redis.hget(readmodel.case_key(c.decode()), "doc")) for c in redis.zrange(readmodel.OPEN_CASES, 0, -1)]
 
@@ -183,8 +199,9 @@ def test_merges_survive_the_worker_being_killed(broker):
                 :10
             ]
             time.sleep(0.5)
-        # Every move done: triage has committed up to the end of aid.signals, where the moves ride (and the matches queue).
-        wait_for_triage_to_commit(stack, app_id, timeout_s=600)
+        # Every move and match done: triage has committed up to the end of aid.signals, where the moves ride and the
+        # matcher's commands queue, and the matcher has read every case event (so sends no more).
+        wait_for_matches_to_settle(stack, app_id, timeout_s=600)
 
         found = results(redis, everything)
         assert all(found[i]["state"] == "processed" for i in identifications), {

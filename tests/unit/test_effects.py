@@ -32,9 +32,16 @@ class FlakyReadModel:
         self.log.append(("redis", [topic for topic, _ in records]))
 
 
+class PartitionedData(dict):
+    """Entries by (partition, key), as the stores are addressed."""
+
+    def set_in(self, partition, key, value) -> None:
+        self[partition, key] = value
+
+
 class FakeTable:
     def __init__(self) -> None:
-        self.data = {}
+        self.data = PartitionedData()
 
     class changelog_topic:  # noqa: N801  (mirrors Faust's attribute)
         @staticmethod
@@ -57,7 +64,7 @@ def test_commit_writes_read_model_then_outputs_then_changelog_retrying_redis(mon
     effects.send("aid.case-events", b"H1", b"{}", partition=3, project=True)
     effects.send("aid.notifications", b"town:370784104", b"{}")
     asyncio.run(effects.commit())
-    assert table.data[b"H1"] is state
+    assert table.data[3, b"H1"] is state
     assert log == [
         ("redis", ["aid.case-events"]),
         ("kafka", [("aid.case-events", 3, b"H1"), ("aid.notifications", partition_for(b"town:370784104", 4), b"town:370784104")]),

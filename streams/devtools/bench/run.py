@@ -3,6 +3,7 @@
 import asyncio
 import os
 from dataclasses import asdict, dataclass
+from itertools import product
 
 from schemas.departments import BUNDLED, load_departments
 from streams.config import WorkerSettings
@@ -60,6 +61,7 @@ class BenchSettings:
         )
 
 
+TABLE_STORES = ("memory", "rocksdb")  # the state figures of the in-memory tables are unsuffixed, as issue 17 names them
 WATCHED = 100_000  # watched households in the tick benchmark, beside its 100,000 open cases (issue 16)
 
 
@@ -104,11 +106,12 @@ def run_bench(settings: BenchSettings) -> dict:
         found = search.search_figures(stack, departments, settings.search_households, settings.search_queries, settings.seed)
     board_ms = board.board_figures(500)
     held = {}
-    for households in settings.state_households:
+    for households, store in product(settings.state_households, TABLE_STORES):
         with bench_stack(settings.partitions) as stack:
-            figures = state.state_figures(stack, departments, households, settings.seed)
-        held[f"worker_rss_mb_{count_label(households)}"] = round(figures["worker_rss_mb"])
-        held[f"recovery_s_{count_label(households)}"] = round(figures["recovery_s"], 1)
+            figures = state.state_figures(stack, departments, households, settings.seed, store)
+        label = count_label(households) + ("" if store == "memory" else f"_{store}")
+        held[f"worker_rss_mb_{label}"] = round(figures["worker_rss_mb"])
+        held[f"recovery_s_{label}"] = round(figures["recovery_s"], 1)
     return {
         "raw_consume_events_per_s": round(raw),
         "faust_floor_events_per_s": round(floor),

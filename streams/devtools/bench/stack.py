@@ -71,6 +71,7 @@ def bench_stack(partitions: int, broker: str = "tansu", kafka_nodes: int = 1):
             "RAPIDAID_SESSION_TIMEOUT_S": "6",
             "RAPIDAID_LOG_LEVEL": "warning",
             "RAPIDAID_POLICY": "default",
+            "RAPIDAID_TABLES_DIR": str(data / "tables"),
             "RAPIDAID_INTAKE_RATE_PER_S": "1000000",  # the benchmark measures capacity, not the per-token limit
             "RAPIDAID_INTAKE_BURST": "1000000",
         }
