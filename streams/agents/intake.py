@@ -12,7 +12,7 @@ from functools import partial
 
 import mode
 import orjson
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import CommitFailedError
 
 from schemas import topics
@@ -162,6 +162,8 @@ async def intake_batch(records: list[ConsumerRecord], effects: Effects) -> None:
 class Intake(mode.Service):
     """The intake consumer group: a batch of input events in, its signals out, then its offsets committed."""
 
+    consumer: AIOKafkaConsumer | None = None
+
     async def on_start(self) -> None:
         await outbox.start()
         self.consumer = group_consumer("intake", *topics.INTAKE)
@@ -169,7 +171,8 @@ class Intake(mode.Service):
         readiness.holds("intake", self.consumer.assignment)
 
     async def on_stop(self) -> None:
-        await self.consumer.stop()
+        if self.consumer is not None:  # None when the worker stopped before this service started
+            await self.consumer.stop()
 
     @mode.Service.task
     async def _consume(self) -> None:

@@ -13,6 +13,7 @@ from functools import partial
 
 import mode
 import orjson
+from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import CommitFailedError
 
 from schemas import readmodel, topics
@@ -71,12 +72,15 @@ def match_commands(new: Case, others: list[Case]) -> list[OrderedCommand]:
 class Matcher(mode.Service):
     """The matcher's consumer group: case events in, possible_match commands out, then its offsets committed."""
 
+    consumer: AIOKafkaConsumer | None = None
+
     async def on_start(self) -> None:
         self.consumer = group_consumer("matcher", topics.CASE_EVENTS)
         await self.consumer.start()
 
     async def on_stop(self) -> None:
-        await self.consumer.stop()
+        if self.consumer is not None:  # None when the worker stopped before this service started
+            await self.consumer.stop()
 
     @mode.Service.task
     async def _consume(self) -> None:
