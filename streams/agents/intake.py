@@ -8,6 +8,7 @@ as it was the first time), which triage recognises by event id.
 """
 
 import logging
+from collections import Counter
 from functools import partial
 
 import mode
@@ -63,29 +64,32 @@ def parsed(record: ConsumerRecord, effects: Effects) -> InputEvent | Identificat
     return None
 
 
-def person_household(person_key: str) -> str:
-    """The household the registry last placed the person in (the persons table), else the person's own."""
-    return persons.get(person_key) or household_of_person(person_key)
+def placed_household(person_key: str) -> str | None:
+    """The household the registry last placed the person in (the persons table), or None."""
+    return persons.data.get(person_key)  # from the store: the table's per-read sensor cost more than the read
 
 
-def household_of(record: ConsumerRecord, event: InputEvent | Identification, event_id: str, effects: Effects) -> str:
+def subject_key(event: InputEvent | Identification, event_id: str) -> str:
+    """The person key of the event's subject (of an identification: the person identified)."""
+    return pseudonym(event.id_number, SECRET) if isinstance(event, Identification) else person_key_of(event, event_id, SECRET)
+
+
+def household_of(record: ConsumerRecord, event: InputEvent | Identification, person_key: str, effects: Effects) -> str:
     """The household an event belongs to, recording a registry link it carries; for an identification, the household
     that takes the case over.
 
     The one the event names, else the one the registry last placed the person in, else a household of the person alone
     (for someone known by no ID number, a provisional household of the call).
     """
-    if isinstance(event, Identification):
-        return person_household(pseudonym(event.id_number, SECRET))
-    person_key = person_key_of(event, event_id, SECRET)
     if isinstance(event, MemberAdded):
         effects.set(persons, person_key, event.household_id, record.partition)
-    return event.household_id or person_household(person_key)
+    own = None if isinstance(event, Identification) else event.household_id
+    return own or placed_household(person_key) or household_of_person(person_key)
 
 
-def registry_link_moves(event: InputEvent | Identification, event_id: str) -> bool:
+def registry_link_moves(event: InputEvent | Identification, person_key: str) -> bool:
     """Whether the event is a registry link placing a person the persons table had not placed (so still in their own household)."""
-    return isinstance(event, MemberAdded) and persons.get(person_key_of(event, event_id, SECRET)) is None
+    return isinstance(event, MemberAdded) and placed_household(person_key) is None
 
 
 def event_id_of(record: ConsumerRecord, event: InputEvent | Identification | None) -> str | None:
@@ -124,8 +128,8 @@ async def intake_batch(records: list[ConsumerRecord], effects: Effects) -> None:
     """
     received = clock.now()
     received_ms = round(received.timestamp() * 1000)
-    for record in records:
-        events_in.labels(SOURCES[record.topic]).inc()
+    for topic, count in Counter(record.topic for record in records).items():
+        events_in.labels(SOURCES[topic]).inc(count)
     events = [parsed(record, effects) for record in records]
     event_ids = [event_id_of(record, event) for record, event in zip(records, events, strict=True)]
     digests = [content_digest(event) if event is not None else None for event in events]
@@ -137,8 +141,9 @@ async def intake_batch(records: list[ConsumerRecord], effects: Effects) -> None:
         earlier_digest, route = parse_claim(claim) if claim else (None, None)
         with dead_letter_on_failure(record, record.timestamp, effects):
             refuse_conflicting(event_id, digest, earlier_digest)
-            moves = registry_link_moves(event, event_id)
-            household_id = household_of(record, event, event_id, effects)
+            person_key = subject_key(event, event_id)
+            moves = registry_link_moves(event, person_key)
+            household_id = household_of(record, event, person_key, effects)
             if route is None:
                 route = (household_id, received_ms)
                 routes.append((event_id, route_claim(digest, *route)))
