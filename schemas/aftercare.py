@@ -19,6 +19,9 @@ class ReferralStatus(StrEnum):
     REVOKED = "revoked"
 
 
+ACTIVE_REFERRAL = frozenset({ReferralStatus.PENDING, ReferralStatus.ACCEPTED})  # still the partner's to answer or report
+
+
 class Referral(BaseModel):
     """A case, or one part of the help it needs, referred to a partner: a department, a charity or a social organisation."""
 
@@ -69,6 +72,10 @@ class WatchCategory(StrEnum):
     EXTREME_POVERTY = "extreme_poverty"
 
 
+# A visit no longer to be made: made, or withdrawn (a call-back about a closing that a reopening undid).
+VISIT_ENDED = frozenset({"done", "withdrawn"})
+
+
 class Visit(BaseModel):
     """A visit or call due at a household, with its own clock, colour and rung on the ladder; done once recorded."""
 
@@ -76,11 +83,11 @@ class Visit(BaseModel):
     kind: VisitKind
     case_id: str | None = Field(default=None, description="the case it follows up (follow-ups and call-backs)")
     deadline: Deadline
-    status: Literal["green", "yellow", "red", "done"] = "green"
+    status: Literal["green", "yellow", "red", "done", "withdrawn"] = "green"
     tier: Tier = Tier.VILLAGE
     red_since: datetime | None = None
-    done_at: datetime | None = None
-    done_by: str | None = Field(default=None, description="who visited or called")
+    done_at: datetime | None = Field(default=None, description="when it was made, or withdrawn")
+    done_by: str | None = Field(default=None, description="who visited or called, or withdrew it by reopening the case")
     found: str | None = Field(default=None, description="what the visitor found, or the person's words on a call-back")
     more_help: bool | None = Field(default=None, description="whether the household needs more help (a new signal)")
     rating: Rating | None = Field(default=None, description="call-backs: the person's rating")

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
-from schemas.aftercare import Rating, Referral, WatchCategory
+from schemas.aftercare import ACTIVE_REFERRAL, Rating, Referral, WatchCategory
 from schemas.household import HouseholdView
 from schemas.intake import Area, FreeText, HouseholdFlags
 from schemas.messages import catalogue_error
@@ -196,7 +196,10 @@ class Case(BaseModel):
         if self.merged_into:
             return []
         referable = [] if self.stage is Stage.CLOSED else ["refer"]
-        return [*TRANSITIONS[self.stage], "note", *referable, *([] if self.identity_verified else ["identify"])]
+        # Not closed while a referral waits for its partner (streams.rules.workflow.refusal says so in words).
+        waiting = any(referral.status in ACTIVE_REFERRAL for referral in self.referrals)
+        steps = [step for step in TRANSITIONS[self.stage] if not (waiting and step == "close")]
+        return [*steps, "note", *referable, *([] if self.identity_verified else ["identify"])]
 
     @computed_field
     @property
@@ -245,6 +248,7 @@ class CaseEventType(StrEnum):
     VISIT_RECORDED = "visit_recorded"
     VISIT_STATUS_CHANGED = "visit_status_changed"
     VISIT_ESCALATED = "visit_escalated"
+    VISIT_WITHDRAWN = "visit_withdrawn"
     SATISFACTION_RECORDED = "satisfaction_recorded"
     SUPERVISED = "supervised"
     WATCH_STARTED = "watch_started"

@@ -2,6 +2,8 @@
 
 from datetime import datetime
 
+from schemas.aftercare import VISIT_ENDED
+
 PREFIX = "ra:"
 LIVE_STREAM = PREFIX + "live"
 STATS = PREFIX + "stats"
@@ -90,7 +92,7 @@ def visit_index(view: dict) -> dict[str, int]:
     with its earliest due time (epoch ms)."""
     earliest: dict[str, int] = {}
     for visit in view.get("visits", ()):
-        if visit["status"] == "done":
+        if visit["status"] in VISIT_ENDED:
             continue
         group = VISIT_GROUPS[visit["kind"]]
         due_ms = int(datetime.fromisoformat(visit["deadline"]["due_at"]).timestamp() * 1000)

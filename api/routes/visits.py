@@ -11,7 +11,7 @@ from api.routes.cases import CaseId, issue
 from api.routes.households import HouseholdId
 from api.routes.watch import issue_to_household
 from api.store import case_summaries, visits_due
-from schemas.aftercare import Rating
+from schemas.aftercare import VISIT_ENDED, Rating
 from schemas.readmodel import VISIT_GROUPS
 from streams.rules.clock import SystemClock
 from streams.rules.followups import case_visit_refusal, satisfaction_refusal
@@ -86,7 +86,7 @@ async def due_list(request: Request, principal: Principal, group: str, wanted: s
         (view, visit)
         for view in views
         for visit in view["visits"]
-        if visit["status"] != "done" and VISIT_GROUPS[visit["kind"]] == group and wanted in (None, visit["status"])
+        if visit["status"] not in VISIT_ENDED and VISIT_GROUPS[visit["kind"]] == group and wanted in (None, visit["status"])
     ]
     cases = await case_summaries(request.app.state.redis, sorted({visit["case_id"] for _, visit in due if visit["case_id"]}))
     items = [

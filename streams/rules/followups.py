@@ -45,18 +45,25 @@ def visits_after(case: Case, command: str, now: datetime, policy: Policy, state:
     return []
 
 
+def _withdrawn_callbacks(state: HouseholdState, case: Case, command: CaseCommand, now: datetime) -> list[Visit]:
+    """The case's call-backs still due, withdrawn: a call-back asks about a closing, and reopening undoes it (the next
+    closing makes a new one); closing again finds one only in a household stored before reopening withdrew them."""
+    due = [v for v in state.visits if v.kind is VisitKind.CALLBACK and v.case_id == case.case_id and is_due(v)]
+    return [v.model_copy(update={"status": "withdrawn", "done_at": now, "done_by": command.actor_name}) for v in due]
+
+
 def scheduled_after(
     state: HouseholdState, case: Case, command: CaseCommand, now: datetime, policy: Policy
 ) -> tuple[HouseholdState, list[CaseEvent]]:
-    """The household with the visits an officer's step on the case makes due, and a visits_scheduled event for each."""
+    """The household with the visits an officer's step on the case makes due and those it withdraws, an event for each."""
     visits = visits_after(case, command.type, now, policy, state)
-    if not visits:
+    withdrawn = _withdrawn_callbacks(state, case, command, now) if command.type in ("reopen", "close") else []
+    if not visits and not withdrawn:
         return state, []
-    # A case closed again after a reopening is called back once, from its last closing: a call-back still due gives way.
-    superseded = {v.visit_id for v in state.visits if v.kind is VisitKind.CALLBACK and v.case_id == case.case_id and is_due(v)}
-    kept = [v for v in state.visits if v.visit_id not in superseded] if command.type == "close" else state.visits
-    state = with_visits(state, [*kept, *visits])
-    return state, [visit_event(state, CaseEventType.VISITS_SCHEDULED, now, command.actor, command.command_id, v) for v in visits]
+    ended = {v.visit_id for v in withdrawn}
+    state = with_visits(state, [*(v for v in state.visits if v.visit_id not in ended), *withdrawn, *visits])
+    made = [(CaseEventType.VISIT_WITHDRAWN, v) for v in withdrawn] + [(CaseEventType.VISITS_SCHEDULED, v) for v in visits]
+    return state, [visit_event(state, kind, now, command.actor, command.command_id, v) for kind, v in made]
 
 
 def _visit_to_record(state: HouseholdState, command: CaseCommand) -> Visit | Text:

@@ -5,7 +5,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
-from schemas.aftercare import Visit, Watch, WatchCategory
+from schemas.aftercare import VISIT_ENDED, Visit, Watch, WatchCategory
 from schemas.case import AidType, Case, Factor, Signal
 from schemas.ids import sex_from_id
 from schemas.intake import Area, HouseholdFlags
@@ -371,8 +371,8 @@ def _united_visits(here: list[Visit], moved: list[Visit]) -> list[Visit]:
     """Both households' visits, each once; of two watch visits due, the earlier stands (one household, one cadence)."""
     known = {visit.visit_id for visit in here}
     visits = [*here, *(visit for visit in moved if visit.visit_id not in known)]
-    watch_due = sorted((v for v in visits if v.kind == "watch" and v.status != "done"), key=lambda v: v.deadline.due_at)
+    watch_due = sorted((v for v in visits if v.kind == "watch" and v.status not in VISIT_ENDED), key=lambda v: v.deadline.due_at)
     dropped = {visit.visit_id for visit in watch_due[1:]}
-    due = sorted((v for v in visits if v.status != "done" and v.visit_id not in dropped), key=lambda v: v.deadline.due_at)
-    done = sorted((v for v in visits if v.status == "done"), key=lambda v: v.done_at)
+    due = sorted((v for v in visits if v.status not in VISIT_ENDED and v.visit_id not in dropped), key=lambda v: v.deadline.due_at)
+    done = sorted((v for v in visits if v.status in VISIT_ENDED), key=lambda v: v.done_at)
     return [*due, *done]

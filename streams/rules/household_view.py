@@ -23,6 +23,7 @@ HOUSEHOLD_EVENTS = frozenset(
         CaseEventType.VISIT_RECORDED,
         CaseEventType.VISIT_STATUS_CHANGED,
         CaseEventType.VISIT_ESCALATED,
+        CaseEventType.VISIT_WITHDRAWN,
         CaseEventType.SATISFACTION_RECORDED,
         CaseEventType.WATCH_STARTED,
         CaseEventType.WATCH_CHANGED,

@@ -7,7 +7,7 @@ ladder and wake the deadline queue like every other, so an unanswered referral c
 
 from datetime import datetime
 
-from schemas.aftercare import Referral, ReferralStatus
+from schemas.aftercare import ACTIVE_REFERRAL, Referral, ReferralStatus
 from schemas.case import Case, CaseCommand, CaseEventType, Stage
 from schemas.messages import Text
 from schemas.timing import Deadline
@@ -19,7 +19,6 @@ from streams.rules.policy import Policy, ReferralDeadlines
 OFFICER_COMMANDS = frozenset({"refer", "revoke_referral"})
 PARTNER_COMMANDS = frozenset({"accept_referral", "decline_referral", "report_referral"})
 REFERRAL_COMMANDS = OFFICER_COMMANDS | PARTNER_COMMANDS
-ACTIVE = frozenset({ReferralStatus.PENDING, ReferralStatus.ACCEPTED})
 PARTNER_ROLE = "partner:"
 
 
@@ -41,7 +40,7 @@ def find_referral(case: Case, referral_id: str | None) -> Referral | None:
 
 def active_referral(case: Case, partner: str) -> Referral | None:
     """The partner's referral of the case still pending or accepted, if any."""
-    return next((r for r in case.referrals if r.partner == partner and r.status in ACTIVE), None)
+    return next((r for r in case.referrals if r.partner == partner and r.status in ACTIVE_REFERRAL), None)
 
 
 def spans_of(case: Case, policy: Policy) -> ReferralDeadlines:
@@ -87,7 +86,7 @@ def referral_refusal(case: Case | None, command: CaseCommand) -> Text | None:
     if referral is None:
         return Text("refusal.referral.unknown", {"referral_id": command.referral_id, "case_id": case.case_id})
     if command.type == "revoke_referral":
-        if referral.status not in ACTIVE:
+        if referral.status not in ACTIVE_REFERRAL:
             return Text("refusal.referral.ended", {"referral_id": referral.referral_id})
         return None if command.text else Text("refusal.referral.revoke_needs_reason")
     return _partner_refusal(referral, command)

@@ -6,7 +6,7 @@ Its events are the household's (no case version), carrying the household view, s
 
 from datetime import datetime
 
-from schemas.aftercare import Visit
+from schemas.aftercare import VISIT_ENDED, Visit
 from schemas.case import CaseEvent, CaseEventType
 from schemas.messages import Text
 from schemas.timing import TIER_ORDER, Colour, Tier
@@ -21,7 +21,7 @@ VISIT_OPEN_TIER = Tier.VILLAGE  # the village assistant visits; yellow brings in
 
 def is_due(visit: Visit) -> bool:
     """Whether the visit is still to be made."""
-    return visit.status != "done"
+    return visit.status not in VISIT_ENDED
 
 
 def with_visits(state: HouseholdState, visits: list[Visit]) -> HouseholdState:

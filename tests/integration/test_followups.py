@@ -80,6 +80,20 @@ async def test_a_dissatisfied_call_back_reopens_the_case_for_the_town_with_the_s
         assert f"B1-{case['case_id']}" not in await listed(town)
 
 
+async def test_reopening_withdraws_the_call_back_due_and_closing_again_lists_the_next(stack):
+    case = await delivered_and_closed(stack, 926)
+    case_id = case["case_id"]
+    async with stack.client("officer") as officer:
+        assert f"B1-{case_id}" in await listed(officer)
+        assert (await command(officer, case_id, "reopen", {"reason": "家属又来电"}))["state"] == "processed"
+        assert f"B1-{case_id}" not in await listed(officer)
+        visits = {v["visit_id"]: v for v in (await household_of(officer, case["household_id"]))["household"]["visits"]}
+        assert visits[f"B1-{case_id}"]["status"] == "withdrawn" and visits[f"B1-{case_id}"]["done_by"]
+        assert (await command(officer, case_id, "deliver", CASH))["state"] == "processed"
+        assert (await command(officer, case_id, "close", {"outcome": CASH}))["state"] == "processed"
+        assert f"B2-{case_id}" in await listed(officer) and f"B1-{case_id}" not in await listed(officer)
+
+
 async def test_a_satisfied_call_back_keeps_the_case_closed_and_a_second_rating_is_refused(stack):
     case = await delivered_and_closed(stack, 923)
     async with stack.client("officer") as officer:

@@ -81,6 +81,10 @@ async def test_refer_decline_re_refer_accept_and_report(stack):
         await done(red_cross, await red_cross.post(f"/v1/referrals/{second['referral_id']}/accept"))
         early = await red_cross.post(f"/v1/referrals/{second['referral_id']}/accept")
         assert early.status_code == 409, early.text
+        # Not closed while the partner is still to report: the card offers no closing, the API says why.
+        assert "close" not in (await officer.get(f"/v1/cases/{case_id}")).json()["allowed_actions"]
+        closing = await officer.post(f"/v1/cases/{case_id}/close", json={"outcome": {"aid_type": "referral", "referral": "县红十字会"}})
+        assert closing.status_code == 409 and f"转介 {second['referral_id']} 尚未办结" in closing.json()["detail"], closing.text
         await done(
             red_cross, await red_cross.post(f"/v1/referrals/{second['referral_id']}/report", json={"report": "已送县医院，垫付 800 元"})
         )

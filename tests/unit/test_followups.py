@@ -8,9 +8,10 @@ from streams.policies import load_policy
 from streams.rules.cases import apply_signal
 from streams.rules.followups import apply_visit_command, satisfaction_refusal
 from streams.rules.household import HouseholdState
+from streams.rules.household_view import with_household
 from streams.rules.notifications import notifications_for
 from streams.rules.scoring import own_factors
-from streams.rules.visits import tick_household
+from streams.rules.visits import is_due, tick_household
 from streams.rules.watch import with_watch
 from streams.rules.workflow import apply_command
 from tests.factories import department_signal, signal
@@ -55,15 +56,32 @@ def test_closing_schedules_one_call_back_in_working_days():
     assert callback.deadline.due_at == START + timedelta(days=5)  # 3 working days from a Friday: Wednesday
 
 
-def test_a_case_closed_again_after_a_reopening_is_called_back_once_from_its_last_closing():
+def test_reopening_withdraws_the_call_back_due_and_closing_again_makes_the_next_one():
     state = closed()
     case_id = state.closed_cases[-1].case_id
-    state = apply_command(state, officer(state, "reopen", case_id, text="又来电"), START, DEFAULT).state
+    outcome = apply_command(state, officer(state, "reopen", case_id, text="又来电"), START, DEFAULT)
+    assert [(e.type, e.data.get("visit_id")) for e in outcome.events if e.case is None] == [
+        (CaseEventType.VISIT_WITHDRAWN, f"B1-{case_id}")
+    ]
+    # The event carries the household view that no longer lists it as due, as the worker sends it to the read model.
+    assert with_household(outcome.events, outcome.state, START, DEFAULT)[-1].household is not None
+    state = outcome.state
+    (withdrawn,) = [v for v in state.visits if v.kind == "callback"]
+    assert (withdrawn.visit_id, withdrawn.status, withdrawn.done_by) == (f"B1-{case_id}", "withdrawn", "王芳")
+    assert not is_due(withdrawn)
     later = START + timedelta(days=1)
     for kind in ("deliver", "close"):
         state = apply_command(state, officer(state, kind, case_id, outcome=CASH), later, DEFAULT).state
-    due = [v for v in state.visits if v.kind == "callback" and v.status != "done"]
+    due = [v for v in state.visits if v.kind == "callback" and is_due(v)]
     assert [(v.visit_id, v.deadline.started_at) for v in due] == [(f"B2-{case_id}", later)]
+
+
+def test_a_withdrawn_call_back_never_changes_colour_nor_climbs():
+    state = closed()
+    case_id = state.closed_cases[-1].case_id
+    state = apply_command(state, officer(state, "reopen", case_id, text="又来电"), START, DEFAULT).state
+    ticked = tick_household(state, START + timedelta(days=30), DEFAULT)
+    assert not [e for e in ticked.events if e.data.get("visit_id") == f"B1-{case_id}"]
 
 
 def test_recording_a_follow_up_visit_marks_it_done_on_time_with_what_was_found():

@@ -182,9 +182,8 @@ def test_refusals_are_rejected_events_with_a_catalogue_reason():
     assert again.events[0].data["reason_key"] == "refusal.referral.not_pending"
 
 
-def test_closing_meets_the_referral_deadlines_and_a_closed_case_takes_no_more():
-    state = referred().state
-    close = CaseCommand(
+def close_by_referral(state: HouseholdState) -> CaseCommand:
+    return CaseCommand(
         type="close",
         household_id="H1",
         issued_at=START,
@@ -192,11 +191,36 @@ def test_closing_meets_the_referral_deadlines_and_a_closed_case_takes_no_more():
         case_id=state.open_case.case_id,
         outcome=Outcome(aid_type="referral", referral="县慈善总会"),
     )
-    after = apply_command(state, close, START + timedelta(minutes=5), DEFAULT).state
+
+
+def test_a_case_is_not_closed_while_a_referral_waits_for_its_partner():
+    pending = referred().state
+    accepted = answer(pending, "accept_referral").state
+    for state in (pending, accepted):
+        [rejected] = apply_command(state, close_by_referral(state), START + timedelta(minutes=20), DEFAULT).events
+        assert rejected.type is CaseEventType.COMMAND_REJECTED
+        assert rejected.data["reason_key"] == "refusal.referral.close_while_active"
+        assert (
+            rejected.data["reason"]
+            == f"转介 {state.open_case.referrals[0].referral_id} 尚未办结：请等接收单位反馈救助情况，或先撤回转介，再办结案件"
+        )
+
+
+def test_closing_after_the_partner_reported_meets_every_deadline_and_a_closed_case_takes_no_more():
+    state = answer(answer(referred().state, "accept_referral").state, "report_referral", text="已送米面油").state
+    after = apply_command(state, close_by_referral(state), START + timedelta(minutes=30), DEFAULT).state
     closed = after.closed_cases[-1]
     assert all(d.met_at is not None for d in closed.deadlines.values())
-    [event] = answer(after, "accept_referral", referral_id=closed.referrals[0].referral_id).events
+    [event] = answer(after, "decline_referral", referral_id=closed.referrals[0].referral_id, text="晚了").events
     assert event.data["reason_key"] == "refusal.referral.case_closed"
+
+
+def test_a_revoked_referral_does_not_hold_the_case_open():
+    state = referred().state
+    revoke = command(state, "revoke_referral", referral_id=state.open_case.referrals[0].referral_id, text="家属已自行解决")
+    state = apply_referral_command(state, revoke, START + timedelta(minutes=5), DEFAULT).state
+    assert state.open_case.referrals[0].status is ReferralStatus.REVOKED
+    assert apply_command(state, close_by_referral(state), START + timedelta(minutes=20), DEFAULT).state.open_case is None
 
 
 def test_deadline_names_of_referrals_are_labelled():
@@ -223,3 +247,14 @@ def test_a_merge_carries_the_absorbed_cases_referrals_with_their_clocks_and_thei
     outcome = apply_referral_command(state, accept, START + timedelta(minutes=4), DEFAULT)
     assert outcome.events[0].type is CaseEventType.REFERRAL_ACCEPTED
     assert outcome.state.open_case.deadlines[referral.accept_deadline].met_at == START + timedelta(minutes=4)
+
+
+def test_the_card_offers_no_closing_while_a_referral_waits():
+    delivered = CaseCommand(
+        type="deliver", household_id="H1", issued_at=START, actor=OFFICER, case_id="x", outcome=Outcome(aid_type="in_kind")
+    )
+    state = referred().state
+    state = apply_command(state, delivered.model_copy(update={"case_id": state.open_case.case_id}), START, DEFAULT).state
+    assert "close" not in state.open_case.allowed_actions
+    state = answer(answer(state, "accept_referral").state, "report_referral", text="已送米面油").state
+    assert "close" in state.open_case.allowed_actions
