@@ -34,6 +34,10 @@ DEV_ROLES = ("operator", "officer", "admin", "hospital", "department:civil-affai
 # Named duty officers to try the board as, one per rung: 景芝村 of 景芝镇 (370784101), the town, the city duty centre.
 DEMO_UNIDENTIFIED_CALLS = 1 / 40  # of the demo's calls, about someone whose ID number the caller does not know
 DEV_OFFICERS = (("王芳", "officer:village:370784101201"), ("张伟", "officer:town:370784101"), ("李娜", "officer:city:*"))
+# The hotline operator and the partner's clerk the demo traffic acts as: persons too, so the audit trail names them.
+DEV_PEOPLE = (*DEV_OFFICERS, ("陈静", "operator"), ("周敏", PARTNER_ROLE))
+DEV_NAMES = {role: name for name, role in DEV_PEOPLE}
+DEV_PAGES = (("hotline", "intake", "operator", "12349 来电登记"), ("partner", "partner", PARTNER_ROLE, "转办转介"))  # printed at start
 PR_SET_PDEATHSIG = 1
 RESTART_MAX_S = 30.0
 RESTART_RESET_S = 60.0
@@ -157,15 +161,15 @@ def write_dev_tokens(path: Path, roles: tuple[str, ...] = DEV_ROLES) -> dict[str
     return tokens
 
 
-def ensure_dev_officers(tokens_file: Path, people_file: Path, now: datetime) -> dict[str, str]:
-    """Give the named development officers working tokens, the same across restarts; return all development tokens.
+def ensure_dev_people(tokens_file: Path, people_file: Path, now: datetime) -> dict[str, str]:
+    """Give the named development people working tokens, the same across restarts; return all development tokens.
 
-    Each officer's token is kept in the development tokens file under its role (so the board URL can be printed again)
-    and registered by digest in the people file under the officer's name; one revoked by hand gets a fresh token.
+    Each person's token is kept in the development tokens file under its role (so their page's URL can be printed again)
+    and registered by digest in the people file under their name; one revoked by hand gets a fresh token.
     """
     tokens = write_dev_tokens(tokens_file, DEV_ROLES + tuple(role for _, role in DEV_OFFICERS))
     people = {person.digest: person for person in read_people(people_file)}
-    for name, role in DEV_OFFICERS:
+    for name, role in DEV_PEOPLE:
         person = people.get(digest(tokens[role]))
         if person is not None and person.revoked_at is not None:
             tokens[role] = secrets.token_urlsafe(24)
@@ -266,7 +270,7 @@ def run_dev(demo: bool, broker: str | None = None) -> None:
     log_dir = settings.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     tokens_file = settings.data_dir / "dev-tokens.json"
-    tokens = ensure_dev_officers(tokens_file, settings.data_dir / PEOPLE_FILE, datetime.now(UTC))
+    tokens = ensure_dev_people(tokens_file, settings.data_dir / PEOPLE_FILE, datetime.now(UTC))
     env = {
         **os.environ,
         "RAPIDAID_DATA_DIR": str(settings.data_dir.resolve()),
@@ -324,7 +328,8 @@ def run_dev(demo: bool, broker: str | None = None) -> None:
         print(f"  broker:      {broker_description(settings, env['RAPIDAID_KAFKA'])}", flush=True)
         for name, role in DEV_OFFICERS:
             print(f"  duty board:  {api_url}/?token={tokens[role]}  ({name}, {role})", flush=True)
-        print(f"  partner:     {api_url}/partner?token={tokens[PARTNER_ROLE]}  ({PARTNER_ROLE}: its referrals, 转办转介)", flush=True)
+        for label, page, role, what in DEV_PAGES:
+            print(f"  {label + ':':<12} {api_url}/{page}?token={tokens[role]}  ({DEV_NAMES[role]}, {role}: {what})", flush=True)
         print(f"  API docs:    {api_url}/docs", flush=True)
         print(
             f"  metrics:     {api_url}/metrics (read model, 'metrics' token), http://127.0.0.1:{settings.metrics_port}/metrics (worker)",

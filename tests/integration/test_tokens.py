@@ -39,7 +39,7 @@ async def test_a_person_added_with_the_cli_acts_within_seconds_is_named_on_the_t
         named = [(e["type"], e["actor"], e["actor_name"]) for e in timeline]
         assert ("acknowledged", "officer:town:370784101", "张伟") in named
         assert named[0] == ("opened", "system:triage", None)
-        assert timeline[0]["data"]["reporter"] == "开发测试（operator）"  # the operator's dev token, named by its role
+        assert timeline[0]["data"]["reporter"] == "陈静"  # the hotline operator the launcher names (streams.devtools.dev)
 
         digest_prefix = hashlib.sha256(token.encode()).hexdigest()[:12]
         assert digest_prefix in tokens_cli(stack, "list")

@@ -114,7 +114,7 @@ async def test_officers_see_and_act_only_in_their_own_area(stack):
         assert (await command(village, outside["case_id"], "acknowledge", {}))["state"] == "processed"
     async with stack.client("operator") as operator:
         assert (await operator.post(f"/v1/cases/{inside['case_id']}/acknowledge", json={})).status_code == 403
-        assert (await operator.get("/v1/me")).json() == {"role": "operator", "name": "开发测试（operator）"}
+        assert (await operator.get("/v1/me")).json() == {"role": "operator", "name": "陈静"}
 
 
 async def test_escalations_reach_the_notifications_topic(stack):

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from api.tokens import TokenError, TokenRegistry, add_command, add_person, list_command, read_people, revoke, revoke_command
-from streams.devtools.dev import DEV_OFFICERS, ensure_dev_officers
+from streams.devtools.dev import DEV_PEOPLE, ensure_dev_people
 
 NOW = datetime(2026, 12, 1, 2, 30, tzinfo=UTC)  # 10:30 in China
 
@@ -107,14 +107,14 @@ def test_the_registry_picks_up_changes_within_a_second_and_keeps_the_old_tokens_
     assert registry.principal(other).name == "王芳"
 
 
-def test_the_dev_launchers_officers_keep_their_tokens_across_restarts_and_a_revoked_one_gets_a_new_one(tmp_path):
+def test_the_dev_launchers_people_keep_their_tokens_across_restarts_and_a_revoked_one_gets_a_new_one(tmp_path):
     people_file, dev_file = tmp_path / "tokens.json", tmp_path / "dev-tokens.json"
-    first = ensure_dev_officers(dev_file, people_file, NOW)
-    assert ensure_dev_officers(dev_file, people_file, NOW) == first == orjson.loads(dev_file.read_bytes())
+    first = ensure_dev_people(dev_file, people_file, NOW)
+    assert ensure_dev_people(dev_file, people_file, NOW) == first == orjson.loads(dev_file.read_bytes())
     registry = TokenRegistry(people_file, dev_file)
-    assert [(registry.principal(first[role]).name, registry.principal(first[role]).role) for _, role in DEV_OFFICERS] == list(DEV_OFFICERS)
+    assert [(registry.principal(first[role]).name, registry.principal(first[role]).role) for _, role in DEV_PEOPLE] == list(DEV_PEOPLE)
     revoke(people_file, "张伟", NOW)
-    again = ensure_dev_officers(dev_file, people_file, NOW)
+    again = ensure_dev_people(dev_file, people_file, NOW)
     assert again["officer:town:370784101"] != first["officer:town:370784101"]
     assert TokenRegistry(people_file, dev_file).principal(again["officer:town:370784101"]).name == "张伟"
-    assert len(read_people(people_file)) == 4
+    assert len(read_people(people_file)) == len(DEV_PEOPLE) + 1  # and the revoked one
