@@ -1,7 +1,7 @@
 """The FastAPI application: wiring of settings, Redis, the Kafka publisher and the routes."""
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from importlib import resources
@@ -32,6 +32,15 @@ from schemas.partners import load_partners
 from schemas.register import load_register
 
 STATIC = resources.files("api") / "static"
+# The pages, each one HTML file of STATIC that reads its data from the API with the reader's token.
+PAGES = {
+    "/": "board.html",
+    "/intake": "intake.html",
+    "/partner": "partner.html",
+    "/household": "household.html",
+    "/visits": "visits.html",
+    "/reports": "reports.html",
+}
 # Swagger UI and ReDoc as files of an installed package, so /docs works without internet.
 DOCS_ASSETS = resources.files("fastapi_offline") / "static"
 
@@ -97,29 +106,8 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
             with_google_fonts=False,
         )
 
-    @app.get("/", include_in_schema=False)
-    async def board() -> FileResponse:
-        return FileResponse(str(STATIC / "board.html"))
-
-    @app.get("/intake", include_in_schema=False)
-    async def intake_page() -> FileResponse:
-        return FileResponse(str(STATIC / "intake.html"))
-
-    @app.get("/partner", include_in_schema=False)
-    async def partner_page() -> FileResponse:
-        return FileResponse(str(STATIC / "partner.html"))
-
-    @app.get("/household", include_in_schema=False)
-    async def household_page() -> FileResponse:
-        return FileResponse(str(STATIC / "household.html"))
-
-    @app.get("/visits", include_in_schema=False)
-    async def visits_page() -> FileResponse:
-        return FileResponse(str(STATIC / "visits.html"))
-
-    @app.get("/reports", include_in_schema=False)
-    async def reports_page() -> FileResponse:
-        return FileResponse(str(STATIC / "reports.html"))
+    for path, page in PAGES.items():
+        app.add_api_route(path, page_route(page), include_in_schema=False, name=page)
 
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
     app.add_middleware(RequestMetrics)
@@ -140,6 +128,15 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
         return EncodableJSONResponse({"detail": localise_errors(error.errors(), language_of(request))}, status_code=422)
 
     return app
+
+
+def page_route(page: str) -> Callable[[], Awaitable[FileResponse]]:
+    """A route answering with one of the pages."""
+
+    async def serve() -> FileResponse:
+        return FileResponse(str(STATIC / page))
+
+    return serve
 
 
 def language_of(request: Request) -> str:
