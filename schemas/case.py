@@ -197,9 +197,14 @@ class Case(BaseModel):
             return []
         referable = [] if self.stage is Stage.CLOSED else ["refer"]
         # Not closed while a referral waits for its partner (streams.rules.workflow.refusal says so in words).
-        waiting = any(referral.status in ACTIVE_REFERRAL for referral in self.referrals)
+        waiting = self.waiting_referral is not None
         steps = [step for step in TRANSITIONS[self.stage] if not (waiting and step == "close")]
         return [*steps, "note", *referable, *([] if self.identity_verified else ["identify"])]
+
+    @property
+    def waiting_referral(self) -> Referral | None:
+        """The first referral still the partner's to answer or report, if any."""
+        return next((referral for referral in self.referrals if referral.status in ACTIVE_REFERRAL), None)
 
     @computed_field
     @property

@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-from schemas.aftercare import ACTIVE_REFERRAL
 from schemas.case import TRANSITIONS, AidType, Case, CaseCommand, CaseEventType, Stage
 from schemas.messages import Text
 from schemas.timing import Deadline
@@ -42,8 +41,8 @@ def refusal(case: Case | None, command: CaseCommand, household: HouseholdState |
     if command.type == "close" and case.stage is not Stage.AID_DELIVERED and command.outcome.aid_type is not AidType.REFERRAL:
         return Text("refusal.deliver_before_close")
     # Closing meets every clock: a referral still waiting for its partner would be left without one, and its partner unheard.
-    if command.type == "close" and (active := next((r for r in case.referrals if r.status in ACTIVE_REFERRAL), None)):
-        return Text("refusal.referral.close_while_active", {"referral_id": active.referral_id})
+    if command.type == "close" and case.waiting_referral is not None:
+        return Text("refusal.referral.close_while_active", {"referral_id": case.waiting_referral.referral_id})
     if command.type == "reopen" and household is not None and household.open_case is not None:
         return Text("refusal.household_has_open_case", {"case_id": household.open_case.case_id})
     return None
