@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     revoke.add_argument("key", help="a name or a digest prefix from `rapidaid tokens list`")
     tokens.set_defaults(run=_tokens)
     bench = commands.add_parser("bench", help="measure the pipeline against the broker's and Faust's own speed (own embedded stack)")
-    bench.add_argument("--quick", action="store_true", help="smaller sizes: a run under two minutes")
+    bench.add_argument("--quick", action="store_true", help="smaller sizes: a run of a few minutes")
     bench.add_argument("--json", action="store_true", help="print the result as JSON only")
     bench.add_argument("--workers", type=int, default=1, help="workers in the pipeline throughput run")
     bench.set_defaults(run=_bench)

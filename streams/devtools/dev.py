@@ -247,6 +247,15 @@ class Supervisor:
             child.kill()
             child.wait()
 
+    def log_tails(self, lines: int = 15) -> str:
+        """The last lines of every child's log, each headed by its name and whether it still runs."""
+        parts = []
+        for name, child in self.children:
+            state = "running" if child.poll() is None else f"exited {child.returncode}"
+            tail = (self.log_dir / f"{name}.log").read_text(errors="replace").splitlines()[-lines:]
+            parts.append("\n".join([f"--- {name} ({state}) ---", *tail]))
+        return "\n".join(parts)
+
     def stop_all(self, grace_s: float = 10) -> None:
         """Stop every child, newest first, and forget them."""
         for _, child in reversed(self.children):

@@ -121,7 +121,8 @@ async def _hammer(url: str, request: bytes, connections: int, seconds: float) ->
         return answered
 
     started = time.perf_counter()
-    answered = sum(await asyncio.gather(*(connection() for _ in range(connections))))
+    async with asyncio.timeout(seconds + 30):  # a server that stops answering fails the run instead of hanging it
+        answered = sum(await asyncio.gather(*(connection() for _ in range(connections))))
     return answered / (time.perf_counter() - started)
 
 

@@ -2,6 +2,9 @@
 
 import asyncio
 import os
+import sys
+import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from itertools import product
 
@@ -37,7 +40,7 @@ class BenchSettings:
 
     @classmethod
     def for_run(cls, quick: bool, workers: int) -> "BenchSettings":
-        """The sizes of a quick (under two minutes) or full run."""
+        """The sizes of a quick (a few minutes) or full run."""
         worker = WorkerSettings()
         return cls(
             quick=quick,
@@ -70,22 +73,32 @@ def count_label(count: int) -> str:
     return f"{count // 1_000_000}m" if count % 1_000_000 == 0 else f"{count // 1000}k"
 
 
+@contextmanager
+def scenario(name: str):
+    """Say on stderr when a scenario starts and how long it took, so a slow or stuck run shows where it is."""
+    started = time.monotonic()
+    print(f"bench: {name} ...", file=sys.stderr, flush=True)
+    yield
+    print(f"bench: {name} took {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
+
+
 def run_bench(settings: BenchSettings) -> dict:
     """Run every scenario and return the figures and the settings used."""
     departments = load_departments(os.environ.get("RAPIDAID_DEPARTMENTS", BUNDLED))
     worker = WorkerSettings()
-    with bench_stack(settings.partitions) as stack:
+    with scenario(f"throughput over {settings.events:,} events"), bench_stack(settings.partitions) as stack:
         records = throughput.bench_events(settings.events, departments, settings.seed)
         produce_per_s = asyncio.run(throughput.produce(stack.kafka, records))
-        raw = asyncio.run(throughput.raw_consume(stack.kafka, settings.events, worker.fetch_max_wait_ms))
+        raw = asyncio.run(throughput.raw_consume(stack.kafka, settings.events, worker.fetch_max_wait_ms, timeout_s=120))
         floor = throughput.faust_floor(stack, settings.events, stack.supervisor.log_dir, timeout_s=120 + settings.events / 1000)
         pipeline = throughput.pipeline(stack, settings.events, timeout_s=120 + settings.events / 200, workers=settings.workers)
-    tick_ms = timers.tick_cost_ms(100_000, ticks=300, interval_s=settings.tick_interval_s, seed=settings.seed, watched=WATCHED)
-    with bench_stack(settings.partitions) as stack:
+    with scenario("deadline tick over 100,000 open cases"):
+        tick_ms = timers.tick_cost_ms(100_000, ticks=300, interval_s=settings.tick_interval_s, seed=settings.seed, watched=WATCHED)
+    with scenario(f"escalation lateness and recovery with {settings.open_cases:,} open cases"), bench_stack(settings.partitions) as stack:
         scale = timers.open_cases_scenario(
             stack, departments, settings.open_cases, settings.lateness_probes, settings.lateness_window_s, settings.seed
         )
-    with bench_stack(settings.partitions) as stack:
+    with scenario("end-to-end latency, live feed and API rates"), bench_stack(settings.partitions) as stack:
         worker_process = stack.start_worker("e2e-worker", "bench-e2e")
         with api.api_server(stack, live_connections_per_token=str(settings.sse_clients)) as (url, tokens):
             latencies = asyncio.run(api.e2e_latency_ms(url, tokens, departments, settings.e2e_rate_per_s, settings.e2e_seconds))
@@ -102,12 +115,13 @@ def run_bench(settings: BenchSettings) -> dict:
             )
             stack.stop(worker_process)  # the request rates measure the API alone
             intake_per_s, noop_per_s = api.api_rates(url, tokens, departments, settings.api_connections, settings.api_seconds)
-    with bench_stack(settings.partitions) as stack:
+    with scenario(f"search over {settings.search_households:,} households"), bench_stack(settings.partitions) as stack:
         found = search.search_figures(stack, departments, settings.search_households, settings.search_queries, settings.seed)
-    board_ms = board.board_figures(500)
+    with scenario("board in Chromium"):
+        board_ms = board.board_figures(500)
     held = {}
     for households, store in product(settings.state_households, TABLE_STORES):
-        with bench_stack(settings.partitions) as stack:
+        with scenario(f"table recovery of {households:,} households in {store}"), bench_stack(settings.partitions) as stack:
             figures = state.state_figures(stack, departments, households, settings.seed, store)
         label = count_label(households) + ("" if store == "memory" else f"_{store}")
         held[f"worker_rss_mb_{label}"] = round(figures["worker_rss_mb"])

@@ -89,5 +89,8 @@ def bench_stack(partitions: int, broker: str = "tansu", kafka_nodes: int = 1):
             stack = BenchStack(supervisor, partitions, env, broker_names)
             asyncio.run(stack.ensure_topics("rapidaid"))
             yield stack
+        except Exception:
+            print(supervisor.log_tails(), file=sys.stderr, flush=True)  # the logs go with the temporary directory
+            raise
         finally:
             supervisor.stop_all(grace_s=5)

@@ -53,15 +53,18 @@ async def produce(kafka: str, records: list[Record], spread_s: float = 0) -> flo
         await producer.stop()
 
 
-async def raw_consume(kafka: str, expected: int, fetch_max_wait_ms: int) -> float:
+async def raw_consume(kafka: str, expected: int, fetch_max_wait_ms: int, timeout_s: float) -> float:
     """Read and decode every input event with a plain aiokafka consumer; return events per second."""
     consumer = AIOKafkaConsumer(
         *topics.INPUTS, bootstrap_servers=kafka, group_id=None, auto_offset_reset="earliest", fetch_max_wait_ms=fetch_max_wait_ms
     )
     await consumer.start()
+    deadline = time.monotonic() + timeout_s
     try:
         seen, first = 0, None
         while seen < expected:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the broker gave back {seen} of the {expected} events written within {timeout_s:.0f}s")
             for batch in (await consumer.getmany(timeout_ms=1000)).values():
                 first = first or time.perf_counter()
                 for record in batch:
