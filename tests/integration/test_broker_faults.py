@@ -26,6 +26,7 @@ from streams.config import WorkerSettings
 from streams.devtools.bench.api import api_server
 from streams.devtools.bench.stack import BenchStack, bench_stack
 from streams.devtools.bench.throughput import processed
+from streams.devtools.bench.timers import wait_processed
 from streams.devtools.generator import Generator
 from streams.devtools.kafka import missing_tools
 from streams.plumbing.log import log_end_offsets, read_log
@@ -152,8 +153,7 @@ def broker_faults(stack: BenchStack, app_id: str, rng: random.Random) -> Counter
     worker = start(0)
     for _ in range(KILLS):
         # Kill mid-stream: once the worker has written more results, at a random moment after.
-        before = processed(redis)
-        wait_until(lambda before=before: processed(redis) >= before + 100, 120, "the worker to process more events")
+        wait_processed(redis, processed(redis) + 100, stalled_after_s=180)  # a busy machine is slower; a stuck worker stops
         time.sleep(rng.uniform(0.1, 1.5))
         node = busiest_leader(stack.kafka, BUSIEST)
         done["leader moves"] += cycle_node(stack, node, signal.SIGKILL)
