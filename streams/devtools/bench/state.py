@@ -12,6 +12,7 @@ Run alone: `python -m streams.devtools.bench.state [households] [memory|rocksdb]
 import asyncio
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -34,6 +35,7 @@ APP_ID = "bench-state"
 DISTINCT = 2000  # households made by the rules; the rest are copies of them under other ids
 SECRET = b"bench-state-secret"
 PROBE = "bench-state-probe"
+Record = tuple[str, bytes, bytes, int]  # topic, key, value, partition
 
 
 def distinct_states(departments: Departments, count: int, seed: int) -> list[HouseholdState]:
@@ -48,25 +50,36 @@ def distinct_states(departments: Departments, count: int, seed: int) -> list[Hou
     return states
 
 
-async def fill_changelogs(kafka: str, topics: list[str], partitions: int, states: list[HouseholdState], households: int) -> None:
-    """Write households table entries, each state copied under new ids until there are households of them, and a persons
-    table entry for each member (person keys made unique by the copy's number)."""
+def table_records(topics: list[str], partitions: int, states: list[HouseholdState], households: int) -> Iterator[Record]:
+    """Households table entries, each state copied under new ids until there are households of them, each naming the
+    partition it is written to (the deadline queues are rebuilt from it), and a persons table entry for each member
+    (person keys made unique by the copy's number)."""
     households_topic, persons_topic = topics
+    unplaced = [state.model_copy(update={"partition": -1}) for state in states]
+    templates = [(state.household_id.encode(), state.model_dump_json().encode(), list(state.members)) for state in unplaced]
+    for n in range(households):
+        template_id, value, members = templates[n % len(templates)]
+        household_id = f"HS-{n:08d}".encode()
+        partition = partition_for(household_id, partitions)
+        yield (
+            households_topic,
+            household_id,
+            value.replace(template_id, household_id).replace(b'"partition":-1', b'"partition":%d' % partition, 1),
+            partition,
+        )
+        for member in members:
+            person = orjson.dumps(f"{member[:-8]}{n:08d}")
+            yield persons_topic, person, orjson.dumps(household_id.decode()), partition_for(person, partitions)
+
+
+async def fill_changelogs(kafka: str, topics: list[str], partitions: int, states: list[HouseholdState], households: int) -> None:
+    """Write the table records (table_records) to the changelogs."""
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", linger_ms=20, max_batch_size=1 << 20)
     await producer.start()
     try:
-        templates = [(state.household_id.encode(), state.model_dump_json().encode(), list(state.members)) for state in states]
         sent = []
-        for n in range(households):
-            template_id, value, members = templates[n % len(templates)]
-            household_id = f"HS-{n:08d}".encode()
-            partition = partition_for(household_id, partitions)
-            entry = value.replace(template_id, household_id)
-            sent.append(await producer.send(households_topic, entry, key=household_id, partition=partition))
-            for member in members:
-                person = orjson.dumps(f"{member[:-8]}{n:08d}")
-                placed = orjson.dumps(household_id.decode())
-                sent.append(await producer.send(persons_topic, placed, key=person, partition=partition_for(person, partitions)))
+        for topic, key, value, partition in table_records(topics, partitions, states, households):
+            sent.append(await producer.send(topic, value, key=key, partition=partition))
             if len(sent) >= 10_000:
                 await asyncio.gather(*sent)
                 sent = []
