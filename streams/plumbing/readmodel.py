@@ -104,19 +104,23 @@ local function household(a)
   redis.call('HSET', key, 'version', a[2], 'doc', a[3], 'at', a[4], 'tokens', a[5], 'areas', a[6], 'visit_keys', visit_keys)
 end
 
--- The final result of an intake event that has no case event (timeline only, or dead-lettered), once: a replay finds
--- the result already there and counts nothing. Arguments: event id, state, urgency, reason, ttl, dead letter ('' for
--- none), dead letters kept, then counters.
+-- The result of an intake event or command from a record that has no case (a household's own event, or a dead letter):
+-- the result once (a replay finds it there), and the record's counters once per kind of record for the event id, so
+-- the counts do not depend on which of an event's records came first (a rebuild reads partitions in another order
+-- than they were written). Arguments: event id, state, urgency, reason, ttl, dead letter ('' for none), dead letters
+-- kept, what is counted (the record's type), then counters.
 local function result(a)
   local key = p .. 'event:' .. a[1]
-  if redis.call('HGET', key, 'state') == a[2] then return end
-  redis.call('HSET', key, 'state', a[2], 'case_id', '', 'urgency', a[3], 'reason', a[4])
-  redis.call('EXPIRE', key, a[5])
-  if a[6] ~= '' then
-    redis.call('LPUSH', p .. 'deadletters', a[6])
-    redis.call('LTRIM', p .. 'deadletters', 0, tonumber(a[7]) - 1)
+  if redis.call('HGET', key, 'state') ~= a[2] then
+    redis.call('HSET', key, 'state', a[2], 'case_id', '', 'urgency', a[3], 'reason', a[4])
+    redis.call('EXPIRE', key, a[5])
+    if a[6] ~= '' then
+      redis.call('LPUSH', p .. 'deadletters', a[6])
+      redis.call('LTRIM', p .. 'deadletters', 0, tonumber(a[7]) - 1)
+    end
   end
-  for i = 8, #a do redis.call('HINCRBY', p .. 'stats', a[i], 1) end
+  if redis.call('HSETNX', key, 'counted:' .. a[8], 1) == 0 then return end
+  for i = 9, #a do redis.call('HINCRBY', p .. 'stats', a[i], 1) end
 end
 
 local operations = {
@@ -328,6 +332,7 @@ class ReadModelWriter:
             self.result_ttl_s,
             "",
             0,
+            event["type"],
             *case_event_counters(event),
         )
 
@@ -341,5 +346,6 @@ class ReadModelWriter:
             self.result_ttl_s,
             raw,
             readmodel.DEADLETTERS_KEPT,
+            "dead_letter",
             f"deadletters:{letter['source_topic']}",
         )
