@@ -71,13 +71,17 @@ def age_on(value: str, day: date) -> int:
 
 
 # 15-digit (first generation) to 18-character numbers, also typed with spaces or dashes between digits: 11-digit
-# mobile numbers stay readable, anything as long as an ID number is masked.
-_ID_LIKE = re.compile(r"(?<![0-9])(?:[0-9][ -]?){14,17}[0-9Xx](?![0-9])")
+# mobile numbers stay readable, anything as long as an ID number is masked. A UUID (an event or command id) is matched
+# first and kept whole: its groups can be all digits by chance, and a masked event id can no longer be looked up.
+_ID_LIKE = re.compile(
+    r"(?P<uuid>(?<![0-9A-Za-z-])[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}(?![0-9A-Za-z-]))"
+    r"|(?<![0-9])(?:[0-9][ -]?){14,17}[0-9Xx](?![0-9])"
+)
 
 
 def mask_id_numbers_in(text: str) -> str:
     """Mask everything in free text that looks like a resident ID number."""
-    return _ID_LIKE.sub(lambda match: mask_id_number(match.group()), text)
+    return _ID_LIKE.sub(lambda match: match.group() if match.group("uuid") else mask_id_number(match.group()), text)
 
 
 def mask_phone(value: str) -> str:

@@ -49,5 +49,11 @@ def test_free_text_masks_id_numbers_however_they_are_typed():
     assert "13800001111" in masked  # a mobile number is not an ID number
 
 
+def test_an_event_id_whose_groups_happen_to_be_digits_is_not_taken_for_an_id_number():
+    event_id = "01a24dc0-8512-7345-9012-340371a354a1"
+    assert mask_id_numbers_in(f"没有编号为 {event_id} 的事件") == f"没有编号为 {event_id} 的事件"
+    assert mask_id_numbers_in(f"{event_id}:370784198001011234") == f"{event_id}:3707**********1234"
+
+
 def test_a_phone_is_masked_to_its_first_three_and_last_four_digits():
     assert mask_phone("13800001111") == "138****1111"
