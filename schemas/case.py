@@ -274,7 +274,10 @@ class CaseEvent(BaseModel):
     event_id: str | None = Field(default=None, description="intake event that caused this step")
     data: dict[str, Any] = Field(default_factory=dict)
     case: Case | None = None
-    household: HouseholdView | None = Field(default=None, description="the household after the signal, on a signal's own event")
+    area: Area | None = Field(default=None, description="where the household's latest signal happened, on an event of no case")
+    household: HouseholdView | None = Field(
+        default=None, description="the household as the batch left it, on the last event of the batch that changed it"
+    )
 
 
 class CaseCommand(BaseModel):

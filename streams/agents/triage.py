@@ -5,9 +5,8 @@ import logging
 import os
 import time
 from contextlib import suppress
-from dataclasses import replace
 from datetime import datetime
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 import faust
 from aiokafka.errors import IllegalStateError
@@ -16,7 +15,7 @@ from faust.types import TP
 from redis.exceptions import RedisError
 
 from schemas import readmodel, topics
-from schemas.case import CaseCommand, OrderedCommand, Signal
+from schemas.case import CaseCommand, CaseEvent, OrderedCommand, Signal
 from schemas.messages import say
 from streams.agents.deadlines import queue
 from streams.plumbing.app import (
@@ -34,11 +33,11 @@ from streams.plumbing.app import (
 )
 from streams.plumbing.effects import Effects
 from streams.plumbing.ledger import STALLED_AFTER_S, Admission, Ledger, admit, lost_by_broker
-from streams.plumbing.metrics import ledger_gaps, ledger_passed_over, ledger_rereads, observe
+from streams.plumbing.metrics import ledger_gaps, ledger_passed_over, ledger_rereads, observe, view_failures
 from streams.rules.cases import TRIAGE, Outcome, apply_signal
 from streams.rules.followups import VISIT_COMMANDS, apply_visit_command
 from streams.rules.household import HouseholdState
-from streams.rules.household_view import with_household
+from streams.rules.household_view import Change, viewed_changes, with_household
 from streams.rules.matching import MATCH_COMMANDS, apply_match_command
 from streams.rules.merge import apply_move, forwarding, moving, signal_or_command
 from streams.rules.normalise import RejectedInput, parse, time_of
@@ -85,8 +84,16 @@ def with_wake_time(state: HouseholdState) -> HouseholdState:
     return state.model_copy(update={"wake_at": wake.timestamp() if wake else None})
 
 
-def triage_one(message: faust.types.Message, effects: Effects) -> None:
-    """Score a signal or apply a command at the record's time; record the new state, case events and notifications."""
+class Recorded(NamedTuple):
+    """A change triage recorded, and where its case events go: the household's key and partition."""
+
+    key: bytes
+    partition: int
+    change: Change
+
+
+def triage_one(message: faust.types.Message, effects: Effects) -> Recorded | None:
+    """Score a signal or apply a command at the record's time; record the new state; return the case events to write, if any."""
     key = message.key or b""
     household_id = key.decode("utf-8", "replace")
     # As Effects.set writes it: the table's own get reports every read to the sensors.
@@ -96,12 +103,13 @@ def triage_one(message: faust.types.Message, effects: Effects) -> None:
     with dead_letter_on_failure(message, timestamp_ms, effects):
         now = time_of(timestamp_ms)
         outcome = decide(message.topic, household_id, state, now, message.value)
-        outcome = replace(outcome, events=with_household(outcome.events, outcome.state, now, policy))
         record(household_id, key, message.partition, state, outcome, timestamp_ms, effects)
+        return Recorded(key, message.partition, Change(outcome.events, outcome.state, now)) if outcome.events else None
+    return None
 
 
 def record(household_id: str, key: bytes, partition: int, before: HouseholdState, outcome: Outcome, at_ms: int, effects: Effects) -> None:
-    """Schedule the household's next wake-up and write what changed; pass signals and commands on at the same record time,
+    """Schedule the household's next wake-up and write the new state; pass signals and commands on at the same record time,
     so a replay passes on the same."""
     new_state = with_wake_time(outcome.state)
     queue.schedule(household_id, new_state.wake_at)
@@ -115,11 +123,27 @@ def record(household_id: str, key: bytes, partition: int, before: HouseholdState
         return
     effects.set(households, key, new_state, partition)
     observe(outcome.events)
-    for case_event in outcome.events:
-        # Keyed like the household's signals and commands, so in the same partition number.
-        effects.send(topics.CASE_EVENTS, key, case_event.model_dump_json().encode(), partition=partition, project=True)
-        for notice in notifications_for(case_event, policy, place_name, partner_name):
-            effects.send(topics.NOTIFICATIONS, notice.key.encode(), notice.model_dump_json().encode())
+
+
+def send_case_events(batch: list[Recorded], effects: Effects) -> None:
+    """Write a batch's case events and their notifications, the household view on each household's last change."""
+    viewed = viewed_changes([recorded.change for recorded in batch])
+    for n, (key, partition, change) in enumerate(batch):
+        for case_event in with_view(change) if n in viewed else change.events:
+            # Keyed like the household's signals and commands, so in the same partition number.
+            effects.send(topics.CASE_EVENTS, key, case_event.model_dump_json().encode(), partition=partition, project=True)
+            for notice in notifications_for(case_event, policy, place_name, partner_name):
+                effects.send(topics.NOTIFICATIONS, notice.key.encode(), notice.model_dump_json().encode())
+
+
+def with_view(change: Change) -> list[CaseEvent]:
+    """The change's events with the household view; without it if building the view fails, logged and counted."""
+    try:
+        return with_household(change.events, change.state, change.now, policy)
+    except Exception:  # a bug in the view must not hold back the case events of a change already recorded
+        log.exception("household view of %s not built", change.state.household_id)
+        view_failures.inc()
+        return change.events
 
 
 async def write_even_if_stopped(effects: Effects) -> None:
@@ -149,8 +173,7 @@ async def triage(stream):
         admission = admit(messages, ledger.next_offsets)
         report_passed_over(len(batch) - len(messages), admission)
         effects = new_effects()
-        for message in admission.admitted:
-            triage_one(message, effects)
+        send_case_events([recorded for message in admission.admitted if (recorded := triage_one(message, effects))], effects)
         with ledger.writing():
             await write_even_if_stopped(effects)
         ledger.advance(admission.next_offsets, time.monotonic())

@@ -3,7 +3,8 @@
 Order: the Redis read model (idempotent by case version), then the output topics, then the tables'
 changelogs; only after all three are the batch's offsets committed. A crash before the changelog leaves the
 tables as they were, so the batch is replayed and, its time coming from the records, yields the same
-case events again, which the read model and any rebuild skip by version. A crash after the changelog
+case events again (a household's view perhaps on another of its events, as the replay's batches end elsewhere), which
+the read model and any rebuild skip by version. A crash after the changelog
 finds every output already written.
 """
 

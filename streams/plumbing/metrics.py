@@ -64,6 +64,11 @@ produce_errors = Counter(
 projection_errors = Counter(
     "rapidaid_worker_projection_errors_total", "Failed Redis projection attempts, by kind", ["kind"], registry=registry
 )
+view_failures = Counter(
+    "rapidaid_worker_household_view_failures_total",
+    "Household views not built (a bug in the view rules): the case events went out without one",
+    registry=registry,
+)
 ledger_passed_over = Counter(
     "rapidaid_worker_ledger_passed_over_total",
     "Messages triage's ledger passed over: repeats of processed ones, or fetched under an earlier consumer generation",

@@ -57,8 +57,11 @@ def step(
 
 
 def household_event(state: HouseholdState, kind: CaseEventType, now: datetime, actor: str, event_id: str | None, data: dict) -> CaseEvent:
-    """An event about the household that concerns no case (version 0)."""
-    return CaseEvent(type=kind, household_id=state.household_id, case_id=None, version=0, at=now, actor=actor, event_id=event_id, data=data)
+    """An event about the household that concerns no case (version 0), in the place of its latest signal."""
+    area = state.areas[-1] if state.areas else None
+    return CaseEvent(
+        type=kind, household_id=state.household_id, case_id=None, version=0, at=now, actor=actor, event_id=event_id, data=data, area=area
+    )
 
 
 def _signal_summary(signal: Signal, urgency: Urgency) -> dict[str, Any]:

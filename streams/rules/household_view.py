@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from schemas.case import CaseEvent, CaseEventType
 from schemas.household import HouseholdView, MemberView
@@ -58,6 +58,14 @@ def household_view(state: HouseholdState, now: datetime, policy: Policy) -> Hous
     )
 
 
+class Change(NamedTuple):
+    """What one signal or command did to a household: its case events, the state it left, and when."""
+
+    events: list[CaseEvent]
+    state: HouseholdState
+    now: datetime
+
+
 def with_household(events: list[CaseEvent], state: HouseholdState, now: datetime, policy: Policy) -> list[CaseEvent]:
     """The events with the household view on the first that changed the household (a signal's own, or a move's arrival)."""
     first = next((n for n, event in enumerate(events) if event.type in HOUSEHOLD_EVENTS), None)
@@ -65,6 +73,19 @@ def with_household(events: list[CaseEvent], state: HouseholdState, now: datetime
         return events
     view = household_view(state, now, policy)
     return [*events[:first], events[first].model_copy(update={"household": view}), *events[first + 1 :]]
+
+
+def viewed_changes(changes: list[Change]) -> set[int]:
+    """Which of a batch's changes carry the household view: each household's last one that changed the household.
+
+    A view is the whole household and a later one supersedes it (the read model keeps the highest version), so a
+    household with several signals in one batch, such as a registry's record of each member, is viewed and written once.
+    """
+    last = {}
+    for n, change in enumerate(changes):
+        if any(event.type in HOUSEHOLD_EVENTS for event in change.events):
+            last[change.state.household_id] = n
+    return set(last.values())
 
 
 def aid_history(cases: Iterable[dict[str, Any]]) -> dict[str, Any]:

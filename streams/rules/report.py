@@ -88,7 +88,8 @@ def _town(event: dict) -> str | None:
     """The town a fact counts in: its case's, else the household's latest signal's, when the event carries them."""
     if event.get("case"):
         return event["case"]["area"]["town"]
-    area = (event.get("household") or {}).get("area")
+    # Events written before household events carried their area have it only on their household view.
+    area = event.get("area") or (event.get("household") or {}).get("area")
     return area["town"] if area else None
 
 

@@ -99,7 +99,11 @@ async def topic_ends(kafka: str, topic: str = topics.SIGNALS) -> dict[str, int]:
 
 
 async def case_event_duplicates(kafka: str) -> tuple[int, int]:
-    """Records on aid.case-events, and how many repeat a (case, version) already seen (all must be identical repeats)."""
+    """Records on aid.case-events, and how many repeat a (case, version) already seen (all must be identical repeats).
+
+    Identical but for the household view, which rides on a household's last event of a batch: a replay's batches may
+    end elsewhere and put it on another event. Where both copies carry it, it is the same.
+    """
     seen: dict[tuple, dict] = {}
     total = repeats = 0
     async for records in read_log(kafka, [topics.CASE_EVENTS]):
@@ -109,7 +113,9 @@ async def case_event_duplicates(kafka: str) -> tuple[int, int]:
             identity = (event["household_id"], event["case_id"], event["version"], event["event_id"], event["type"])
             if identity in seen:
                 repeats += 1
-                assert seen[identity] == event, f"a replay produced a different event for {identity}"
+                first = seen[identity]
+                assert {**first, "household": None} == {**event, "household": None}, f"a replay produced a different event for {identity}"
+                assert None in (first["household"], event["household"]) or first["household"] == event["household"], identity
             seen[identity] = event
     return total, repeats
 

@@ -47,7 +47,7 @@ async def logged_events(kafka: str) -> list[dict]:
 def count(events: list[dict], period: str, town: str | None) -> dict:
     """The figures the test checks, counted plainly from the log's events: the period's, in the town (None: all)."""
 
-    latest = {}  # household id → its latest view on the log: where a household event without a view counts
+    latest = {}  # household id → its latest view on the log: where a household event naming no place counts
     for event in events:
         view = event.get("household")
         if view and view["version"] >= latest.get(view["household_id"], {"version": -1})["version"]:
@@ -56,8 +56,8 @@ def count(events: list[dict], period: str, town: str | None) -> dict:
     def town_of(event):
         if event.get("case"):
             return event["case"]["area"]["town"]
-        view = event.get("household") or latest.get(event["household_id"]) or {}
-        return (view.get("area") or {}).get("town")
+        area = event.get("area") or (event.get("household") or latest.get(event["household_id"]) or {}).get("area")
+        return (area or {}).get("town")
 
     here = [e for e in events if town is None or town_of(e) == town]
     happened = [e for e in here if month(e["at"]) == period]

@@ -5,7 +5,7 @@ from schemas.intake import Area
 from streams.policies import load_policy
 from streams.rules.cases import apply_signal
 from streams.rules.household import AREAS_KEPT, HouseholdState
-from streams.rules.household_view import aid_history, household_view, with_household
+from streams.rules.household_view import Change, aid_history, household_view, viewed_changes, with_household
 from streams.rules.workflow import apply_command
 from tests.factories import department_signal, signal
 
@@ -64,6 +64,27 @@ def test_the_view_rides_on_the_signals_own_event_only():
     assert by_type[CaseEventType.RESCORED].household is None
     ack = apply_command(state, _ack(state), START + timedelta(minutes=6), POLICY)
     assert with_household(ack.events, ack.state, START, POLICY) == ack.events
+
+
+def test_a_batch_views_each_household_once_on_its_last_change_of_the_household():
+    state, changes = HouseholdState(household_id="H1"), []
+    for n, s in enumerate([signal(START, event_id="e1", children=2), department_signal(START, "employment.lost", "e2", age=40)]):
+        outcome = apply_signal(state, s, START + timedelta(minutes=n), POLICY)
+        state = outcome.state
+        changes.append(Change(outcome.events, state, START + timedelta(minutes=n)))
+    other = apply_signal(HouseholdState(household_id="H2"), signal(START, event_id="e3", household_id="H2"), START, POLICY)
+    changes.append(Change(other.events, other.state, START))
+    ack = apply_command(state, _ack(state), START + timedelta(minutes=6), POLICY)
+    changes.append(Change(ack.events, ack.state, START + timedelta(minutes=6)))  # an acknowledgement leaves the household as it was
+    assert viewed_changes(changes) == {1, 2}
+    assert viewed_changes(changes[:1]) == {0}
+
+
+def test_an_event_of_no_case_names_the_place_of_the_households_latest_signal():
+    there = Area(town="370784102", village="370784102201")
+    _, events = feed(department_signal(START, "lowincome.enrolled", "e1", programme="lowincome").model_copy(update={"area": there}))
+    (recorded,) = events
+    assert recorded.type == CaseEventType.SIGNAL_RECORDED and recorded.case_id is None and recorded.area == there
 
 
 def test_places_are_kept_latest_last_and_capped():

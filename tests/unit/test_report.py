@@ -203,6 +203,11 @@ def test_a_visit_event_without_the_household_view_counts_in_its_households_town_
     assert figures(placed(facts, {}), TOWN)["escalations"]["total"] == 2  # a household the read model does not know
 
 
+def test_an_event_of_no_case_counts_in_the_town_it_names_without_a_household_view():
+    recorded = {**household_event("signal_recorded", iso(5), {"source": "department"}, town=None, event_id="e7"), "area": {"town": OTHER}}
+    assert fact_of(recorded)[2]["town"] == OTHER
+
+
 def test_the_same_events_twice_or_in_another_order_give_the_same_facts_and_figures():
     events = month_events()
     once = store(events)
