@@ -20,7 +20,14 @@ log = logging.getLogger(__name__)
 KEEP_ALIVE = b": keep-alive\n\n"
 
 
+# Characters JSON may carry raw that clients splitting lines like Python's str.splitlines (httpx, httpx-sse) take as line
+# ends, cutting an event's data in two: a caller's text can hold them. Escaped, the JSON says the same.
+_LINE_BREAKING = ((b"\xc2\x85", b"\\u0085"), (b"\xe2\x80\xa8", b"\\u2028"), (b"\xe2\x80\xa9", b"\\u2029"))
+
+
 def _frame(entry_id: str, data: bytes) -> bytes:
+    for raw, escaped in _LINE_BREAKING:
+        data = data.replace(raw, escaped)
     return b"event: case\ndata: " + data + b"\nid: " + entry_id.encode() + b"\n\n"
 
 
