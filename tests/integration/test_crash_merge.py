@@ -137,6 +137,17 @@ def progress(redis: Redis) -> int:
     return sum(int(v) for v in redis.hgetall(readmodel.STATS).values())
 
 
+def assert_still_running(stack: BenchStack) -> None:
+    """Fail at once, with what its log says went wrong, if the last worker started has exited by itself."""
+    name, worker = stack.supervisor.children[-1]
+    if worker.poll() is None:
+        return
+    lines = (stack.supervisor.log_dir / f"{name}.log").read_text(errors="replace").splitlines()
+    trouble = [line for line in lines if any(word in line for word in ("ERROR", "CRITICAL", "Traceback", "Error"))]
+    heading = f"{name} exited by itself ({worker.returncode}); its errors:"
+    raise AssertionError("\n".join([heading, *trouble[-40:], "its end:", *lines[-30:]]))
+
+
 def kill_while_working(stack: BenchStack, app_id: str, rng: random.Random) -> int:
     """SIGKILL the worker KILLS times, each within moments of its writing something (so mid-batch, often between a
     batch's outputs and its changelog), and restart it; stop killing once it has nothing left to do. Return the kills."""
@@ -195,6 +206,7 @@ def test_merges_survive_the_worker_being_killed(broker):
         # Generous: the unnamed children all match one another (up to ~22,000 possible_match commands queue behind the calls).
         deadline = time.monotonic() + 600
         while not settled(redis, everything):
+            assert_still_running(stack)
             assert time.monotonic() < deadline, [e for e, r in results(redis, everything).items() if r.get("state") in (None, "accepted")][
                 :10
             ]
