@@ -126,8 +126,7 @@ async def intake_batch(records: list[ConsumerRecord], effects: Effects) -> None:
     claimed the same way; a registry link placing a person not placed before also hands the person's own household
     over to the registry's. Hand_overs go on aid.signals, after the signals already routed to the household they empty.
     """
-    received = clock.now()
-    received_ms = round(received.timestamp() * 1000)
+    received_ms = round(clock.now().timestamp() * 1000)
     for topic, count in Counter(record.topic for record in records).items():
         events_in.labels(SOURCES[topic]).inc(count)
     events = [parsed(record, effects) for record in records]
@@ -136,32 +135,46 @@ async def intake_batch(records: list[ConsumerRecord], effects: Effects) -> None:
     earlier = await earlier_claims(event_ids, digests)
     routes = []
     for record, event, event_id, digest, claim in zip(records, events, event_ids, digests, earlier, strict=True):
-        if event is None:
-            continue
-        earlier_digest, route = parse_claim(claim) if claim else (None, None)
-        with dead_letter_on_failure(record, record.timestamp, effects):
-            refuse_conflicting(event_id, digest, earlier_digest)
-            person_key = subject_key(event, event_id)
-            moves = registry_link_moves(event, person_key)
-            household_id = household_of(record, event, person_key, effects)
-            if route is None:
-                route = (household_id, received_ms)
-                routes.append((event_id, route_claim(digest, *route)))
-            received = time_of(route[1])
-            # The claim travels with the signal, so a rebuild after a Redis loss restores it (see rebuild.restore_claims).
-            headers = (
-                (CLAIMS_HEADER, orjson.dumps([[record_digest_key(event_id), route_claim(digest, *route), settings.event_result_ttl_s]])),
-            )
-            if isinstance(event, Identification):
-                command = identification_hand_over(event, route[0], received, SECRET)
-                effects.send(topics.SIGNALS, event.household_id.encode(), command.model_dump_json().encode(), route[1], headers=headers)
-                continue
+        if event is not None and (route := forward(record, event, event_id, digest, claim, received_ms, effects)):
+            routes.append((event_id, route))
+    await until_written("event routes", partial(read_model.record_routes, routes), REDIS_ERRORS, projection_errors)
+
+
+def forward(
+    record: ConsumerRecord,
+    event: InputEvent | Identification,
+    event_id: str,
+    digest: str,
+    claim: str | None,
+    received_ms: int,
+    effects: Effects,
+) -> str | None:
+    """Send one validated event on as its signal (and hand_over) where its claim routed it, or dead-letter it; return the
+    claim to record when the event is new (None: seen before)."""
+    earlier_digest, route = parse_claim(claim) if claim else (None, None)
+    new_claim = None
+    with dead_letter_on_failure(record, record.timestamp, effects):
+        refuse_conflicting(event_id, digest, earlier_digest)
+        person_key = subject_key(event, event_id)
+        moves = registry_link_moves(event, person_key)
+        household_id = household_of(record, event, person_key, effects)
+        if route is None:
+            route = (household_id, received_ms)
+            new_claim = route_claim(digest, *route)
+        received = time_of(route[1])
+        # The claim travels with the signal, so a rebuild after a Redis loss restores it (see rebuild.restore_claims).
+        claims = [[record_digest_key(event_id), route_claim(digest, *route), settings.event_result_ttl_s]]
+        headers = ((CLAIMS_HEADER, orjson.dumps(claims)),)
+        if isinstance(event, Identification):
+            command = identification_hand_over(event, route[0], received, SECRET)
+            effects.send(topics.SIGNALS, event.household_id.encode(), command.model_dump_json().encode(), route[1], headers=headers)
+        else:
             signal = signal_from_event(event, route[0], event_id, received, SECRET)
             if moves:
                 command = registry_hand_over(event, signal.person_key, event_id, received)
                 effects.send(topics.SIGNALS, command.household_id.encode(), command.model_dump_json().encode(), route[1])
             effects.send(topics.SIGNALS, route[0].encode(), signal.model_dump_json().encode(), route[1], headers=headers)
-    await until_written("event routes", partial(read_model.record_routes, routes), REDIS_ERRORS, projection_errors)
+    return new_claim
 
 
 class Intake(mode.Service):

@@ -1,6 +1,7 @@
 """The Redis read model: case events and dead letters written as idempotent, batched projections."""
 
 import logging
+from collections.abc import Iterator
 from datetime import datetime
 
 import orjson
@@ -215,12 +216,17 @@ class ReadModelWriter:
 
     async def apply(self, records: list[tuple[str, bytes]]) -> None:
         """Project records (topic, value) in order; safe to repeat after a failure."""
+        for operations in self.chunks(records):
+            if await self._apply_batch(keys=[readmodel.PREFIX, self.guard], args=operations) == -1:
+                raise ReadModelIncomplete("the read model is being rebuilt from the log")
+
+    def chunks(self, records: list[tuple[str, bytes]]) -> Iterator[Operations]:
+        """The script's arguments for records (topic, value), a chunk of records at a time, in order."""
         for start in range(0, len(records), self.CHUNK):
             operations = Operations()
             for topic, raw in records[start : start + self.CHUNK]:
                 self._project(operations, topic, raw)
-            if await self._apply_batch(keys=[readmodel.PREFIX, self.guard], args=operations) == -1:
-                raise ReadModelIncomplete("the read model is being rebuilt from the log")
+            yield operations
 
     def _project(self, operations: Operations, topic: str, raw: bytes) -> None:
         try:
