@@ -13,7 +13,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, TypeVar
 
 import faust
@@ -35,6 +35,7 @@ KAFKA_ERRORS = (KafkaError, OSError)
 T = TypeVar("T")
 
 
+@lru_cache(maxsize=1 << 16)  # aiokafka's murmur2 is pure Python, and a household's key comes back with each of its events
 def partition_for(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner (and so Faust) gives a key."""
     return (murmur2(key) & 0x7FFFFFFF) % partitions

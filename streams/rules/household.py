@@ -117,8 +117,23 @@ class HouseholdState(BaseModel):
     watch_visits: int = Field(default=0, description="how many watch visits were ever scheduled: the next one's number")
 
 
+def _says_all_of(flags: HouseholdFlags, other: HouseholdFlags) -> bool:
+    """Whether flags already hold every vulnerability fact other holds."""
+    return (
+        flags.children >= other.children
+        and flags.elderly_alone >= other.elderly_alone
+        and flags.disabled >= other.disabled
+        and flags.pregnant >= other.pregnant
+    )
+
+
 def merge_flags(known: HouseholdFlags, reported: HouseholdFlags) -> HouseholdFlags:
     """Combine vulnerability facts: a reported fact adds to what is known, never erases it."""
+    # Most signals add nothing new: the facts already held are the merge, and no model is built.
+    if _says_all_of(known, reported):
+        return known
+    if _says_all_of(reported, known):
+        return reported
     return HouseholdFlags(
         children=max(known.children, reported.children),
         elderly_alone=known.elderly_alone or reported.elderly_alone,

@@ -3,9 +3,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from schemas.case import Priority
-from schemas.intake import DEPARTMENT_CHANGE_TYPES, AdmissionType, CallCategory
+from schemas.intake import DEPARTMENT_CHANGE_TYPES, AdmissionType, CallCategory, HouseholdFlags
 from streams.policies import load_policy
-from streams.rules.household import HouseholdState, Member, remember
+from streams.rules.household import HouseholdState, Member, merge_flags, remember
 from streams.rules.scoring import household_urgency, own_factors, priority_for
 from tests.factories import department_signal, hospital_signal, signal
 
@@ -125,3 +125,19 @@ def test_asset_purchases_count_against_new_scores():
 )
 def test_levels_follow_thresholds(value, level):
     assert priority_for(value, POLICY) is level
+
+
+@pytest.mark.parametrize(
+    ("known", "reported"),
+    [
+        (HouseholdFlags(), HouseholdFlags()),
+        (HouseholdFlags(children=2, disabled=True), HouseholdFlags()),
+        (HouseholdFlags(), HouseholdFlags(children=1, pregnant=True)),
+        (HouseholdFlags(children=3, elderly_alone=True), HouseholdFlags(children=1, disabled=True, pregnant=True)),
+    ],
+)
+def test_merged_flags_hold_every_fact_of_both_and_no_other(known, reported):
+    merged = merge_flags(known, reported)
+    assert merged.children == max(known.children, reported.children)
+    for fact in ("elderly_alone", "disabled", "pregnant"):
+        assert getattr(merged, fact) == (getattr(known, fact) or getattr(reported, fact))
