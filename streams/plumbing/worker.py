@@ -12,6 +12,10 @@ from streams.config import settings
 from streams.plumbing.metrics import registry
 from streams.plumbing.topics import ensure_topics
 
+# The tables keep a model per household; with the default thresholds the cyclic collector
+# re-walks them every few thousand allocations, which at 100,000 households costs more than the rules.
+GC_THRESHOLDS = (100_000, 50, 1000)
+
 
 def run_faust(app: faust.App) -> None:
     """Run a Faust app as a worker on the configured event loop until it is stopped by a signal."""
@@ -35,7 +39,5 @@ def run_worker() -> None:
     # A broker that restarted empty has no topics: create them, or table recovery would wait for them forever.
     asyncio.run(ensure_topics(settings))
     start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
-    # The tables keep a model per household; with the default thresholds the cyclic collector
-    # re-walks them every few thousand allocations, which at 100,000 households costs more than the rules.
-    gc.set_threshold(100_000, 50, 1000)
+    gc.set_threshold(*GC_THRESHOLDS)
     run_faust(app)

@@ -7,6 +7,7 @@ Faust's stream and the event loop. Set beside the empty Faust agent's time per e
 the floor the rules alone make.
 """
 
+import gc
 import time
 from collections.abc import Iterator
 from itertools import count, islice
@@ -19,6 +20,7 @@ from streams.agents.triage import TRIAGED, send_case_events, triage_one
 from streams.devtools.bench.throughput import Record
 from streams.plumbing.app import clock, households, new_effects, persons, read_model, settings
 from streams.plumbing.effects import Effects, partition_for
+from streams.plumbing.worker import GC_THRESHOLDS
 from streams.rules.normalise import content_digest
 
 # Triage's batches are what arrives within batch_wait_s: at the pipeline's rate, a few dozen events (a household's
@@ -67,11 +69,15 @@ def triaged(effects: Effects) -> list[Message]:
 
 
 def rules_cost_us(records: list[Record]) -> tuple[float, float]:
-    """Microseconds of this process's time per input event in intake's and in triage's own code, on empty tables
-    (what triage sends itself, a household's forwarded signals and hand_overs, triaged in later batches as it would be)."""
+    """Microseconds of this process's time per input event in intake's and in triage's own code, on empty tables and
+    with the worker's garbage collection (what triage sends itself, a household's forwarded signals and hand_overs,
+    triaged in later batches as it would be)."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)  # as the worker collects
     try:
         return _rules_cost_us(records)
     finally:
+        gc.set_threshold(*thresholds)
         for table in (households, persons):
             table.data.clear()  # the worker's tables, in this process only for the measurement
 
