@@ -14,6 +14,7 @@ FIGURES = {
     "raw_ratio",
     "intake_us_per_event",
     "triage_us_per_event",
+    "triaged_per_event",
     "rules_only_ratio",
     "e2e_p50_ms",
     "e2e_p99_ms",
