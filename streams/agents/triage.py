@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import NamedTuple, NoReturn
 
 import faust
-from aiokafka.errors import IllegalStateError
+from aiokafka.errors import IllegalStateError, KafkaError
 from faust.exceptions import ConsumerNotStarted
 from faust.types import TP
 from redis.exceptions import RedisError
@@ -34,6 +34,7 @@ from streams.plumbing.app import (
 from streams.plumbing.effects import Effects
 from streams.plumbing.ledger import STALLED_AFTER_S, Admission, Ledger, admit, lost_by_broker
 from streams.plumbing.metrics import ledger_gaps, ledger_passed_over, ledger_rereads, observe, view_failures
+from streams.plumbing.topics import BrokerTopics
 from streams.rules.cases import TRIAGE, Outcome, apply_signal
 from streams.rules.followups import VISIT_COMMANDS, apply_visit_command
 from streams.rules.household import HouseholdState
@@ -49,6 +50,8 @@ from streams.rules.workflow import apply_command
 
 log = logging.getLogger(__name__)
 ledger = Ledger()
+broker_topics = BrokerTopics(settings.kafka)
+LOST_TOPICS_CHECK_S = 0.5
 EXIT_BROKER_RESET = 75  # EX_TEMPFAIL: the supervisor (launcher, compose) starts a fresh worker
 MAX_COMMAND_BYTES = 900_000  # below Kafka's default 1 MiB record limit
 
@@ -227,12 +230,14 @@ async def reread_stalled() -> None:
             await app.consumer.seek_in_consumer_thread(tp, offset)
 
 
-@app.timer(STALLED_AFTER_S / 2)
+@app.timer(LOST_TOPICS_CHECK_S)
 async def notice_lost_topics() -> None:
     """Start over if the broker no longer has the triaged topics: an Apache Kafka that restarted empty does not create them
-    again, and asking for their offsets would hang the consumer (a timer of its own, as reread_stalled may be the one hung)."""
-    with suppress(AttributeError):  # a consumer not started yet has no group coordinator
-        if gone := [name for name in TRIAGED if app.consumer.topic_partitions(name) == 0]:
+    again, and asking for their offsets would hang the consumer."""
+    # Asked of the broker itself on a connection of its own: the consumer's view of the metadata is not refreshed while
+    # one of its calls hangs on the lost topics (reread_stalled asking where they resume waited 90 s so).
+    with suppress(KafkaError, OSError):  # the broker is away: asked again at the next tick
+        if gone := await broker_topics.missing(TRIAGED):
             await start_over(f"topics {gone} no longer exist")
 
 

@@ -1,6 +1,8 @@
 """Explicit topic creation: a broker's auto-create would pick its own partition count."""
 
 import asyncio
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -29,8 +31,9 @@ def new_topic(name: str, settings: WorkerSettings) -> NewTopic:
     return NewTopic(name, settings.partitions, settings.replication, topic_configs=configs)
 
 
-async def ensure_topics(settings: WorkerSettings, attempts: int = 30) -> None:
-    """Create missing topics with the configured partition count and replication; fail on a partition count that differs."""
+@asynccontextmanager
+async def connected_admin(settings: WorkerSettings, attempts: int = 30) -> AsyncIterator[AIOKafkaAdminClient]:
+    """An admin client connected to the broker, waiting for a broker that may still be starting."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka)
     for attempt in range(attempts):
         try:
@@ -41,6 +44,42 @@ async def ensure_topics(settings: WorkerSettings, attempts: int = 30) -> None:
                 raise
             await asyncio.sleep(0.5)
     try:
+        yield admin
+    finally:
+        await admin.close()
+
+
+async def missing_topics(settings: WorkerSettings) -> list[str]:
+    """The system's topics the broker does not have."""
+    async with connected_admin(settings) as admin:
+        existing = set(await admin.list_topics())
+    return [name for name in topic_names(settings) if name not in existing]
+
+
+class BrokerTopics:
+    """The broker's own list of topics, asked over one admin connection of its own, opened at first use."""
+
+    def __init__(self, bootstrap_servers: str) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.admin: AIOKafkaAdminClient | None = None
+
+    async def missing(self, names: Iterable[str]) -> list[str]:
+        """Those of the topics the broker does not have."""
+        if self.admin is None:
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+            try:
+                await admin.start()
+            except BaseException:
+                await admin.close()
+                raise
+            self.admin = admin
+        existing = set(await self.admin.list_topics())
+        return [name for name in names if name not in existing]
+
+
+async def ensure_topics(settings: WorkerSettings, attempts: int = 30) -> None:
+    """Create missing topics with the configured partition count and replication; fail on a partition count that differs."""
+    async with connected_admin(settings, attempts) as admin:
         wanted = topic_names(settings)
         existing = set(await admin.list_topics())
         missing = [new_topic(name, settings) for name in wanted if name not in existing]
@@ -52,8 +91,6 @@ async def ensure_topics(settings: WorkerSettings, attempts: int = 30) -> None:
         wrong = {t["topic"]: len(t["partitions"]) for t in described if len(t["partitions"]) != settings.partitions}
         if wrong:
             raise SystemExit(f"topics exist with a partition count other than {settings.partitions}: {wrong}")
-    finally:
-        await admin.close()
 
 
 async def describe_when_known(admin: AIOKafkaAdminClient, names: list[str], attempts: int) -> list[dict]:
