@@ -78,6 +78,8 @@ def create_app(settings: ApiSettings, clock: Callable[[], float] = time.monotoni
         docs_url=None,
         redoc_url=None,
         default_response_class=EncodableJSONResponse,
+        # Metrics are Prometheus's (api.metrics); FastAPI's own OpenTelemetry would look up its providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     for module in (intake, cases, households, live, ops, register, access, watch, referrals, visits, reports):
         app.include_router(module.router)
