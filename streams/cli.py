@@ -2,15 +2,23 @@
 
 import argparse
 import asyncio
+import logging
 import sys
 from datetime import UTC, datetime
 
 import orjson
 
 
+def _log_to_stderr() -> None:
+    """Warnings and errors of RapidAid's own modules to stderr, formatted as the worker's, until Faust sets up its logging."""
+    # The modules that define a mode.Service get a NullHandler from mode, which keeps Python's last-resort handler silent.
+    logging.basicConfig(format="[%(asctime)s] [%(process)s] [%(levelname)s] %(message)s", level=logging.WARNING)
+
+
 def _worker(args: argparse.Namespace) -> None:
     from streams.plumbing.worker import run_worker
 
+    _log_to_stderr()
     run_worker()
 
 
@@ -26,10 +34,12 @@ def _api(args: argparse.Namespace) -> None:
 
 def _topics(args: argparse.Namespace) -> None:
     from streams.config import WorkerSettings
-    from streams.plumbing.topics import ensure_topics, topic_names
+    from streams.plumbing.rebuild import prepare_topics
+    from streams.plumbing.topics import topic_names
 
     settings = WorkerSettings()
-    asyncio.run(ensure_topics(settings))
+    _log_to_stderr()
+    asyncio.run(prepare_topics(settings))
     print(f"{len(topic_names(settings))} topics ready with {settings.partitions} partitions on {settings.kafka}")
 
 

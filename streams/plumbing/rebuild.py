@@ -15,6 +15,7 @@ from schemas import readmodel, topics
 from streams.config import WorkerSettings
 from streams.plumbing.log import read_log
 from streams.plumbing.readmodel import ReadModelWriter
+from streams.plumbing.topics import ensure_topics, missing_topics
 
 log = logging.getLogger(__name__)
 LOCK_S = 300  # a rebuilder that dies lets another take over after this long
@@ -29,6 +30,21 @@ KEPT = (
     readmodel.REBUILDING,
     readmodel.ACCESS_LOG,
 )
+
+
+async def prepare_topics(settings: WorkerSettings) -> None:
+    """Create the topics the broker lacks; if the read model's own log is among them, first mark the read model incomplete."""
+    # A broker without aid.case-events lost its data (it restarted empty) while no worker was there to notice, or while
+    # one crashed on the topics it lost: the board still shows what that log held until it is rebuilt from this one.
+    # The mark goes before the topics come, so a start that fails here finds the log still missing when it is tried again.
+    if topics.CASE_EVENTS in await missing_topics(settings):
+        redis = Redis.from_url(settings.redis)
+        try:
+            if await redis.delete(readmodel.COMPLETE):
+                log.error("the broker lost its data (it has no %s): the read model is rebuilt from what it has", topics.CASE_EVENTS)
+        finally:
+            await redis.aclose()
+    await ensure_topics(settings)
 
 
 async def clear_read_model(redis: Redis) -> int:

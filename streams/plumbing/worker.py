@@ -2,39 +2,19 @@
 
 import asyncio
 import gc
-import logging
 import shutil
 
 import faust
 import mode.loop
 from prometheus_client import start_http_server
-from redis.asyncio import Redis
 
-from schemas import readmodel, topics
 from streams.config import settings
 from streams.plumbing.metrics import registry
-from streams.plumbing.topics import ensure_topics, missing_topics
-
-log = logging.getLogger(__name__)
+from streams.plumbing.rebuild import prepare_topics
 
 # The tables keep a model per household; with the default thresholds the cyclic collector
 # re-walks them every few thousand allocations, which at 100,000 households costs more than the rules.
 GC_THRESHOLDS = (100_000, 50, 1000)
-
-
-async def start_on_the_broker() -> None:
-    """Create the topics the broker lacks; if the read model's own log is among them, first mark the read model incomplete."""
-    # A broker without aid.case-events lost its data (it restarted empty) while no worker was there to notice, or while
-    # one crashed on the topics it lost: the board still shows what that log held until it is rebuilt from this one.
-    # The mark goes before the topics come, so a worker that fails here finds the log still missing when it starts again.
-    if topics.CASE_EVENTS in await missing_topics(settings):
-        redis = Redis.from_url(settings.redis)
-        try:
-            if await redis.delete(readmodel.COMPLETE):
-                log.error("the broker lost its data (it has no %s): the read model is rebuilt from what it has", topics.CASE_EVENTS)
-        finally:
-            await redis.aclose()
-    await ensure_topics(settings)
 
 
 def run_faust(app: faust.App) -> None:
@@ -57,7 +37,7 @@ def run_worker() -> None:
     from streams.plumbing.app import app
 
     # A broker that restarted empty has no topics: create them, or table recovery would wait for them forever.
-    asyncio.run(start_on_the_broker())
+    asyncio.run(prepare_topics(settings))
     start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
     gc.set_threshold(*GC_THRESHOLDS)
     run_faust(app)

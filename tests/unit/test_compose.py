@@ -45,6 +45,8 @@ def test_workers_and_api_wait_for_topics_and_redis():
     for name in ("worker-1", "worker-2", "api"):
         assert SERVICES[name]["depends_on"]["topics"]["condition"] == "service_completed_successfully"
         assert SERVICES[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+    # Creating topics on a cluster that lost its data marks the read model in Redis for a rebuild.
+    assert SERVICES["topics"]["depends_on"]["redis"]["condition"] == "service_healthy"
 
 
 def test_every_rapidaid_variable_is_a_setting():
