@@ -27,7 +27,7 @@ from api.tokens import add_person, read_people
 from schemas.settings import ConnectionSettings
 from streams.config import WorkerSettings
 from streams.devtools.kafka import KafkaCluster, KafkaUnavailable, plan_cluster, prepare_nodes, wait_for_brokers
-from streams.plumbing.topics import ensure_topics
+from streams.plumbing.rebuild import prepare_topics
 
 PARTNER_ROLE = "partner:county-charity"  # a bundled charity, so referrals can be answered on /partner
 DEV_ROLES = ("operator", "officer", "admin", "hospital", "department:civil-affairs", "metrics", PARTNER_ROLE)
@@ -320,7 +320,9 @@ def run_dev(demo: bool, broker: str | None = None) -> None:
         start_apache_kafka() if settings.broker == "kafka" else start_tansu()
         start_redis(supervisor, redis_host, redis_port, settings.data_dir, settings.broker == "kafka", env)
         wait_for_port(redis_host, redis_port, "Redis")
-        asyncio.run(ensure_topics(WorkerSettings(kafka=env["RAPIDAID_KAFKA"], replication=int(env["RAPIDAID_REPLICATION"]))))
+        # Redis on disk (with Apache Kafka) may hold the board of a Kafka data directory since deleted: prepare_topics sees to it.
+        topic_settings = WorkerSettings(kafka=env["RAPIDAID_KAFKA"], redis=settings.redis, replication=int(env["RAPIDAID_REPLICATION"]))
+        asyncio.run(prepare_topics(topic_settings))
         supervisor.start("worker", [sys.executable, "-m", "streams", "worker"], env)
         supervisor.start("api", [sys.executable, "-m", "streams", "api"], env)
         api_url = f"http://{settings.host}:{settings.port}"
