@@ -49,11 +49,16 @@ async def connected_admin(settings: WorkerSettings, attempts: int = 30) -> Async
         await admin.close()
 
 
+async def absent_topics(admin: AIOKafkaAdminClient, names: Iterable[str]) -> list[str]:
+    """Those of the topics the broker does not have, from its own metadata."""
+    existing = set(await admin.list_topics())
+    return [name for name in names if name not in existing]
+
+
 async def missing_topics(settings: WorkerSettings) -> list[str]:
     """The system's topics the broker does not have."""
     async with connected_admin(settings) as admin:
-        existing = set(await admin.list_topics())
-    return [name for name in topic_names(settings) if name not in existing]
+        return await absent_topics(admin, topic_names(settings))
 
 
 class BrokerTopics:
@@ -67,22 +72,16 @@ class BrokerTopics:
         """Those of the topics the broker does not have."""
         if self.admin is None:
             admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
-            try:
-                await admin.start()
-            except BaseException:
-                await admin.close()
-                raise
+            await admin.start()  # a broker away: no connection is kept, the next call tries again
             self.admin = admin
-        existing = set(await self.admin.list_topics())
-        return [name for name in names if name not in existing]
+        return await absent_topics(self.admin, names)
 
 
 async def ensure_topics(settings: WorkerSettings, attempts: int = 30) -> None:
     """Create missing topics with the configured partition count and replication; fail on a partition count that differs."""
     async with connected_admin(settings, attempts) as admin:
         wanted = topic_names(settings)
-        existing = set(await admin.list_topics())
-        missing = [new_topic(name, settings) for name in wanted if name not in existing]
+        missing = [new_topic(name, settings) for name in await absent_topics(admin, wanted)]
         if missing:
             await admin.create_topics(missing)
         described = await describe_when_known(admin, wanted, attempts)
