@@ -15,7 +15,7 @@ from schemas import readmodel, topics
 from streams.config import WorkerSettings
 from streams.plumbing.log import read_log
 from streams.plumbing.readmodel import ReadModelWriter
-from streams.plumbing.topics import ensure_topics, missing_topics
+from streams.plumbing.topics import absent_topics, connected_admin, create_missing, topic_names
 
 log = logging.getLogger(__name__)
 LOCK_S = 300  # a rebuilder that dies lets another take over after this long
@@ -37,14 +37,16 @@ async def prepare_topics(settings: WorkerSettings) -> None:
     # A broker without aid.case-events lost its data (it restarted empty) while no worker was there to notice, or while
     # one crashed on the topics it lost: the board still shows what that log held until it is rebuilt from this one.
     # The mark goes before the topics come, so a start that fails here finds the log still missing when it is tried again.
-    if topics.CASE_EVENTS in await missing_topics(settings):
-        redis = Redis.from_url(settings.redis)
-        try:
-            if await redis.delete(readmodel.COMPLETE):
-                log.error("the broker lost its data (it has no %s): the read model is rebuilt from what it has", topics.CASE_EVENTS)
-        finally:
-            await redis.aclose()
-    await ensure_topics(settings)
+    async with connected_admin(settings) as admin:
+        missing = await absent_topics(admin, topic_names(settings))
+        if topics.CASE_EVENTS in missing:
+            redis = Redis.from_url(settings.redis)
+            try:
+                if await redis.delete(readmodel.COMPLETE):
+                    log.error("the broker lost its data (it has no %s): the read model is rebuilt from what it has", topics.CASE_EVENTS)
+            finally:
+                await redis.aclose()
+        await create_missing(admin, settings, missing)
 
 
 async def clear_read_model(redis: Redis) -> int:

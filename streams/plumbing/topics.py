@@ -55,12 +55,6 @@ async def absent_topics(admin: AIOKafkaAdminClient, names: Iterable[str]) -> lis
     return [name for name in names if name not in existing]
 
 
-async def missing_topics(settings: WorkerSettings) -> list[str]:
-    """The system's topics the broker does not have."""
-    async with connected_admin(settings) as admin:
-        return await absent_topics(admin, topic_names(settings))
-
-
 class BrokerTopics:
     """The broker's own list of topics, asked over one admin connection of its own, opened at first use."""
 
@@ -80,16 +74,20 @@ class BrokerTopics:
 async def ensure_topics(settings: WorkerSettings, attempts: int = 30) -> None:
     """Create missing topics with the configured partition count and replication; fail on a partition count that differs."""
     async with connected_admin(settings, attempts) as admin:
-        wanted = topic_names(settings)
-        missing = [new_topic(name, settings) for name in await absent_topics(admin, wanted)]
-        if missing:
-            await admin.create_topics(missing)
-        described = await describe_when_known(admin, wanted, attempts)
-        if unknown := [t["topic"] for t in described if t["error_code"]]:
-            raise SystemExit(f"topics still unknown to the broker after their creation: {unknown}")
-        wrong = {t["topic"]: len(t["partitions"]) for t in described if len(t["partitions"]) != settings.partitions}
-        if wrong:
-            raise SystemExit(f"topics exist with a partition count other than {settings.partitions}: {wrong}")
+        await create_missing(admin, settings, await absent_topics(admin, topic_names(settings)), attempts)
+
+
+async def create_missing(admin: AIOKafkaAdminClient, settings: WorkerSettings, missing: list[str], attempts: int = 30) -> None:
+    """Create the missing topics of the system and wait until the broker knows them all; fail on a partition count that differs."""
+    if missing:
+        await admin.create_topics([new_topic(name, settings) for name in missing])
+    wanted = topic_names(settings)
+    described = await describe_when_known(admin, wanted, attempts)
+    if unknown := [t["topic"] for t in described if t["error_code"]]:
+        raise SystemExit(f"topics still unknown to the broker after their creation: {unknown}")
+    wrong = {t["topic"]: len(t["partitions"]) for t in described if len(t["partitions"]) != settings.partitions}
+    if wrong:
+        raise SystemExit(f"topics exist with a partition count other than {settings.partitions}: {wrong}")
 
 
 async def describe_when_known(admin: AIOKafkaAdminClient, names: list[str], attempts: int) -> list[dict]:

@@ -160,7 +160,7 @@ def restart_broker_empty(stack: BenchStack, broker: str) -> None:
         start_broker(stack.supervisor, HOST, port, port, stack.env)
 
 
-def _worker_logs(stack: BenchStack, *names: str) -> str:
+def _logs(stack: BenchStack, *names: str) -> str:
     return "\n".join((stack.supervisor.log_dir / f"{name}.log").read_text(errors="replace") for name in names)
 
 
@@ -187,11 +187,11 @@ def test_a_worker_facing_a_broker_that_restarted_empty_starts_over_from_what_it_
                 worker.wait(120)
             # The worker exits for its supervisor to start a fresh one: 75 when its own check notices the lost topics first,
             # a crash when aiokafka's fetcher trips over them first (its fetch task dies on a topic gone from the metadata).
-            assert worker.returncode not in (None, 0), f"the worker did not exit; its log ends:\n{_worker_logs(stack, 'worker')[-8000:]}"
+            assert worker.returncode not in (None, 0), f"the worker did not exit; its log ends:\n{_logs(stack, 'worker')[-8000:]}"
             stack.start_worker("worker-after-reset", "outage-reset")
             accepted = _board_starts_over(client, stack, bodies[20:])
             # Whichever noticed, one of them says so in its log.
-            assert "the broker lost its data" in _worker_logs(stack, "worker", "worker-after-reset")
+            assert "the broker lost its data" in _logs(stack, "worker", "worker-after-reset")
     assert len(accepted) == 20
     print(f"broker reset: worker exited {worker.returncode}; 20 events before (lost with the broker), 20 accepted after, all processed")
 
@@ -213,6 +213,6 @@ def test_a_broker_that_restarted_empty_while_no_worker_ran_is_noticed_by_whoever
                 assert stack.start_module("topics", "streams", "topics", app_id=app_id).wait(120) == 0
             stack.start_worker("worker-after-reset", app_id)
             accepted = _board_starts_over(client, stack, bodies[15:])
-            assert "the broker lost its data" in _worker_logs(stack, "topics" if creator == "topics" else "worker-after-reset")
+            assert "the broker lost its data" in _logs(stack, "topics" if creator == "topics" else "worker-after-reset")
     assert len(accepted) == 15
     print(f"broker reset while no worker ran, topics created by the {creator}: board rebuilt from the empty log; 15 new calls processed")
