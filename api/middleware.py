@@ -89,8 +89,12 @@ class BodyLimits:
         # Counting brackets in C first keeps the byte-by-byte scan off ordinary, shallow bodies.
         if body.count(b"[") + body.count(b"{") > self.max_depth and _too_deep(body, self.max_depth):
             problem = say("validation.json_too_deep", language, max_depth=self.max_depth)
-            message = say("validation.at", language, field=say("validation.field.body", language), problem=problem)
-            await _refuse(send, 422, message, loc=["body"], error_type="json_too_deep")
+            await _refuse_body(send, language, problem, "json_too_deep")
+            return
+        # JSON between systems is UTF-8 (RFC 8259); FastAPI would answer other bytes with a bare English 400 naming nothing.
+        if (position := _not_utf8_at(body)) is not None:
+            problem = say("validation.json_invalid", language, error=say("validation.not_utf8", language, position=position + 1))
+            await _refuse_body(send, language, problem, "json_invalid")
             return
         replayed = False
 
@@ -102,6 +106,21 @@ class BodyLimits:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+def _not_utf8_at(body: bytes) -> int | None:
+    """The offset of the first byte that is not valid UTF-8, or None when the body is UTF-8 text."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return error.start
+    return None
+
+
+async def _refuse_body(send: Send, language: str, problem: str, error_type: str) -> None:
+    """A 422 naming the body as the field at fault, shaped like every other 422."""
+    message = say("validation.at", language, field=say("validation.field.body", language), problem=problem)
+    await _refuse(send, 422, message, loc=["body"], error_type=error_type)
 
 
 async def _refuse(send: Send, status: int, message: str, loc: list[str] | None = None, error_type: str = "value_error") -> None:

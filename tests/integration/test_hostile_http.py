@@ -113,6 +113,10 @@ async def test_oversized_deep_and_unknown_bodies_are_refused_by_name(stack):
         assert unknown.json()["detail"][0]["msg"] == "favourite_colour：不是可接受的字段（请检查拼写）"
         wrong = await operator.post("/v1/hotline/calls", content=b"{not json", headers={"Content-Type": "application/json"})
         assert wrong.status_code == 422 and wrong.json()["detail"][0]["msg"].startswith("请求体：不是有效的 JSON")
+        latin1_body = '{"subject": "é"}'.encode("latin-1")  # a client that did not send UTF-8
+        latin1 = await operator.post("/v1/hotline/calls", content=latin1_body, headers={"Content-Type": "application/json"})
+        assert latin1.status_code == 422 and latin1.json()["detail"][0]["loc"] == ["body"]
+        assert latin1.json()["detail"][0]["msg"] == "请求体：不是有效的 JSON：从第 14 个字节起不是 UTF-8 文本"
 
 
 @pytest.mark.parametrize("role", ROLES)
