@@ -409,9 +409,8 @@ async function loadRole() {
   me = answer;
   canAct = me.role === "admin" || me.role.startsWith("officer:");
   if (canAct) await loadPartners();
-  renderRole();
-  for (const card of cards.values()) if (isOpen(card)) renderActions(card, docs.get(card.dataset.caseId), true);
-  if (!$("#closed").hidden) renderClosed(); // with reopen buttons now that the role is known
+  // The role decides each card's actions and the reopen buttons, the partners' names its referral lines: all again.
+  renderTexts();
 }
 
 function renderRole() {
@@ -1094,8 +1093,8 @@ window.addEventListener("hashchange", () => {
 $("#tab-closed").addEventListener("click", () => showTab("closed"));
 $("#closed-more").addEventListener("click", () => loadClosed(true));
 
-// Every text on the page again, in the language just chosen.
-function retranslate() {
+// Every text on the page again: in the language just chosen, or with the role and the partners just learned.
+function renderTexts() {
   for (const key of Object.keys(FILTERS)) renderFilterChoices(key);
   setLiveState(liveState);
   renderRole();
@@ -1126,7 +1125,7 @@ async function boot() {
   for (const key of Object.keys(FILTERS)) renderFilterChoices(key);
   setLiveState(liveState);
   renderCounts();
-  wireLanguageSwitch(retranslate);
+  wireLanguageSwitch(renderTexts);
   wireTokenForm((entered) => {
     token = entered;
     loadRole();

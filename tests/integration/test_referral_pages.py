@@ -65,6 +65,9 @@ async def test_refer_decline_re_refer_accept_report_close_and_a_dissatisfied_cal
         await expect(declined).to_contain_text("已退回", timeout=10_000)
         await expect(declined).to_contain_text("本会本月物资已发完")
         await expect(card.locator(".referral-badge")).to_have_text("转介被退回 · 县慈善总会")
+        async with open_page(f"{stack.api_url}/?token={stack.tokens['officer']}") as fresh:  # opened after the decline
+            badge = fresh.locator(f'[data-case-id="{case_id}"] .referral-badge')
+            await expect(badge).to_have_text("转介被退回 · 县慈善总会")  # the partner by name, not by its id
 
         await refer_on_the_card(card, "red-cross", "送医并垫付")
         await referrals.locator("li[data-status='pending']:has-text('县红十字会')").wait_for(timeout=10_000)
