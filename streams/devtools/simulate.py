@@ -64,6 +64,9 @@ NEXT_STEP = {
     "aid_delivered": ("close", {"outcome": {"aid_type": "cash", "amount_yuan": 2000}}),
 }
 DEMO_PARTNER = "county-charity"
+# The roles the demo acts as: the city duty officer (who sees every case), the hotline operator, the charity's clerk;
+# `rapidaid dev` gives each a named person, so the audit trail names people, not roles.
+DEMO_ROLES = ("officer:city:*", "operator", f"partner:{DEMO_PARTNER}")
 REFERRED_SHARE = 0.3  # of the acknowledged cases moved on, those also referred to the charity for goods
 DECLINED_SHARE = 0.2  # of the referrals, those the charity declines
 VISITED_SHARE = 0.6  # of the visits due, those made each round: the rest run late, so the lists show yellow and red
@@ -75,8 +78,7 @@ async def act_as_officers(api_url: str, tokens: dict[str, str], share: float, in
     refer some to the charity, answer its referrals as the charity, make most visits due and the call-backs."""
     rng = random.Random(seed)
     clients = {
-        role: httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {tokens[role]}"}, timeout=10)
-        for role in ("officer", "operator", f"partner:{DEMO_PARTNER}")
+        role: httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {tokens[role]}"}, timeout=10) for role in DEMO_ROLES
     }
     officer, operator, partner = clients.values()
     try:

@@ -8,7 +8,8 @@ import orjson
 import pytest
 
 from api.tokens import TokenError, TokenRegistry, add_command, add_person, list_command, read_people, revoke, revoke_command
-from streams.devtools.dev import DEV_PEOPLE, ensure_dev_people
+from streams.devtools.dev import DEV_NAMES, DEV_PEOPLE, ensure_dev_people
+from streams.devtools.simulate import DEMO_ROLES
 
 NOW = datetime(2026, 12, 1, 2, 30, tzinfo=UTC)  # 10:30 in China
 
@@ -118,3 +119,8 @@ def test_the_dev_launchers_people_keep_their_tokens_across_restarts_and_a_revoke
     assert again["officer:town:370784101"] != first["officer:town:370784101"]
     assert TokenRegistry(people_file, dev_file).principal(again["officer:town:370784101"]).name == "张伟"
     assert len(read_people(people_file)) == len(DEV_PEOPLE) + 1  # and the revoked one
+
+
+def test_the_demo_acts_only_as_named_people():
+    acting = {role: DEV_NAMES.get(role) for role in DEMO_ROLES}
+    assert acting == {"officer:city:*": "李娜", "operator": "陈静", "partner:county-charity": "周敏"}
