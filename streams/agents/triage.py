@@ -115,6 +115,9 @@ def record(household_id: str, key: bytes, partition: int, before: HouseholdState
     """Schedule the household's next wake-up and write the new state; pass signals and commands on at the same record time,
     so a replay passes on the same."""
     new_state = with_wake_time(outcome.state)
+    # Everything that may fail comes before the first effect: a failure then dead-letters the message with nothing of it
+    # written, not a household state whose case events never reach the read model.
+    observe(outcome.events)
     queue.schedule(household_id, new_state.wake_at)
     for signal in outcome.signals:
         effects.send(topics.SIGNALS, signal.household_id.encode(), signal.model_dump_json().encode(), at_ms)
@@ -125,7 +128,6 @@ def record(household_id: str, key: bytes, partition: int, before: HouseholdState
     if not outcome.events and outcome.state is before:
         return
     effects.set(households, key, new_state, partition)
-    observe(outcome.events)
 
 
 def send_case_events(batch: list[Recorded], effects: Effects) -> None:

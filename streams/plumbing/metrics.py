@@ -103,7 +103,9 @@ def observe(events: list[CaseEvent]) -> None:
             escalations.labels(case.tier).inc()
         elif event.type is CaseEventType.STATUS_CHANGED and case.status == "red":
             sla_breaches.labels(event.data["deadline"], case.priority, case.area.town).inc()
-        if event.type in ACKNOWLEDGING and case.deadlines["acknowledge"].met_at == event.at:
+        # A case reopened after a dissatisfied call-back has a supervision deadline and no acknowledge deadline.
+        acknowledge = case.deadlines.get("acknowledge")
+        if event.type in ACKNOWLEDGING and acknowledge is not None and acknowledge.met_at == event.at:
             time_to_acknowledge.observe((event.at - case.opened_at).total_seconds())
         if event.type is CaseEventType.AID_DELIVERED:
             time_to_aid.observe((event.at - case.opened_at).total_seconds())
