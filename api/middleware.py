@@ -7,6 +7,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import request_seconds, requests_total
 from schemas.messages import language_from, say
+from schemas.messages.validation import not_utf8
 
 
 class RequestMetrics:
@@ -92,8 +93,8 @@ class BodyLimits:
             await _refuse_body(send, language, problem, "json_too_deep")
             return
         # JSON between systems is UTF-8 (RFC 8259); FastAPI would answer other bytes with a bare English 400 naming nothing.
-        if (position := _not_utf8_at(body)) is not None:
-            problem = say("validation.json_invalid", language, error=say("validation.not_utf8", language, position=position + 1))
+        if (where := not_utf8(body, language)) is not None:
+            problem = say("validation.json_invalid", language, error=where)
             await _refuse_body(send, language, problem, "json_invalid")
             return
         replayed = False
@@ -106,15 +107,6 @@ class BodyLimits:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
-
-
-def _not_utf8_at(body: bytes) -> int | None:
-    """The offset of the first byte that is not valid UTF-8, or None when the body is UTF-8 text."""
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return error.start
-    return None
 
 
 async def _refuse_body(send: Send, language: str, problem: str, error_type: str) -> None:

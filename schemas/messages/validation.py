@@ -88,3 +88,12 @@ def localise_errors(errors: Iterable[dict], language: str = DEFAULT_LANGUAGE) ->
             item["ctx"] = _masked(error["ctx"])
         localised.append(item)
     return localised
+
+
+def not_utf8(raw: bytes, language: str = DEFAULT_LANGUAGE) -> str | None:
+    """Where bytes stop being UTF-8 text, in the catalogue's words, or None when they are UTF-8 (as JSON must be, RFC 8259)."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return say("validation.not_utf8", language, position=error.start + 1)
+    return None

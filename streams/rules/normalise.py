@@ -17,7 +17,7 @@ from schemas.departments import Departments
 from schemas.ids import age_on, birth_date, mask_id_number, mask_id_numbers_in
 from schemas.intake import HospitalAdmission, HotlineCall, Identification, InputEvent, MemberAdded, department_change, stamp
 from schemas.messages import say
-from schemas.messages.validation import error_message, field_name, field_path
+from schemas.messages.validation import error_message, field_name, field_path, not_utf8
 from schemas.register import Register
 
 M = TypeVar("M", bound=BaseModel)
@@ -90,7 +90,8 @@ def parse(validate: Callable[[Any], M], raw: bytes, max_bytes: int = MAX_EVENT_B
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
-        raise RejectedInput(say("validation.malformed_json", error=error), kind="malformed_json") from None
+        problem = not_utf8(raw) or error  # orjson's words for bytes that are not UTF-8 speak of surrogates
+        raise RejectedInput(say("validation.malformed_json", error=problem), kind="malformed_json") from None
     try:
         return validate(document)
     except ValidationError as error:

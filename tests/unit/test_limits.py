@@ -1,7 +1,8 @@
 """Request limits: per-token buckets, the JSON nesting scan and the UTF-8 check."""
 
 from api.limits import TokenBuckets
-from api.middleware import _not_utf8_at, _too_deep
+from api.middleware import _too_deep
+from schemas.messages.validation import not_utf8
 
 
 def test_a_token_may_burst_then_is_held_to_its_rate():
@@ -18,8 +19,8 @@ def test_nesting_counts_only_brackets_outside_strings():
     assert not _too_deep(b'{"a": "[[[[[[[[", "b": "\\"[[[["}', 1)
 
 
-def test_the_utf8_check_finds_the_first_byte_that_is_not_utf8():
-    assert _not_utf8_at('{"name": "王芳"}'.encode()) is None
-    assert _not_utf8_at(b'{"subject": \xff}') == 12
-    assert _not_utf8_at('{"name": "王'.encode()[:-1]) == 10  # a character cut short
-    assert _not_utf8_at(b'"\xed\xa0\x80"') == 1  # a surrogate encoded as if it were a character
+def test_the_utf8_check_names_the_first_byte_that_is_not_utf8():
+    assert not_utf8('{"name": "王芳"}'.encode()) is None
+    assert not_utf8(b'{"subject": \xff}') == "从第 13 个字节起不是 UTF-8 文本"
+    assert not_utf8('{"name": "王'.encode()[:-1]) == "从第 11 个字节起不是 UTF-8 文本"  # a character cut short
+    assert not_utf8(b'"\xed\xa0\x80"', "en") == "not UTF-8 text from byte 2 on"  # a surrogate encoded as a character

@@ -56,6 +56,7 @@ def test_the_same_person_gets_the_same_key_across_sources():
     ("topic", "raw", "field", "reason"),
     [
         (topics.HOTLINE_CALLS, b"{not json", None, "不是有效的 JSON"),
+        (topics.HOTLINE_CALLS, b"\xff\xfe garbage", None, "不是有效的 JSON：从第 1 个字节起不是 UTF-8 文本"),
         (topics.HOTLINE_CALLS, b"[1, 2]", "body", "请求体：应为 JSON 对象"),
         (
             topics.HOTLINE_CALLS,
