@@ -8,7 +8,6 @@ from typing import Protocol
 import faust
 import mode
 from aiokafka import AIOKafkaConsumer
-from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
@@ -65,8 +64,7 @@ def create_app(app_id: str, registry: CollectorRegistry) -> App:
     )
     faust_app.fetch_max_wait_ms = settings.fetch_max_wait_ms
     faust_app.broker_reports_true_end = settings.broker_reports_true_end
-    # Faust's own sensors (messages, commits, rebalances, end and committed offsets per partition → lag).
-    setup_prometheus_sensors(faust_app, registry=registry, name_prefix="rapidaid_faust")
+    faust_app.monitor = metrics.faust_sensors(registry)
     return faust_app
 
 

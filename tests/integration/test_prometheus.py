@@ -67,3 +67,16 @@ async def test_prometheus_scrapes_both_and_answers_service_level_queries(stack, 
         for expr in SERVICE_LEVEL_QUERIES:
             result = await eventually(lambda expr=expr: query(expr), timeout_s=15, interval_s=0.5)
             assert result, expr
+
+
+@pytest.mark.skipif(not shutil.which("promtool"), reason="promtool not installed (make test installs Debian's prometheus as root)")
+async def test_both_scrapes_pass_promtools_check(stack):
+    async with stack.client("operator") as operator:  # a case first, so the case metrics have series
+        response = await operator.post("/v1/hotline/calls", json=call_body(subject={"id_number": id_number(952), "name": "普罗"}))
+        assert (await processed(operator, response.json()["event_id"]))["case_id"]
+    headers = {"Authorization": f"Bearer {stack.tokens['metrics']}"}
+    for url in (f"{stack.api_url}/metrics", stack.worker_metrics_url):
+        scrape = httpx.get(url, headers=headers, timeout=10)
+        assert scrape.status_code == 200
+        checked = subprocess.run(["promtool", "check", "metrics"], input=scrape.text, capture_output=True, text=True, timeout=60)
+        assert (checked.returncode, checked.stdout + checked.stderr) == (0, ""), url
