@@ -180,3 +180,21 @@ async def test_filters_hide_cards_outside_the_choice(stack):
         for card in visible:
             assert await card.get_attribute("data-priority") == "P3"
         assert "筛选后" in await board.inner_text("#total")
+
+
+# Each page with a token of someone who uses it.
+PAGES = {"/": "officer", "/intake": "operator", "/partner": "partner:county-charity", "/visits": "officer", "/reports": "officer"}
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+async def test_each_page_loads_without_a_failed_request_or_a_script_error(stack, path):
+    problems = []
+
+    async def watch(page):
+        page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+
+    async with open_page(f"{stack.api_url}{path}?token={stack.tokens[PAGES[path]]}", setup=watch) as page:
+        await page.wait_for_selector("body:not(.loading)")
+        await page.wait_for_timeout(1000)  # the requests the page makes once its texts are in
+    assert problems == []  # a missing favicon was one: every page asked for /favicon.ico and got a 404
