@@ -5,6 +5,7 @@
 const SOURCES = ["hotline", "hospital", "department"];
 const SIGNAL_TYPES = new Set(["opened", "signal_attached", "signal_recorded"]);
 const SVG = "http://www.w3.org/2000/svg";
+const HEADING_NAMES = 3; // members named in the heading, the rest counted
 const householdId = new URL(location.href).searchParams.get("id");
 let shown = null; // the answer of GET /v1/households/{id}, rendered again on a language switch
 
@@ -218,10 +219,20 @@ function renderTimeline(timeline, total) {
   more.textContent = t("household.timeline.more", { shown: timeline.length, total });
 }
 
+// A household is known by the people living in it, not by its key.
+function headingOf(h) {
+  const names = (h.members ?? []).filter((member) => member.name && !member.deceased).map((member) => member.name);
+  const named = names.slice(0, HEADING_NAMES);
+  if (!named.length) return t("household.heading", { household_id: h.household_id });
+  const key = names.length > named.length ? "household.heading_named_more" : "household.heading_named";
+  return t(key, { names: list(named), count: names.length });
+}
+
 function render() {
   if (!shown) return;
   const h = shown.household;
-  $("#heading").textContent = t("household.heading", { household_id: h.household_id });
+  $("#heading").textContent = headingOf(h);
+  $("#heading").title = t("household.heading", { household_id: h.household_id }); // the id, for whoever supports the clerk
   const area = h.area ?? {};
   $("#place").textContent = t("household.place", { place: [placeName(area.town), placeName(area.village)].filter(Boolean).join(" · ") });
   $("#last-signal").textContent = t("household.last_signal", { clock: dateTime(h.last_signal_at) });

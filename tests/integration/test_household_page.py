@@ -40,6 +40,7 @@ async def test_an_officer_searches_a_name_on_the_board_and_opens_the_household(s
         await result.locator("a").click()
         await page.wait_for_url(f"**/household?id={household}")
         await page.wait_for_selector("#members tbody tr")
+        assert await page.inner_text("#heading") == "公孙月的家庭"  # by the people in it, not by its key
         body = await page.inner_text("body")
         assert "公孙月" in body and number not in body and "3707**********" + number[-4:] in body
         assert "以往救助 1 次" in body and "现金救助 1 次" in body and "热线来电 1 条" in body
@@ -50,7 +51,7 @@ async def test_an_officer_searches_a_name_on_the_board_and_opens_the_household(s
         await page.screenshot(path="/tmp/household.png", full_page=True)
         await page.click("#language")
         await page.wait_for_function("document.querySelector('h1').textContent === 'Household record'")
-        assert "Members" in await page.inner_text("body")
+        assert "Members" in await page.inner_text("body") and await page.inner_text("#heading") == "Household of 公孙月"
         assert await raw_keys(page) == []
 
 
